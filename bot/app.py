@@ -1,0 +1,103 @@
+"""build_application: builds and wires everything. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings
+from bot.context import BotData, Clock, Services
+from bot.inbox import DurablePoller
+from handlers import ALLOWED_UPDATES, register, schedule
+from storage.db import open_database
+
+log = logging.getLogger(__name__)
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+MENU = [
+    BotCommand("help", "what FrameWatch does and your commands"),
+    BotCommand("subscribe", "daily digest on"),
+    BotCommand("unsubscribe", "daily digest off"),
+    BotCommand("digest", "the last 24 hours, now"),
+    BotCommand("search", "search stored posts (analysts)"),
+    BotCommand("framings", "framings and terms (moderators)"),
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_application(settings: Settings, services: Services) -> AnyApp:
+    """The PTB application with FrameWatch's handlers and jobs; it does not poll by itself."""
+    app = (
+        ApplicationBuilder()
+        .token(settings.token())
+        .base_url(settings.api_base_url)
+        .updater(None)  # our DurablePoller saves updates before acknowledging them
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .context_types(ContextTypes(bot_data=BotData))
+        .build()
+    )
+    app.bot_data.bind(services)
+    register(app)
+    assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
+    schedule(app.job_queue)
+    return app
+
+
+async def run_bot(settings: Settings, clock: Clock = utc_now, poll_timeout: int = 30) -> None:
+    """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably."""
+    db = await open_database(settings.db_path)
+    try:
+        services = Services.create(settings, db, clock)
+        app = build_application(settings, services)
+        stop = asyncio.Event()
+        _on_signals(stop)
+        async with app:
+            await _announce(app)
+            await app.start()
+            try:
+                poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout)
+                await _until_stopped(poller.run(stop), stop)
+            finally:
+                await app.stop()
+    finally:
+        await db.close()
+
+
+async def _until_stopped(polling: Any, stop: asyncio.Event) -> None:
+    """Run the poller; a stop signal cancels a long poll at once (nothing unsaved is acked)."""
+    task = asyncio.ensure_future(polling)
+    waiter = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, waiter):
+        if pending not in done:
+            pending.cancel()
+    await asyncio.gather(task, waiter, return_exceptions=True)
+    if task in done:
+        task.result()
+
+
+async def _announce(app: AnyApp) -> None:
+    """Drop any webhook (getUpdates fails while one is set) and publish the command menu."""
+    await app.bot.delete_webhook(drop_pending_updates=False)
+    try:
+        await app.bot.set_my_commands(MENU)
+    except TelegramError as exc:
+        log.warning("could not set the command menu: %s", exc)
+    log.info("FrameWatch is running as @%s", app.bot.username)
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

@@ -1,0 +1,166 @@
+"""The `framewatch` command line: run, scan, search, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.context import Services
+from bot.links import post_link
+from bot.logs import configure_logging
+from storage.db import Database, open_database
+from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError
+
+log = logging.getLogger(__name__)
+
+DEMO_DB = "framewatch-demo.db"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="framewatch",
+        description="Watch Telegram channels for recurring propaganda framings.",
+        epilog="Settings come from FRAMEWATCH_* environment variables or .env (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run",
+        help="run the bot (needs FRAMEWATCH_BOT_TOKEN)",
+        description="Run the bot: poll Telegram, store posts, scan, send digests.",
+    )
+    sub.add_parser(
+        "scan",
+        help="match stored posts against all terms now and print new matches",
+        description="One scan pass now; prints what it flagged.",
+    )
+    search = sub.add_parser(
+        "search",
+        help="full-text search of stored posts",
+        description="Full-text search (SQLite FTS5) of stored posts.",
+    )
+    search.add_argument("query", help='e.g. "жест доброй воли" or \'"organized withdrawal"\'')
+    search.add_argument("--limit", type=int, default=10, help="how many results (default 10)")
+    demo = sub.add_parser(
+        "demo",
+        help="offline demo on a fresh database, prints a digest",
+        description="Load the default framings and invented sample posts into "
+        "a fresh database, scan, and print the digest.",
+    )
+    demo.add_argument(
+        "--db", default=DEMO_DB, help=f"database file to recreate (default {DEMO_DB})"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(
+            settings.log_level if args.command == "run" else "WARNING",
+            secrets=[settings.bot_token.get_secret_value()] if settings.bot_token else [],
+        )
+        if args.command == "run":
+            settings.token()  # fail now, with one clear line, if it is missing
+        return asyncio.run(_COMMANDS[args.command](settings, args))
+    except ConfigError as exc:
+        print(f"framewatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _with_services(
+    path: str, work: Callable[[Services], Awaitable[int]], settings: Settings
+) -> int:
+    from bot.app import utc_now
+
+    db: Database = await open_database(path)
+    try:
+        return await work(Services.create(settings, db, utc_now))
+    finally:
+        await db.close()
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import run_bot
+
+    await run_bot(settings)
+    return 0
+
+
+async def _scan(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.scan import run_scan
+
+    async def work(services: Services) -> int:
+        report = await run_scan(services.framings, services.matches, services.clock)
+        flagged = await services.matches.describe(report.new_matches)
+        print(
+            f"Scanned {report.posts_scanned} posts; applied {report.terms_backfilled} new "
+            f"terms to stored posts; {len(flagged)} new matches."
+        )
+        for f in flagged:
+            link = post_link(f.chat_id, f.channel_username, f.message_id)
+            print(f"  {f.framing_slug:24} {link}  “{f.matched_text}” (term: {f.term})")
+        return 0
+
+    return await _with_services(settings.db_path, work, settings)
+
+
+async def _search(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(services: Services) -> int:
+        try:
+            hits = await services.search.search(args.query, limit=max(1, min(args.limit, 1000)))
+        except QuerySyntaxError as exc:
+            print(
+                f'framewatch: cannot read the query ({exc}). Write words, "a phrase", '
+                "OR / NOT in capitals, or a prefix*.",
+                file=sys.stderr,
+            )
+            return 2
+        tz = settings.zone
+        for h in hits:
+            snippet = h.snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
+            print(
+                f"{h.posted_at.astimezone(tz):%Y-%m-%d %H:%M}  "
+                f"{post_link(h.chat_id, h.channel_username, h.message_id)}\n    {snippet}"
+            )
+        print(f"{len(hits)} result(s).")
+        return 0
+
+    return await _with_services(settings.db_path, work, settings)
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo import demo_summary, run_demo
+
+    _remove_database(args.db)
+
+    async def work(services: Services) -> int:
+        print(demo_summary(await run_demo(services)))
+        print(
+            f"\n(Demo database: {args.db}; try: FRAMEWATCH_DB_PATH={args.db} "
+            "framewatch search 'жест доброй воли')"
+        )
+        return 0
+
+    return await _with_services(args.db, work, settings)
+
+
+def _remove_database(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "run": _run,
+    "scan": _scan,
+    "search": _search,
+    "demo": _demo,
+}

@@ -1,0 +1,80 @@
+"""Typed application state shared by handlers and jobs (PTB's bot_data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from storage.db import Database
+from storage.framings import FramingRepository
+from storage.inbox import InboxRepository
+from storage.matches import MatchRepository
+from storage.posts import ChannelRepository, PostRepository
+from storage.roles import RoleRepository
+from storage.search import SearchRepository
+from storage.subscribers import DeliveryRepository, SubscriberRepository
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a handler or job needs; built once by build_application."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    posts: PostRepository
+    channels: ChannelRepository
+    framings: FramingRepository
+    matches: MatchRepository
+    search: SearchRepository
+    subscribers: SubscriberRepository
+    deliveries: DeliveryRepository
+    roles: RoleRepository
+    inbox: InboxRepository
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database, clock: Clock) -> Services:
+        return cls(
+            settings=settings,
+            db=db,
+            clock=clock,
+            posts=PostRepository(db),
+            channels=ChannelRepository(db),
+            framings=FramingRepository(db),
+            matches=MatchRepository(db),
+            search=SearchRepository(db),
+            subscribers=SubscriberRepository(db),
+            deliveries=DeliveryRepository(db),
+            roles=RoleRepository(db),
+            inbox=InboxRepository(db),
+        )
+
+
+class BotData:
+    """PTB creates bot_data with no arguments; build_application binds the services."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    def bind(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("services are not bound: build the app with build_application")
+        return self._services
+
+
+Context: TypeAlias = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+
+
+def services_of(context: Context) -> Services:
+    return context.bot_data.services

@@ -1,0 +1,117 @@
+"""Composing digests and delivering the daily one exactly once per subscriber and period.
+
+The daily delivery is idempotent: it sends only to active subscribers who have no
+finished delivery for the latest period. It runs at the digest time, at start-up and
+on every catch-up tick, so a digest missed while the bot was down (or interrupted by
+a network failure) goes out once, as soon as possible. Each delivery's messages are
+stored before the first is sent, with a count of those sent, so a restart resumes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.context import Services
+from bot.digest import build_digest, render_digest
+from bot.periods import days_matched, latest_period
+
+log = logging.getLogger(__name__)
+
+RECURRENCE_WINDOW = timedelta(days=7)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    period: str
+    sent: list[int] = field(default_factory=list)
+    deactivated: list[int] = field(default_factory=list)
+    postponed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+async def compose(services: Services, start: datetime, end: datetime) -> list[str]:
+    """The digest of posts dated in [start, end), as HTML messages."""
+    tz = services.settings.zone
+    items = await services.matches.digest_items(start, end)
+    recent = days_matched(await services.matches.match_times(end - RECURRENCE_WINDOW, end), tz)
+    return render_digest(build_digest(items, recent, start, end, tz), tz)
+
+
+async def send_html(bot: Bot, chat_id: int, text: str) -> None:
+    await bot.send_message(
+        chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+    )
+
+
+async def deliver_daily(bot: Bot, services: Services) -> DeliveryReport:
+    settings = services.settings
+    now = services.clock()
+    period = latest_period(now, settings.digest_time, settings.zone)
+    report = DeliveryReport(period.key)
+    due = await services.subscribers.due(period.key, period.end)
+    if not due:
+        return report
+    messages = await compose(services, period.start, period.end)
+    for chat_id in due:
+        delivery = await services.deliveries.claim(chat_id, period.key, messages, services.clock())
+        outcome = await _send_rest(
+            bot, services, chat_id, period.key, delivery.messages, delivery.sent_count
+        )
+        getattr(report, outcome).append(chat_id)
+    log.info(
+        "daily digest %s: sent %d, deactivated %d, postponed %d",
+        period.key,
+        len(report.sent),
+        len(report.deactivated),
+        len(report.postponed),
+    )
+    return report
+
+
+async def _send_rest(
+    bot: Bot, services: Services, chat_id: int, period: str, messages: Sequence[str], sent: int
+) -> str:
+    """Send the messages not sent yet; returns "sent", "deactivated" or "postponed"."""
+    while sent < len(messages):
+        try:
+            await send_html(bot, chat_id, messages[sent])
+        except TimedOut:
+            # The message may well have arrived: counting it as sent risks a gap,
+            # sending it again risks a duplicate. Telegram users notice duplicates more.
+            log.warning(
+                "digest %s to %s: timed out, not resending message %d", period, chat_id, sent
+            )
+        except (Forbidden, BadRequest) as exc:
+            return await _give_up(services, chat_id, period, sent, exc)
+        except (RetryAfter, NetworkError) as exc:
+            log.warning("digest %s to %s postponed: %s", period, chat_id, exc)
+            return "postponed"
+        sent += 1
+        status = "sent" if sent == len(messages) else "pending"
+        await services.deliveries.progress(chat_id, period, sent, status, services.clock())
+    return "sent"
+
+
+_GONE = ("chat not found", "bot was kicked", "user is deactivated", "not enough rights")
+
+
+async def _give_up(services: Services, chat_id: int, period: str, sent: int, exc: Exception) -> str:
+    """A failure that retrying will not fix: record it; deactivate if the chat is gone."""
+    now = services.clock()
+    await services.deliveries.progress(chat_id, period, sent, "failed", now)
+    # Forbidden: the user blocked the bot or left the group; some BadRequests say the chat
+    # is gone. Any other BadRequest is our own fault, which must not cost a subscriber.
+    if isinstance(exc, Forbidden) or any(g in str(exc).lower() for g in _GONE):
+        log.warning("digest %s to %s failed (%s): subscriber deactivated", period, chat_id, exc)
+        await services.subscribers.unsubscribe(chat_id, now, note=f"delivery failed: {exc}")
+        return "deactivated"
+    log.error("digest %s to %s rejected by Telegram: %s", period, chat_id, exc)
+    return "failed"

@@ -1,0 +1,67 @@
+"""The offline demo: default framings, invented sample posts, one scan, one digest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.context import Services
+from bot.delivery import compose
+from bot.digest import render_plain
+from bot.framings import default_pack_path, read_pack
+from bot.ingest import store_post
+from bot.scan import run_scan
+from storage.models import IncomingPost
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    framings: int
+    terms: int
+    posts: int
+    new_matches: int
+    messages: list[str]
+
+
+def sample_posts(now: datetime) -> list[IncomingPost]:
+    """The bundled invented posts, dated relative to `now`."""
+    path = resources.files("bot") / "demo" / "sample_posts.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    channels = {c["chat_id"]: c for c in data["channels"]}
+    return [
+        IncomingPost(
+            chat_id=p["chat_id"],
+            message_id=p["message_id"],
+            posted_at=now - timedelta(hours=float(p["hours_ago"])),
+            text=p["text"],
+            channel_title=channels[p["chat_id"]]["title"],
+            channel_username=channels[p["chat_id"]].get("username"),
+            source="demo",
+        )
+        for p in data["posts"]
+    ]
+
+
+async def run_demo(services: Services, pack: Path | None = None) -> DemoResult:
+    now = services.clock()
+    framings = read_pack(pack or default_pack_path())
+    new_framings, new_terms = await services.framings.load_pack(framings, None, now)
+    posts = sample_posts(now)
+    for post in posts:
+        await store_post(services.posts, post, now)
+    report = await run_scan(services.framings, services.matches, services.clock)
+    messages = await compose(services, now - timedelta(hours=24), now)
+    return DemoResult(new_framings, new_terms, len(posts), len(report.new_matches), messages)
+
+
+def demo_summary(result: DemoResult) -> str:
+    return (
+        f"Loaded {result.framings} framings with {result.terms} terms and {result.posts} "
+        f"invented sample posts; the scan flagged {result.new_matches} matches.\n"
+        "Digest of the last 24 hours, as a subscriber would receive it "
+        f"({len(result.messages)} message(s)):\n\n" + render_plain(result.messages)
+    )

@@ -1,0 +1,63 @@
+"""store_post(): the one way a post enters storage, whatever its source.
+
+Telegram messages (channel posts, their edits, forwarded copies) become IncomingPost here;
+later sources (web previews, exports) build IncomingPost themselves and call store_post.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import Chat, Message, MessageOriginChannel
+
+from storage.models import IncomingPost, StoreResult
+from storage.posts import PostRepository
+
+log = logging.getLogger(__name__)
+
+MAX_POST_CHARS = 100_000  # Telegram allows 4096 (text) or 1024 (caption); this is a guard
+
+
+def post_from_channel_message(message: Message) -> IncomingPost | None:
+    """A channel post or its edit, as an IncomingPost; None for anything else."""
+    chat = message.chat
+    if chat.type != Chat.CHANNEL:
+        return None
+    return IncomingPost(
+        chat_id=chat.id,
+        message_id=message.message_id,
+        posted_at=message.date,
+        edited_at=message.edit_date,
+        text=_text_of(message),
+        channel_title=chat.title or "",
+        channel_username=chat.username,
+        source="bot",
+    )
+
+
+def post_from_forward(message: Message) -> IncomingPost | None:
+    """The original channel post behind a forwarded copy; None if not from a channel."""
+    origin = message.forward_origin
+    if not isinstance(origin, MessageOriginChannel):
+        return None
+    return IncomingPost(
+        chat_id=origin.chat.id,
+        message_id=origin.message_id,
+        posted_at=origin.date,
+        text=_text_of(message),
+        channel_title=origin.chat.title or "",
+        channel_username=origin.chat.username,
+        source="forward",
+    )
+
+
+def _text_of(message: Message) -> str:
+    text = message.text or message.caption or ""
+    return text[:MAX_POST_CHARS]
+
+
+async def store_post(posts: PostRepository, post: IncomingPost, now: datetime) -> StoreResult:
+    result = await posts.store(post, now)
+    log.info("post %s/%s from %s: %s", post.chat_id, post.message_id, post.source, result.outcome)
+    return result

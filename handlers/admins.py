@@ -1,0 +1,80 @@
+"""Admin commands: /grant, /revoke, /roles."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import Context, services_of
+from bot.roles import GRANTABLE, Role
+from handlers.auth import requires
+from handlers.common import command_args, reply
+
+GRANT_USAGE = (
+    "Usage: /grant &lt;user_id&gt; moderator|analyst\n"
+    "e.g. <code>/grant 123456789 analyst</code>. The user finds their id with /start."
+)
+REVOKE_USAGE = (
+    "Usage: /revoke &lt;user_id&gt;, e.g. <code>/revoke 123456789</code>. /roles lists roles."
+)
+
+
+def _user_id(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) < 2**53 else None
+
+
+@requires(Role.ADMIN)
+async def grant(update: Update, context: Context) -> None:
+    services = services_of(context)
+    args = command_args(update, 2)
+    if len(args) != 2 or _user_id(args[0]) is None or args[1].strip().lower() not in GRANTABLE:
+        await reply(update, GRANT_USAGE)
+        return
+    user_id, role = int(args[0]), args[1].strip().lower()
+    if user_id in services.settings.admin_ids:
+        await reply(
+            update,
+            f"{user_id} is an admin (FRAMEWATCH_ADMIN_IDS); admins already "
+            "have every role. Nothing changed.",
+        )
+        return
+    actor = update.effective_user.id if update.effective_user else 0
+    before = await services.roles.grant(user_id, role, actor, services.clock())
+    was = f" (was {before})" if before and before != role else ""
+    await reply(update, f"{user_id} is now {role}{was}.")
+
+
+@requires(Role.ADMIN)
+async def revoke(update: Update, context: Context) -> None:
+    services = services_of(context)
+    args = command_args(update, 2)
+    if len(args) != 1 or _user_id(args[0]) is None:
+        await reply(update, REVOKE_USAGE)
+        return
+    user_id = int(args[0])
+    if user_id in services.settings.admin_ids:
+        await reply(
+            update,
+            f"{user_id} is an admin through FRAMEWATCH_ADMIN_IDS; remove the id "
+            "there and restart to revoke it. Nothing changed.",
+        )
+        return
+    actor = update.effective_user.id if update.effective_user else 0
+    removed = await services.roles.revoke(user_id, actor, services.clock())
+    if removed is None:
+        await reply(update, f"{user_id} has no role; nothing changed. /roles lists roles.")
+    else:
+        await reply(update, f"{user_id} is no longer {removed}.")
+
+
+@requires(Role.ADMIN)
+async def list_roles(update: Update, context: Context) -> None:
+    services = services_of(context)
+    lines = ["<b>Roles</b>"]
+    lines += [f"admin: {uid} (settings)" for uid in sorted(services.settings.admin_ids)]
+    lines += [
+        f"{g.role}: {g.user_id} (granted by {g.granted_by} on {g.granted_at:%Y-%m-%d})"
+        for g in await services.roles.all()
+    ]
+    if len(lines) == 1:
+        lines.append("No roles yet.")
+    await reply(update, "\n".join(lines))

@@ -1,0 +1,58 @@
+"""Scheduled work on PTB's JobQueue (APScheduler 3): scan, daily digest, catch-up."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram.ext import JobQueue
+
+from bot.context import Context, services_of
+from bot.delivery import deliver_daily
+from bot.scan import run_scan
+
+log = logging.getLogger(__name__)
+
+# APScheduler skips a run that starts more than misfire_grace_time late (default 1 s):
+# a busy or suspended bot would silently lose its digest. Allow an hour, run once.
+_LATE_OK = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1}
+INBOX_KEEP = timedelta(days=7)
+
+
+async def scan_job(context: Context) -> None:
+    services = services_of(context)
+    report = await run_scan(services.framings, services.matches, services.clock)
+    if report.posts_scanned or report.new_matches:
+        log.info(
+            "scan: %d posts, %d new terms applied, %d new matches",
+            report.posts_scanned,
+            report.terms_backfilled,
+            len(report.new_matches),
+        )
+
+
+async def digest_job(context: Context) -> None:
+    """Scan first so the digest sees every post stored up to now, then deliver."""
+    await scan_job(context)
+    await deliver_daily(context.bot, services_of(context))
+
+
+async def housekeeping_job(context: Context) -> None:
+    services = services_of(context)
+    await services.inbox.prune(services.clock() - INBOX_KEEP)
+
+
+def schedule(job_queue: JobQueue[Context]) -> None:
+    services = job_queue.application.bot_data.services
+    settings = services.settings
+    digest_at = settings.digest_time.replace(tzinfo=settings.zone)
+    job_queue.run_repeating(
+        scan_job, interval=settings.scan_interval_seconds, first=1, name="scan", job_kwargs=_LATE_OK
+    )
+    job_queue.run_daily(digest_job, time=digest_at, name="daily-digest", job_kwargs=_LATE_OK)
+    # Catch-up: at start (a digest missed while the bot was down) and every 15 minutes
+    # (one postponed by a network failure or flood wait). Idempotent: sends only what is due.
+    job_queue.run_repeating(
+        digest_job, interval=900, first=2, name="digest-catch-up", job_kwargs=_LATE_OK
+    )
+    job_queue.run_repeating(housekeeping_job, interval=3600, first=60, name="housekeeping")

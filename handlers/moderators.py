@@ -1,0 +1,154 @@
+"""Moderator commands: /watch, /unwatch, /framings, /channels, and forwarded posts."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+
+from bot.context import Context, services_of
+from bot.framings import MAX_TERMS_PER_FRAMING, FramingError, check_new_term, check_slug
+from bot.ingest import post_from_forward, store_post
+from bot.links import post_link
+from bot.roles import Role
+from handlers.auth import requires
+from handlers.common import command_args, reply, reply_chunks
+
+WATCH_USAGE = (
+    "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
+    "e.g. <code>/watch goodwill-gesture жест доброй воли</code>\n"
+    "The framing is created if it is new. A term matches its words as a phrase, "
+    "ignoring case, ё/е and punctuation between the words."
+)
+UNWATCH_USAGE = (
+    "Usage: /unwatch &lt;framing&gt; [&lt;term&gt;]\n"
+    "e.g. <code>/unwatch goodwill-gesture жест доброй воли</code> removes one term; "
+    "<code>/unwatch goodwill-gesture</code> removes the framing with all its terms. "
+    "/framings lists them."
+)
+
+
+@requires(Role.MODERATOR)
+async def watch(update: Update, context: Context) -> None:
+    services = services_of(context)
+    args = command_args(update, 2)
+    if len(args) < 2:
+        await reply(update, WATCH_USAGE)
+        return
+    try:
+        slug = check_slug(args[0])
+        term = check_new_term(args[1])
+    except FramingError as exc:
+        await reply(update, f"{escape(str(exc))}\n\n{WATCH_USAGE}")
+        return
+    if await services.framings.term_count(slug) >= MAX_TERMS_PER_FRAMING:
+        await reply(
+            update,
+            f"{slug} already has {MAX_TERMS_PER_FRAMING} terms, the most allowed: "
+            "remove some with /unwatch first.",
+        )
+        return
+    user = update.effective_user
+    result = await services.framings.add_term(
+        slug, term.text, term.key, user.id if user else None, services.clock()
+    )
+    if not result.term_added:
+        await reply(update, f"{slug} already has the term “{escape(term.text)}”; nothing changed.")
+        return
+    created = "New framing " if result.framing_created else "Framing "
+    await reply(
+        update,
+        f"{created}<b>{slug}</b>: added “{escape(term.text)}”. Stored posts are checked "
+        "for it at the next scan; /framings shows the counts.",
+    )
+
+
+@requires(Role.MODERATOR)
+async def unwatch(update: Update, context: Context) -> None:
+    services = services_of(context)
+    args = command_args(update, 2)
+    if not args:
+        await reply(update, UNWATCH_USAGE)
+        return
+    try:
+        slug = check_slug(args[0])
+        term = check_new_term(args[1]) if len(args) > 1 else None
+    except FramingError as exc:
+        await reply(update, f"{escape(str(exc))}\n\n{UNWATCH_USAGE}")
+        return
+    if not await services.framings.exists(slug):
+        await reply(update, f"There is no framing called {slug}. /framings lists them.")
+        return
+    user_id = update.effective_user.id if update.effective_user else None
+    now = services.clock()
+    if term is None:
+        count = await services.framings.remove_framing(slug, user_id, now)
+        await reply(update, f"Removed framing <b>{slug}</b> with its {count} terms and matches.")
+        return
+    removed = await services.framings.remove_term(slug, term.key, user_id, now)
+    if removed is None:
+        await reply(update, f"{slug} has no term “{escape(term.text)}”. /framings lists its terms.")
+    else:
+        await reply(update, f"Removed “{escape(removed)}” from <b>{slug}</b>, with its matches.")
+
+
+@requires(Role.MODERATOR)
+async def list_framings(update: Update, context: Context) -> None:
+    framings = await services_of(context).framings.list_with_stats()
+    if not framings:
+        await reply(
+            update,
+            "No framings yet. Add one: <code>/watch goodwill-gesture gesture of goodwill</code>",
+        )
+        return
+    lines = [f"<b>{len(framings)} framings</b>"]
+    for f in framings:
+        terms = "; ".join(escape(t) for t in f.terms) or "(no terms)"
+        lines.append(
+            f"\n<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched\n"
+            f"terms ({len(f.terms)}): {terms}"
+        )
+    await reply_chunks(update, lines)
+
+
+@requires(Role.MODERATOR)
+async def list_channels(update: Update, context: Context) -> None:
+    services = services_of(context)
+    channels = await services.channels.list_with_stats()
+    if not channels:
+        await reply(
+            update,
+            "No channels yet. Add the bot to a channel as an administrator, "
+            "or forward me a post from a channel.",
+        )
+        return
+    tz = services.settings.zone
+    lines = [f"<b>{len(channels)} channels</b>"]
+    for c in channels:
+        name = f"@{c.username}" if c.username else f"private {c.chat_id}"
+        last = f"{c.last_post_at.astimezone(tz):%Y-%m-%d %H:%M}" if c.last_post_at else "never"
+        state = "bot is admin" if c.is_member else "not a member (forwards only)"
+        lines.append(
+            f"• <b>{escape(c.title or name)}</b> {name} · {c.post_count} posts · "
+            f"last post {last} · {state}"
+        )
+    await reply_chunks(update, lines)
+
+
+@requires(Role.MODERATOR)
+async def forwarded_post(update: Update, context: Context) -> None:
+    """A channel post forwarded to the bot privately is stored under its channel."""
+    message = update.effective_message
+    post = post_from_forward(message) if message else None
+    if post is None:
+        await reply(
+            update,
+            "I store forwarded posts from channels only; this one did not "
+            "come from a channel (or its sender hides the origin).",
+        )
+        return
+    services = services_of(context)
+    result = await store_post(services.posts, post, services.clock())
+    link = post_link(post.chat_id, post.channel_username, post.message_id)
+    verb = {"new": "Stored", "edited": "Updated"}.get(result.outcome, "Already had")
+    await reply(update, f"{verb} the post from <b>{escape(post.channel_title)}</b>: {link}")

@@ -1,0 +1,26 @@
+"""Audit log: who changed what, when. Written inside the change's own transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timeutil import from_iso, iso
+
+
+async def record(
+    conn: aiosqlite.Connection, user_id: int | None, action: str, detail: str, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)",
+        (iso(now), user_id, action, detail),
+    )
+
+
+async def recent(db: Database, limit: int = 50) -> list[tuple[datetime, int | None, str, str]]:
+    rows = await db.fetchall(
+        "SELECT at, user_id, action, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+    )
+    return [(from_iso(r["at"]), r["user_id"], r["action"], r["detail"]) for r in rows]

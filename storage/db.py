@@ -1,0 +1,133 @@
+"""The SQLite connection: PRAGMAs, migrations, and serialised transactions.
+
+One aiosqlite connection is shared by handlers and jobs. aiosqlite runs every call on
+one thread, but two coroutines could still interleave statements of two transactions,
+so all access goes through an asyncio.Lock: `transaction()` for writes, `fetch*` for
+reads. The lock is not re-entrant: never call a fetch inside a transaction block; use
+the connection the block yields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._lock, self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._lock, self._conn.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+async def open_database(path: str | Path) -> Database:
+    """Open (creating if needed) the SQLite file and bring its schema up to date."""
+    path = str(path)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in (
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",  # with WAL: durable at every checkpoint, crash-safe
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA busy_timeout = 5000",
+    ):
+        await conn.execute(pragma)
+    db = Database(conn, path)
+    try:
+        await migrate(db)
+    except BaseException:
+        await conn.close()
+        raise
+    return db
+
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    folder = resources.files("storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(db: Database, files: Iterable[tuple[int, str, str]] | None = None) -> list[str]:
+    """Apply the migrations not yet recorded, each in its own transaction, in order."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    applied = {row[0] for row in await db.fetchall("SELECT version FROM schema_migrations")}
+    done = []
+    for version, name, sql in files if files is not None else _migration_files():
+        if version in applied:
+            continue
+        async with db.transaction() as conn:
+            for statement in _split_statements(sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, datetime.now(UTC).isoformat()),
+            )
+        log.info("applied migration %s", name)
+        done.append(name)
+    return done
+
+
+def _split_statements(sql: str) -> list[str]:
+    """Split a migration into statements; triggers contain ';' so use sqlite's own test."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        if line.strip().startswith("--") and not current.strip():
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

@@ -1,0 +1,145 @@
+"""Matches of terms in posts: what the scan job reads and writes, and what digests read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan
+from storage.timeutil import from_unix, iso, unix
+
+_INSERT_MATCH = (
+    "INSERT OR IGNORE INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
+    " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM terms WHERE id = ?)"
+)  # a term removed while the scan ran is skipped instead of failing the whole batch
+
+
+class MatchRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def posts_needing_scan(self, limit: int) -> list[PostToScan]:
+        rows = await self._db.fetchall(
+            "SELECT id, text FROM posts WHERE needs_scan = 1 ORDER BY id LIMIT ?", (limit,)
+        )
+        return [PostToScan(r[0], r[1]) for r in rows]
+
+    async def posts_after(self, after_id: int, limit: int) -> list[PostToScan]:
+        rows = await self._db.fetchall(
+            "SELECT id, text FROM posts WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [PostToScan(r[0], r[1]) for r in rows]
+
+    async def replace_for_posts(
+        self, scanned: Sequence[PostToScan], found: Sequence[MatchRow], now: datetime
+    ) -> list[MatchRow]:
+        """Store the full set of matches of freshly scanned posts; returns the new ones.
+
+        A post whose text changed since it was read (an edit arrived meanwhile) is left
+        as it is, still marked for scanning, so its old text never produces matches.
+        """
+        new: list[MatchRow] = []
+        async with self._db.transaction() as conn:
+            for post in scanned:
+                cur = await conn.execute(
+                    "UPDATE posts SET needs_scan = 0 WHERE id = ? AND text = ?",
+                    (post.post_id, post.text),
+                )
+                if cur.rowcount != 1:
+                    continue
+                await conn.execute("DELETE FROM matches WHERE post_id = ?", (post.post_id,))
+                for m in (m for m in found if m.post_id == post.post_id):
+                    if await _insert(conn, m, now):
+                        new.append(m)
+        return new
+
+    async def add_for_terms(
+        self, found: Sequence[MatchRow], term_ids: Sequence[int], now: datetime, done: bool
+    ) -> list[MatchRow]:
+        """Add matches of new terms on stored posts; with done=True mark the terms backfilled."""
+        new: list[MatchRow] = []
+        async with self._db.transaction() as conn:
+            for m in found:
+                if await _insert(conn, m, now):
+                    new.append(m)
+            if done:
+                await conn.executemany(
+                    "UPDATE terms SET backfilled = 1 WHERE id = ?", [(t,) for t in term_ids]
+                )
+        return new
+
+    async def describe(self, rows: Sequence[MatchRow]) -> list[FlaggedPost]:
+        """What `framewatch scan` prints about new matches."""
+        described = []
+        for m in rows:
+            r = await self._db.fetchone(
+                "SELECT f.slug, t.text AS term, p.chat_id, c.username, p.message_id, p.text"
+                " FROM posts p JOIN channels c ON c.chat_id = p.chat_id,"
+                " terms t JOIN framings f ON f.id = t.framing_id"
+                " WHERE p.id = ? AND t.id = ?",
+                (m.post_id, m.term_id),
+            )
+            if r is not None:
+                described.append(
+                    FlaggedPost(
+                        r["slug"],
+                        r["term"],
+                        r["chat_id"],
+                        r["username"],
+                        r["message_id"],
+                        r["text"][m.start : m.end],
+                    )
+                )
+        return described
+
+    async def digest_items(self, start: datetime, end: datetime) -> list[DigestItem]:
+        """Every match in posts dated in [start, end), with what the digest shows."""
+        rows = await self._db.fetchall(
+            "SELECT f.slug, f.title AS ftitle, p.chat_id, c.username, c.title AS ctitle,"
+            " p.message_id, p.posted_at, p.text, m.start_pos, m.end_pos, t.text AS term"
+            " FROM matches m JOIN posts p ON p.id = m.post_id"
+            " JOIN channels c ON c.chat_id = p.chat_id"
+            " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
+            " WHERE p.posted_at >= ? AND p.posted_at < ? ORDER BY p.posted_at DESC, m.start_pos",
+            (unix(start), unix(end)),
+        )
+        return [
+            DigestItem(
+                framing_slug=r["slug"],
+                framing_title=r["ftitle"],
+                chat_id=r["chat_id"],
+                channel_username=r["username"],
+                channel_title=r["ctitle"],
+                message_id=r["message_id"],
+                posted_at=from_unix(r["posted_at"]),
+                text=r["text"],
+                match_start=r["start_pos"],
+                match_end=r["end_pos"],
+                term=r["term"],
+            )
+            for r in rows
+        ]
+
+    async def match_times(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+        """(framing slug, post date) of every matched post in [start, end): for recurrence."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT f.slug, p.posted_at FROM matches m"
+            " JOIN posts p ON p.id = m.post_id JOIN framings f ON f.id = m.framing_id"
+            " WHERE p.posted_at >= ? AND p.posted_at < ?",
+            (unix(start), unix(end)),
+        )
+        return [(r[0], from_unix(r[1])) for r in rows]
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM matches"))
+
+
+async def _insert(conn: aiosqlite.Connection, m: MatchRow, now: datetime) -> bool:
+    cur = await conn.execute(
+        _INSERT_MATCH,
+        (m.post_id, m.term_id, m.framing_id, m.start, m.end, iso(now), m.term_id),
+    )
+    return cur.rowcount == 1

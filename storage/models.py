@@ -1,0 +1,128 @@
+"""Frozen dataclasses returned by the repositories (never raw rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One match of a framing in a stored post, with what the digest shows of it."""
+
+    framing_slug: str
+    framing_title: str
+    chat_id: int
+    channel_username: str | None
+    channel_title: str
+    message_id: int
+    posted_at: datetime  # UTC-aware
+    text: str
+    match_start: int  # character offsets of the matched words in `text`
+    match_end: int
+    term: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingPost:
+    """A channel post as any source delivers it, before it is stored."""
+
+    chat_id: int
+    message_id: int
+    posted_at: datetime  # UTC-aware
+    text: str
+    channel_title: str
+    channel_username: str | None = None
+    edited_at: datetime | None = None
+    source: str = "bot"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    post_id: int
+    outcome: str  # "new", "edited", "unchanged" or "stale" (an older version arrived late)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStats:
+    chat_id: int
+    username: str | None
+    title: str
+    is_member: bool
+    post_count: int
+    last_post_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FramingStats:
+    slug: str
+    title: str
+    terms: tuple[str, ...]
+    post_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TermRow:
+    term_id: int
+    framing_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostToScan:
+    post_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    post_id: int
+    term_id: int
+    framing_id: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedPost:
+    """A new match, as `framewatch scan` reports it."""
+
+    framing_slug: str
+    term: str
+    chat_id: int
+    channel_username: str | None
+    message_id: int
+    matched_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    chat_id: int
+    channel_username: str | None
+    channel_title: str
+    message_id: int
+    posted_at: datetime
+    snippet: str  # plain text; the matched words are wrapped in HIGHLIGHT_START/END
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    chat_id: int
+    period: str
+    messages: tuple[str, ...]
+    sent_count: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    user_id: int
+    role: str
+    granted_by: int | None
+    granted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxUpdate:
+    update_id: int
+    payload: str

@@ -1,0 +1,140 @@
+"""Posts and their channels: the one upsert every source goes through, edits kept as versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database
+from storage.models import ChannelStats, IncomingPost, StoreResult
+from storage.timeutil import from_unix, iso, unix
+
+
+class PostRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def store(self, post: IncomingPost, now: datetime) -> StoreResult:
+        """Insert a post once per (chat_id, message_id); a changed text becomes an edit.
+
+        Replaying the same update is harmless (outcome "unchanged"), and an older version
+        arriving after a newer one is kept out of the current text (outcome "stale").
+        """
+        async with self._db.transaction() as conn:
+            await _upsert_channel(
+                conn, post.chat_id, post.channel_username, post.channel_title, now
+            )
+            async with conn.execute(
+                "SELECT id, text, edited_at FROM posts WHERE chat_id = ? AND message_id = ?",
+                (post.chat_id, post.message_id),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return StoreResult(await _insert(conn, post, now), "new")
+            return await _update(conn, row, post, now)
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM posts"))
+
+    async def versions(self, chat_id: int, message_id: int) -> list[str]:
+        """Earlier texts of a post, oldest first (the current text is not included)."""
+        rows = await self._db.fetchall(
+            "SELECT v.text FROM post_versions v JOIN posts p ON p.id = v.post_id"
+            " WHERE p.chat_id = ? AND p.message_id = ? ORDER BY v.id",
+            (chat_id, message_id),
+        )
+        return [r[0] for r in rows]
+
+    async def text_of(self, chat_id: int, message_id: int) -> str | None:
+        return await self._db.fetchval(  # type: ignore[no-any-return]
+            "SELECT text FROM posts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+
+
+async def _insert(conn: aiosqlite.Connection, post: IncomingPost, now: datetime) -> int:
+    cur = await conn.execute(
+        "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            post.chat_id,
+            post.message_id,
+            unix(post.posted_at),
+            unix(post.edited_at) if post.edited_at else None,
+            post.text,
+            post.source,
+            iso(now),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def _update(
+    conn: aiosqlite.Connection, row: aiosqlite.Row, post: IncomingPost, now: datetime
+) -> StoreResult:
+    post_id, old_text, old_edited = row[0], row[1], row[2]
+    new_edited = unix(post.edited_at) if post.edited_at else None
+    if old_text == post.text:
+        return StoreResult(post_id, "unchanged")
+    if (new_edited or 0) < (old_edited or 0):
+        return StoreResult(post_id, "stale")
+    await conn.execute(
+        "INSERT INTO post_versions (post_id, text, edited_at, replaced_at) VALUES (?, ?, ?, ?)",
+        (post_id, old_text, old_edited, iso(now)),
+    )
+    # The new text must be matched again from scratch: drop the old matches.
+    await conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
+    await conn.execute(
+        "UPDATE posts SET text = ?, edited_at = ?, needs_scan = 1 WHERE id = ?",
+        (post.text, new_edited, post_id),
+    )
+    return StoreResult(post_id, "edited")
+
+
+async def _upsert_channel(
+    conn: aiosqlite.Connection, chat_id: int, username: str | None, title: str, now: datetime
+) -> None:
+    # Keep what we knew when a source leaves a field empty (an import may lack the username).
+    await conn.execute(
+        "INSERT INTO channels (chat_id, username, title, is_member, added_at, updated_at)"
+        " VALUES (?, ?, ?, 0, ?, ?)"
+        " ON CONFLICT (chat_id) DO UPDATE SET"
+        "  username = coalesce(excluded.username, channels.username),"
+        "  title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE channels.title END,"
+        "  updated_at = excluded.updated_at",
+        (chat_id, username or None, title or "", iso(now), iso(now)),
+    )
+
+
+class ChannelRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def set_membership(
+        self, chat_id: int, username: str | None, title: str, is_member: bool, now: datetime
+    ) -> None:
+        async with self._db.transaction() as conn:
+            await _upsert_channel(conn, chat_id, username, title, now)
+            await conn.execute(
+                "UPDATE channels SET is_member = ? WHERE chat_id = ?", (int(is_member), chat_id)
+            )
+
+    async def list_with_stats(self) -> list[ChannelStats]:
+        rows = await self._db.fetchall(
+            "SELECT c.chat_id, c.username, c.title, c.is_member,"
+            " count(p.id) AS posts, max(p.posted_at) AS last_post"
+            " FROM channels c LEFT JOIN posts p ON p.chat_id = c.chat_id"
+            " GROUP BY c.chat_id ORDER BY c.is_member DESC, posts DESC, c.title"
+        )
+        return [
+            ChannelStats(
+                chat_id=r["chat_id"],
+                username=r["username"],
+                title=r["title"],
+                is_member=bool(r["is_member"]),
+                post_count=r["posts"],
+                last_post_at=from_unix(r["last_post"]) if r["last_post"] is not None else None,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,54 @@
+"""Full-text search over stored posts with SQLite FTS5."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from storage.db import Database
+from storage.models import SearchHit
+from storage.timeutil import from_unix
+
+# Control characters never occur in post text we keep for display, so they can mark the
+# matched words in a snippet without clashing with anything; the caller turns them into
+# <b></b> after escaping the text.
+HIGHLIGHT_START = "\x02"
+HIGHLIGHT_END = "\x03"
+MAX_QUERY_LENGTH = 500
+
+
+class QuerySyntaxError(ValueError):
+    """FTS5 could not parse the query."""
+
+
+class SearchRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        """Best matches by bm25 rank, each with a snippet around the matched words."""
+        if len(query) > MAX_QUERY_LENGTH:
+            raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+        try:
+            rows = await self._db.fetchall(
+                "SELECT p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
+                " snippet(posts_fts, 0, ?, ?, '…', 16) AS snip"
+                " FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid"
+                " JOIN channels c ON c.chat_id = p.chat_id"
+                " WHERE posts_fts MATCH ? ORDER BY posts_fts.rank, p.posted_at DESC LIMIT ?",
+                (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
+            )
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax error" in str(exc) or "no such column" in str(exc):
+                raise QuerySyntaxError(str(exc)) from None
+            raise
+        return [
+            SearchHit(
+                chat_id=r[0],
+                channel_username=r[1],
+                channel_title=r[2],
+                message_id=r[3],
+                posted_at=from_unix(r[4]),
+                snippet=r[5],
+            )
+            for r in rows
+        ]

@@ -1,0 +1,111 @@
+"""Subscribers of the daily digest and the record of what each was sent, per period."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage import audit
+from storage.db import Database
+from storage.models import Delivery
+from storage.timeutil import iso
+
+
+class SubscriberRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def subscribe(self, chat_id: int, now: datetime) -> bool:
+        """Turn the daily digest on; False if it already was."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO subscribers (chat_id, active, subscribed_at, updated_at)"
+                " VALUES (?, 1, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
+                " active = 1, note = '', subscribed_at = excluded.subscribed_at,"
+                " updated_at = excluded.updated_at WHERE subscribers.active = 0",
+                (chat_id, iso(now), iso(now)),
+            )
+            changed = cur.rowcount == 1
+            if changed:
+                await audit.record(conn, chat_id, "subscribe", "", now)
+            return changed
+
+    async def unsubscribe(self, chat_id: int, now: datetime, note: str = "") -> bool:
+        """Turn the daily digest off; False if it was not on."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE subscribers SET active = 0, note = ?, updated_at = ?"
+                " WHERE chat_id = ? AND active = 1",
+                (note, iso(now), chat_id),
+            )
+            changed = cur.rowcount == 1
+            if changed:
+                await audit.record(conn, chat_id, "unsubscribe", note, now)
+            return changed
+
+    async def is_active(self, chat_id: int) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM subscribers WHERE chat_id = ? AND active = 1", (chat_id,)
+        )
+        return row is not None
+
+    async def due(self, period: str, subscribed_before: datetime) -> list[int]:
+        """Active subscribers who subscribed before the digest time and lack this period's."""
+        rows = await self._db.fetchall(
+            "SELECT s.chat_id FROM subscribers s WHERE s.active = 1 AND s.subscribed_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.chat_id = s.chat_id"
+            "  AND d.period = ? AND d.status <> 'pending')"
+            " ORDER BY s.chat_id",
+            (iso(subscribed_before), period),
+        )
+        return [r[0] for r in rows]
+
+    async def count_active(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM subscribers WHERE active = 1"))
+
+
+class DeliveryRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(
+        self, chat_id: int, period: str, messages: Sequence[str], now: datetime
+    ) -> Delivery:
+        """The delivery of this period, created with these messages if it does not exist yet.
+
+        Once created, its messages never change: a restart resumes the same text.
+        """
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?)",
+                (chat_id, period, json.dumps(list(messages)), iso(now), iso(now)),
+            )
+            async with conn.execute(
+                "SELECT messages, sent_count, status FROM deliveries"
+                " WHERE chat_id = ? AND period = ?",
+                (chat_id, period),
+            ) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return Delivery(chat_id, period, tuple(json.loads(row[0])), row[1], row[2])
+
+    async def progress(
+        self, chat_id: int, period: str, sent_count: int, status: str, now: datetime
+    ) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET sent_count = ?, status = ?, updated_at = ?"
+                " WHERE chat_id = ? AND period = ?",
+                (sent_count, status, iso(now), chat_id, period),
+            )
+
+    async def get(self, chat_id: int, period: str) -> Delivery | None:
+        row = await self._db.fetchone(
+            "SELECT messages, sent_count, status FROM deliveries WHERE chat_id = ? AND period = ?",
+            (chat_id, period),
+        )
+        if row is None:
+            return None
+        return Delivery(chat_id, period, tuple(json.loads(row[0])), row[1], row[2])
