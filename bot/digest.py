@@ -274,12 +274,14 @@ def render_plain(messages: Sequence[str]) -> str:
 def _heading(framing: FramingSummary) -> list[_Piece]:
     posts = _plural(framing.post_count, "post")
     channels = _plural(framing.channel_count, "channel")
-    stats = f") — {posts} in {channels}"
+    stats = f" — {posts} in {channels}"
     if framing.recurring and framing.days_matched_last_7 >= RECURRING_MIN_DAYS:
         stats += f" · recurring: {framing.days_matched_last_7} of the last 7 days"
     elif framing.recurring:
         stats += " · recurring"
-    return ["<b>", _Text(framing.title), "</b> (", _Text(framing.slug), stats]
+    if framing.title == framing.slug:  # framings made by /watch have no title of their own
+        return ["<b>", _Text(framing.slug), "</b>", stats]
+    return ["<b>", _Text(framing.title), "</b> (", _Text(framing.slug), ")", stats]
 
 
 def _post_lines(post: DigestPost, tz: ZoneInfo, limit: int) -> list[str]:

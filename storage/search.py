@@ -16,6 +16,17 @@ HIGHLIGHT_END = "\x03"
 MAX_QUERY_LENGTH = 500
 
 
+# What SQLite says when the MATCH expression, not the database, is at fault.
+_QUERY_ERRORS = (
+    "fts5",
+    "syntax error",
+    "unterminated string",
+    "no such column",
+    "unknown special query",
+    "malformed MATCH",
+)
+
+
 class QuerySyntaxError(ValueError):
     """FTS5 could not parse the query."""
 
@@ -38,7 +49,7 @@ class SearchRepository:
                 (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
             )
         except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "syntax error" in str(exc) or "no such column" in str(exc):
+            if any(sign in str(exc) for sign in _QUERY_ERRORS):
                 raise QuerySyntaxError(str(exc)) from None
             raise
         return [

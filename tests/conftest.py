@@ -1,0 +1,113 @@
+"""Shared fixtures: a fake Telegram server, a real SQLite file, and the real application."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# PTB 22 warns on reading RetryAfter.retry_after unless this opts in to timedelta values;
+# with warnings as errors the warning would replace the exception under test.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import Services
+from bot.inbox import DurablePoller
+from handlers import ALLOWED_UPDATES
+from storage.db import Database, open_database
+from tests.fake_telegram import FakeTelegram, private_message
+
+TOKEN = "123456:TEST-token-that-must-never-leak"
+ADMIN = 1
+MODERATOR = 2
+ANALYST = 3
+STRANGER = 4
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass
+class FakeClock:
+    """The injected clock: tests move time by setting `now`."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_settings(tmp_path: Path, base_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "api_base_url": base_url,
+        "db_path": str(tmp_path / "framewatch.db"),
+        "admin_ids": frozenset({ADMIN}),
+        "timezone": "Europe/Kyiv",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Harness:
+    """The real application wired to the fake server; updates are polled on demand."""
+
+    tg: FakeTelegram
+    services: Services
+    app: Any
+    poller: DurablePoller
+    clock: FakeClock
+    offset: int | None = None
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    async def poll(self) -> None:
+        self.offset = await self.poller.fetch_once(self.offset)
+
+    async def push(self, payload: dict[str, Any]) -> None:
+        self.tg.push_update(payload)
+        await self.poll()
+
+    async def command(self, user_id: int, text: str) -> list[str]:
+        """Send `text` from `user_id` in a private chat; return the bot's replies to it."""
+        before = len(self.tg.sent_to(user_id))
+        await self.push(private_message(user_id, text))
+        return [m.text for m in self.tg.sent_to(user_id)[before:]]
+
+    async def grant_roles(self) -> None:
+        assert await self.command(ADMIN, f"/grant {MODERATOR} moderator")
+        assert await self.command(ADMIN, f"/grant {ANALYST} analyst")
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIterator[Harness]:
+    settings = make_settings(tmp_path, tg.base_url)
+    db = await open_database(settings.db_path)
+    services = Services.create(settings, db, clock)
+    app = build_application(settings, services)
+    try:
+        # Initialised but not started: the JobQueue's timers stay off and tests run
+        # job callbacks themselves, at the time the injected clock says.
+        async with app:
+            poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout=0)
+            yield Harness(tg, services, app, poller, clock)
+    finally:
+        await db.close()
