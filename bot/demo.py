@@ -24,6 +24,7 @@ class DemoResult:
     terms: int
     posts: int
     new_matches: int
+    flagged_posts: int
     messages: list[str]
 
 
@@ -55,13 +56,17 @@ async def run_demo(services: Services, pack: Path | None = None) -> DemoResult:
         await store_post(services.posts, post, now)
     report = await run_scan(services.framings, services.matches, services.clock)
     messages = await compose(services, now - timedelta(hours=24), now)
-    return DemoResult(new_framings, new_terms, len(posts), len(report.new_matches), messages)
+    flagged = len({m.post_id for m in report.new_matches})
+    return DemoResult(
+        new_framings, new_terms, len(posts), len(report.new_matches), flagged, messages
+    )
 
 
 def demo_summary(result: DemoResult) -> str:
     return (
         f"Loaded {result.framings} framings with {result.terms} terms and {result.posts} "
-        f"invented sample posts; the scan flagged {result.new_matches} matches.\n"
+        f"invented sample posts; the scan flagged {result.flagged_posts} posts "
+        f"({result.new_matches} term matches).\n"
         "Digest of the last 24 hours, as a subscriber would receive it "
         f"({len(result.messages)} message(s)):\n\n" + render_plain(result.messages)
     )
