@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from telegram.error import InvalidToken, NetworkError
+
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import Services
 from bot.links import post_link
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact
 from storage.db import Database, open_database
 from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError
 
@@ -76,6 +78,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"framewatch: {exc}", file=sys.stderr)
         return 2
+    except InvalidToken:
+        # PTB's own message quotes the token: say it in our words instead.
+        print(
+            "framewatch: Telegram rejected FRAMEWATCH_BOT_TOKEN (unauthorized): copy the token "
+            "again from @BotFather",
+            file=sys.stderr,
+        )
+        return 2
+    except NetworkError as exc:
+        secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
+        print(
+            f"framewatch: cannot reach the Bot API at {settings.api_base_url} "
+            f"({redact(str(exc), secrets)}); check FRAMEWATCH_API_BASE_URL and the network",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
 

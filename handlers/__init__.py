@@ -14,7 +14,6 @@ __all__ = ["ALLOWED_UPDATES", "register", "schedule"]
 # Telegram remembers the last allowed_updates list: always send it explicitly.
 ALLOWED_UPDATES = [
     "message",
-    "edited_message",
     "channel_post",
     "edited_channel_post",
     "my_chat_member",
