@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(
             settings.log_level if args.command == "run" else "WARNING",
-            secrets=[settings.bot_token.get_secret_value()] if settings.bot_token else [],
+            secrets=settings.secrets(),
         )
         if args.command == "run":
             settings.token()  # fail now, with one clear line, if it is missing
@@ -87,10 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     except NetworkError as exc:
-        secrets = [settings.bot_token.get_secret_value()] if settings.bot_token else []
         print(
             f"framewatch: cannot reach the Bot API at {settings.api_base_url} "
-            f"({redact(str(exc), secrets)}); check FRAMEWATCH_API_BASE_URL and the network",
+            f"({redact(str(exc), settings.secrets())}); "
+            "check FRAMEWATCH_API_BASE_URL and the network",
             file=sys.stderr,
         )
         return 1

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def secrets(self) -> list[str]:
+        """Every form of the token a log line could contain, for redaction."""
+        if self.bot_token is None:
+            return []
+        raw = self.bot_token.get_secret_value()
+        return [s for s in {raw, raw.strip()} if s.strip()]
+
     def token(self) -> str:
         """The bot token, or ConfigError if it is not set."""
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():

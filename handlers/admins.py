@@ -39,6 +39,9 @@ async def grant(update: Update, context: Context) -> None:
         return
     actor = update.effective_user.id if update.effective_user else 0
     before = await services.roles.grant(user_id, role, actor, services.clock())
+    if before == role:
+        await reply(update, f"{user_id} is already {role}; nothing changed.")
+        return
     was = f" (was {before})" if before and before != role else ""
     await reply(update, f"{user_id} is now {role}{was}.")
 

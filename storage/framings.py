@@ -88,9 +88,10 @@ class FramingRepository:
                 new_framings += created
                 for text, key in framing.terms:
                     new_terms += await _insert_term(conn, framing_id, text, key, actor, now)
-            await audit.record(
-                conn, actor, "load-pack", f"{new_framings} framings, {new_terms} terms", now
-            )
+            if new_framings or new_terms:
+                await audit.record(
+                    conn, actor, "load-pack", f"{new_framings} framings, {new_terms} terms", now
+                )
         return new_framings, new_terms
 
     async def exists(self, slug: str) -> bool:

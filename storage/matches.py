@@ -29,7 +29,10 @@ class MatchRepository:
 
     async def posts_after(self, after_id: int, limit: int) -> list[PostToScan]:
         rows = await self._db.fetchall(
-            "SELECT id, text FROM posts WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+            # Posts still waiting for their first scan get every term then: skip them here
+            # so one match is not found (and reported) twice.
+            "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0 ORDER BY id LIMIT ?",
+            (after_id, limit),
         )
         return [PostToScan(r[0], r[1]) for r in rows]
 

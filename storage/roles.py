@@ -23,6 +23,8 @@ class RoleRepository:
         async with self._db.transaction() as conn:
             async with conn.execute("SELECT role FROM roles WHERE user_id = ?", (user_id,)) as cur:
                 row = await cur.fetchone()
+            if row is not None and row[0] == role:
+                return role  # nothing to change, nothing to audit
             await conn.execute(
                 "INSERT INTO roles (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"

@@ -16,15 +16,7 @@ HIGHLIGHT_END = "\x03"
 MAX_QUERY_LENGTH = 500
 
 
-# What SQLite says when the MATCH expression, not the database, is at fault.
-_QUERY_ERRORS = (
-    "fts5",
-    "syntax error",
-    "unterminated string",
-    "no such column",
-    "unknown special query",
-    "malformed MATCH",
-)
+_DATABASE_ERRORS = ("locked", "busy", "disk", "i/o", "readonly", "no such table", "corrupt")
 
 
 class QuerySyntaxError(ValueError):
@@ -49,9 +41,11 @@ class SearchRepository:
                 (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
             )
         except sqlite3.OperationalError as exc:
-            if any(sign in str(exc) for sign in _QUERY_ERRORS):
-                raise QuerySyntaxError(str(exc)) from None
-            raise
+            # Whatever SQLite says about this statement is about the MATCH expression,
+            # unless the database itself is busy, locked or broken.
+            if any(sign in str(exc).lower() for sign in _DATABASE_ERRORS):
+                raise
+            raise QuerySyntaxError(str(exc)) from None
         return [
             SearchHit(
                 chat_id=r[0],
