@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -38,6 +39,10 @@ class Services:
     deliveries: DeliveryRepository
     roles: RoleRepository
     inbox: InboxRepository
+    # The scan and the daily delivery each run from two jobs (their own and the catch-up):
+    # one at a time, or two deliveries could both find a subscriber due and send twice.
+    scan_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock) -> Services:

@@ -52,6 +52,11 @@ async def send_html(bot: Bot, chat_id: int, text: str) -> None:
 
 
 async def deliver_daily(bot: Bot, services: Services) -> DeliveryReport:
+    async with services.delivery_lock:
+        return await _deliver_due(bot, services)
+
+
+async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     settings = services.settings
     now = services.clock()
     period = latest_period(now, settings.digest_time, settings.zone)

@@ -16,8 +16,13 @@ def command_args(update: Update, parts: int) -> list[str]:
     """
     message = update.effective_message
     text = (message.text or message.caption or "") if message else ""
-    rest = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
-    return rest.split(maxsplit=parts - 1) if rest else []
+    _command, _, rest = text.strip().partition(" ")
+    return rest.split(maxsplit=parts - 1) if rest.strip() else []
+
+
+def telegram_length(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units (an emoji can count 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 async def reply(update: Update, html_text: str) -> None:
@@ -26,18 +31,28 @@ async def reply(update: Update, html_text: str) -> None:
     if chat is None:
         return
     await chat.send_message(
-        html_text[:MAX_REPLY_CHARS],
+        _fit(html_text),
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
 
 
+def _fit(html_text: str) -> str:
+    """Shorten an over-long reply at a line boundary, so no tag is cut in half."""
+    while telegram_length(html_text) > MAX_REPLY_CHARS and "\n" in html_text:
+        html_text = html_text[: html_text.rfind("\n")]
+    return html_text if telegram_length(html_text) <= MAX_REPLY_CHARS else html_text[:2000]
+
+
 async def reply_chunks(update: Update, lines: list[str]) -> None:
-    """Reply with lines joined into as few messages as fit Telegram's limit."""
+    """Reply with lines joined into as few messages as fit Telegram's limit.
+
+    Callers keep each line well under the limit (terms are at most 200 characters), so
+    splitting between lines never cuts an HTML tag or entity.
+    """
     chunk = ""
     for line in lines:
-        line = line[: MAX_REPLY_CHARS - 1]
-        if chunk and len(chunk) + len(line) + 1 > MAX_REPLY_CHARS:
+        if chunk and telegram_length(chunk) + telegram_length(line) + 1 > MAX_REPLY_CHARS:
             await reply(update, chunk)
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line

@@ -21,7 +21,8 @@ INBOX_KEEP = timedelta(days=7)
 
 async def scan_job(context: Context) -> None:
     services = services_of(context)
-    report = await run_scan(services.framings, services.matches, services.clock)
+    async with services.scan_lock:
+        report = await run_scan(services.framings, services.matches, services.clock)
     if report.posts_scanned or report.new_matches:
         log.info(
             "scan: %d posts, %d new terms applied, %d new matches",

@@ -92,8 +92,12 @@ async def unwatch(update: Update, context: Context) -> None:
         await reply(update, f"Removed “{escape(removed)}” from <b>{slug}</b>, with its matches.")
 
 
+TERMS_SHOWN = 20
+
+
 @requires(Role.MODERATOR)
 async def list_framings(update: Update, context: Context) -> None:
+    """All framings with their first terms; `/framings <slug>` shows every term of one."""
     framings = await services_of(context).framings.list_with_stats()
     if not framings:
         await reply(
@@ -101,12 +105,30 @@ async def list_framings(update: Update, context: Context) -> None:
             "No framings yet. Add one: <code>/watch goodwill-gesture gesture of goodwill</code>",
         )
         return
+    args = command_args(update, 1)
+    if args:
+        chosen = [f for f in framings if f.slug == args[0].strip().lower()]
+        if not chosen:
+            await reply(
+                update, f"There is no framing called {escape(args[0][:70])}. /framings lists them."
+            )
+            return
+        f = chosen[0]
+        lines = [
+            f"<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched",
+            f"{len(f.terms)} terms:",
+        ]
+        await reply_chunks(update, lines + [f"• {escape(t)}" for t in f.terms])
+        return
     lines = [f"<b>{len(framings)} framings</b>"]
     for f in framings:
-        terms = "; ".join(escape(t) for t in f.terms) or "(no terms)"
+        shown = "; ".join(escape(t) for t in f.terms[:TERMS_SHOWN]) or "(no terms)"
+        more = len(f.terms) - TERMS_SHOWN
+        if more > 0:
+            shown += f" …and {more} more (/framings {f.slug})"
         lines.append(
             f"\n<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched\n"
-            f"terms ({len(f.terms)}): {terms}"
+            f"terms ({len(f.terms)}): {shown}"
         )
     await reply_chunks(update, lines)
 

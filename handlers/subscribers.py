@@ -28,7 +28,7 @@ COMMANDS: dict[Role, list[tuple[str, str]]] = {
     Role.MODERATOR: [
         ("/watch &lt;framing&gt; &lt;term&gt;", "add a term (creates the framing if new)"),
         ("/unwatch &lt;framing&gt; [&lt;term&gt;]", "remove a term, or the whole framing"),
-        ("/framings", "framings, their terms and matched posts"),
+        ("/framings [&lt;framing&gt;]", "framings, their terms and matched posts"),
         ("/channels", "watched channels, post counts, last post"),
         ("(forward a channel post)", "store it under its channel"),
     ],

@@ -177,3 +177,27 @@ async def test_unknown_commands_and_plain_text_get_a_hint(harness: Harness) -> N
     assert "/help" in (await harness.command(STRANGER, "hello there"))[0]
     long_text = "x" * 4096
     assert "/help" in (await harness.command(STRANGER, long_text))[0]
+
+
+async def test_framings_shows_the_first_terms_and_all_of_one_framing(harness: Harness) -> None:
+    await harness.grant_roles()
+    for n in range(25):
+        await harness.command(MODERATOR, f"/watch feint term number {n}")
+    overview = (await harness.command(MODERATOR, "/framings"))[0]
+    assert "terms (25)" in overview and "term number 19" in overview
+    assert "term number 20" not in overview and "…and 5 more (/framings feint)" in overview
+    detail = "\n".join(await harness.command(MODERATOR, "/framings feint"))
+    assert all(f"• term number {n}" in detail for n in range(25))
+    unknown = (await harness.command(MODERATOR, "/framings nope"))[0]
+    assert "no framing called nope" in unknown
+
+
+async def test_long_framing_lists_are_split_into_valid_messages(harness: Harness) -> None:
+    await harness.grant_roles()
+    term = "слово " * 30  # 180 characters
+    for n in range(40):
+        await harness.command(MODERATOR, f"/watch long-one {term}{n} <&>")
+    replies = await harness.command(MODERATOR, "/framings long-one")
+    assert len(replies) >= 2
+    assert all(len(r.encode("utf-16-le")) // 2 <= 4096 for r in replies)
+    assert sum(r.count("&lt;&amp;&gt;") for r in replies) == 40

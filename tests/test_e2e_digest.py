@@ -208,3 +208,17 @@ async def test_jobs_are_scheduled_with_grace_time_and_coalescing(harness: Harnes
     assert str(daily.trigger.timezone) == "Europe/Kyiv"
     scan = jobs["scan"].job
     assert scan.trigger.interval.total_seconds() == 300
+
+
+async def test_concurrent_deliveries_send_each_digest_once(harness: Harness) -> None:
+    """The daily job and the catch-up job firing together must not both send."""
+    import asyncio
+
+    await setup_world(harness)
+    harness.clock.now = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+    await asyncio.gather(
+        deliver_daily(harness.app.bot, harness.services),
+        deliver_daily(harness.app.bot, harness.services),
+    )
+    for chat in SUBSCRIBERS:
+        assert len([m for m in harness.tg.sent_to(chat) if "FrameWatch digest" in m.text]) == 1
