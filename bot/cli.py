@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
+import pkgutil
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -58,7 +60,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", default=DEMO_DB, help=f"database file to recreate (default {DEMO_DB})"
     )
+    _add_plugin_commands(sub)
     return parser
+
+
+Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Subcommands from bot/commands/*.py: each module has add_to(sub), and every parser it
+    adds sets `handler` (an async function of settings and args returning the exit code)."""
+    import bot.commands
+
+    for info in sorted(pkgutil.iter_modules(bot.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"bot.commands.{info.name}")
+        module.add_to(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.command == "run":
             settings.token()  # fail now, with one clear line, if it is missing
-        return asyncio.run(_COMMANDS[args.command](settings, args))
+        handler: Handler = getattr(args, "handler", None) or _COMMANDS[args.command]
+        return asyncio.run(handler(settings, args))
     except ConfigError as exc:
         print(f"framewatch: {exc}", file=sys.stderr)
         return 2
@@ -98,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-async def _with_services(
+async def with_services(
     path: str, work: Callable[[Services], Awaitable[int]], settings: Settings
 ) -> int:
     from bot.app import utc_now
@@ -132,7 +149,7 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  {f.framing_slug:24} {link}  “{f.matched_text}” (term: {f.term})")
         return 0
 
-    return await _with_services(settings.db_path, work, settings)
+    return await with_services(settings.db_path, work, settings)
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
@@ -156,7 +173,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{len(hits)} result(s).")
         return 0
 
-    return await _with_services(settings.db_path, work, settings)
+    return await with_services(settings.db_path, work, settings)
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -172,7 +189,7 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return await _with_services(args.db, work, settings)
+    return await with_services(args.db, work, settings)
 
 
 def _remove_database(path: str) -> None:
@@ -180,7 +197,7 @@ def _remove_database(path: str) -> None:
         Path(path + suffix).unlink(missing_ok=True)
 
 
-_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+_COMMANDS: dict[str, Handler] = {
     "run": _run,
     "scan": _scan,
     "search": _search,

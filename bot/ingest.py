@@ -11,6 +11,7 @@ from datetime import datetime
 
 from telegram import Chat, Message, MessageOriginChannel
 
+from bot.links import post_link
 from storage.models import IncomingPost, StoreResult
 from storage.posts import PostRepository
 
@@ -24,6 +25,7 @@ def post_from_channel_message(message: Message) -> IncomingPost | None:
     chat = message.chat
     if chat.type != Chat.CHANNEL:
         return None
+    forwarded_from, forwarded_link = _forward_origin(message)
     return IncomingPost(
         chat_id=chat.id,
         message_id=message.message_id,
@@ -33,6 +35,11 @@ def post_from_channel_message(message: Message) -> IncomingPost | None:
         channel_title=chat.title or "",
         channel_username=chat.username,
         source="bot",
+        author=message.author_signature,
+        forwarded_from=forwarded_from,
+        forwarded_link=forwarded_link,
+        reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
+        media=media_kind(message),
     )
 
 
@@ -50,6 +57,43 @@ def post_from_forward(message: Message) -> IncomingPost | None:
         channel_username=origin.chat.username,
         source="forward",
     )
+
+
+_MEDIA = (
+    "photo",
+    "video",
+    "animation",
+    "document",
+    "audio",
+    "voice",
+    "video_note",
+    "sticker",
+    "poll",
+    "location",
+    "contact",
+)
+
+
+def media_kind(message: Message) -> str | None:
+    """The kind of media a post carries, by Telegram's own field names."""
+    return next((kind for kind in _MEDIA if getattr(message, kind, None)), None)
+
+
+def _forward_origin(message: Message) -> tuple[str | None, str | None]:
+    """Who a channel post was forwarded from: a name, and a link when it was a channel."""
+    origin = message.forward_origin
+    if origin is None:
+        return None, None
+    if isinstance(origin, MessageOriginChannel):
+        link = post_link(origin.chat.id, origin.chat.username, origin.message_id)
+        return origin.chat.title or origin.chat.username, link
+    name = getattr(origin, "sender_user_name", None) or getattr(origin, "sender_user", None)
+    chat = getattr(origin, "sender_chat", None)
+    if chat is not None:
+        return chat.title or chat.username, None
+    if name is not None and not isinstance(name, str):
+        return name.full_name, None
+    return name, None
 
 
 def _text_of(message: Message) -> str:

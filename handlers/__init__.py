@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ChatMemberHandler,
+    CommandHandler,
+    JobQueue,
+    MessageHandler,
+    filters,
+)
 
-from handlers import admins, analysts, channel_posts, errors, moderators, subscribers
-from handlers.jobs import schedule
+from bot.roles import Role
+from handlers import channel_posts, errors, jobs, sources
+from handlers.auth import requires
+from handlers.help import FORWARD_NOTE, all_commands
+from handlers.registry import Command
 
 __all__ = ["ALLOWED_UPDATES", "register", "schedule"]
 
@@ -19,30 +29,28 @@ ALLOWED_UPDATES = [
     "my_chat_member",
 ]
 
-_COMMANDS = [
-    (("start", "help"), subscribers.start),
-    (("subscribe",), subscribers.subscribe),
-    (("unsubscribe",), subscribers.unsubscribe),
-    (("digest",), subscribers.digest_now),
-    (("watch",), moderators.watch),
-    (("unwatch",), moderators.unwatch),
-    (("framings",), moderators.list_framings),
-    (("channels",), moderators.list_channels),
-    (("grant",), admins.grant),
-    (("revoke",), admins.revoke),
-    (("roles",), admins.list_roles),
-    (("search",), analysts.search),
-]
+
+def guarded(command: Command) -> Any:
+    """The callback, refusing users below the command's role (everyone passes EVERYONE)."""
+    if command.role is Role.EVERYONE:
+        return command.callback
+    return requires(command.role)(command.callback)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_posts.channel_post))
     app.add_handler(ChatMemberHandler(channel_posts.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     not_channel = ~filters.ChatType.CHANNEL & filters.UpdateType.MESSAGE
-    for names, callback in _COMMANDS:
-        app.add_handler(CommandHandler(names, callback, filters=not_channel))
+    for command in all_commands():
+        if command.names:
+            app.add_handler(CommandHandler(command.names, guarded(command), filters=not_channel))
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    app.add_handler(MessageHandler(private & filters.FORWARDED, moderators.forwarded_post))
+    app.add_handler(MessageHandler(private & filters.FORWARDED, guarded(FORWARD_NOTE)))
     app.add_handler(MessageHandler(private & filters.COMMAND, errors.unknown_command))
     app.add_handler(MessageHandler(private, errors.plain_text))
     app.add_error_handler(errors.on_error)
+
+
+def schedule(job_queue: JobQueue[Any]) -> None:
+    jobs.schedule(job_queue)
+    sources.schedule(job_queue)

@@ -6,8 +6,8 @@ from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import GRANTABLE, Role
-from handlers.auth import requires
 from handlers.common import command_args, reply
+from handlers.registry import Command
 
 GRANT_USAGE = (
     "Usage: /grant &lt;user_id&gt; moderator|analyst\n"
@@ -22,7 +22,6 @@ def _user_id(text: str) -> int | None:
     return int(text) if text.isdigit() and 0 < int(text) < 2**53 else None
 
 
-@requires(Role.ADMIN)
 async def grant(update: Update, context: Context) -> None:
     services = services_of(context)
     args = command_args(update, 2)
@@ -46,7 +45,6 @@ async def grant(update: Update, context: Context) -> None:
     await reply(update, f"{user_id} is now {role}{was}.")
 
 
-@requires(Role.ADMIN)
 async def revoke(update: Update, context: Context) -> None:
     services = services_of(context)
     args = command_args(update, 2)
@@ -69,7 +67,6 @@ async def revoke(update: Update, context: Context) -> None:
         await reply(update, f"{user_id} is no longer {removed}.")
 
 
-@requires(Role.ADMIN)
 async def list_roles(update: Update, context: Context) -> None:
     services = services_of(context)
     lines = ["<b>Roles</b>"]
@@ -81,3 +78,12 @@ async def list_roles(update: Update, context: Context) -> None:
     if len(lines) == 1:
         lines.append("No roles yet.")
     await reply(update, "\n".join(lines))
+
+
+COMMANDS = [
+    Command(
+        ("grant",), grant, Role.ADMIN, "/grant &lt;user_id&gt; moderator|analyst", "give a role"
+    ),
+    Command(("revoke",), revoke, Role.ADMIN, "/revoke &lt;user_id&gt;", "take a role away"),
+    Command(("roles",), list_roles, Role.ADMIN, "/roles", "who has which role"),
+]

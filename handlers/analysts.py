@@ -10,8 +10,8 @@ from telegram import Update
 from bot.context import Context, services_of
 from bot.links import post_link
 from bot.roles import Role
-from handlers.auth import requires
 from handlers.common import command_args, reply, reply_chunks
+from handlers.registry import Command
 from storage.models import SearchHit
 from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError
 
@@ -32,7 +32,6 @@ def format_hit(hit: SearchHit, tz: ZoneInfo) -> str:
     return f"• {hit.posted_at.astimezone(tz):%Y-%m-%d %H:%M} · {name}\n  {snippet}\n  {link}"
 
 
-@requires(Role.ANALYST)
 async def search(update: Update, context: Context) -> None:
     services = services_of(context)
     args = command_args(update, 1)
@@ -54,3 +53,14 @@ async def search(update: Update, context: Context) -> None:
     lines = [f"<b>Best {len(hits)} posts for</b> “{escape(query[:200])}”"]
     lines += [format_hit(h, tz) for h in hits]
     await reply_chunks(update, lines)
+
+
+COMMANDS = [
+    Command(
+        ("search",),
+        search,
+        Role.ANALYST,
+        "/search &lt;query&gt;",
+        "full-text search of stored posts, e.g. /search жест доброй воли",
+    ),
+]

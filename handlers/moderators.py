@@ -11,8 +11,8 @@ from bot.framings import MAX_TERMS_PER_FRAMING, FramingError, check_new_term, ch
 from bot.ingest import post_from_forward, store_post
 from bot.links import post_link
 from bot.roles import Role
-from handlers.auth import requires
 from handlers.common import command_args, reply, reply_chunks
+from handlers.registry import Command
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
@@ -28,7 +28,6 @@ UNWATCH_USAGE = (
 )
 
 
-@requires(Role.MODERATOR)
 async def watch(update: Update, context: Context) -> None:
     services = services_of(context)
     args = command_args(update, 2)
@@ -63,7 +62,6 @@ async def watch(update: Update, context: Context) -> None:
     )
 
 
-@requires(Role.MODERATOR)
 async def unwatch(update: Update, context: Context) -> None:
     services = services_of(context)
     args = command_args(update, 2)
@@ -95,7 +93,6 @@ async def unwatch(update: Update, context: Context) -> None:
 TERMS_SHOWN = 20
 
 
-@requires(Role.MODERATOR)
 async def list_framings(update: Update, context: Context) -> None:
     """All framings with their first terms; `/framings <slug>` shows every term of one."""
     framings = await services_of(context).framings.list_with_stats()
@@ -133,7 +130,6 @@ async def list_framings(update: Update, context: Context) -> None:
     await reply_chunks(update, lines)
 
 
-@requires(Role.MODERATOR)
 async def list_channels(update: Update, context: Context) -> None:
     services = services_of(context)
     channels = await services.channels.list_with_stats()
@@ -157,7 +153,6 @@ async def list_channels(update: Update, context: Context) -> None:
     await reply_chunks(update, lines)
 
 
-@requires(Role.MODERATOR)
 async def forwarded_post(update: Update, context: Context) -> None:
     """A channel post forwarded to the bot privately is stored under its channel."""
     message = update.effective_message
@@ -174,3 +169,35 @@ async def forwarded_post(update: Update, context: Context) -> None:
     link = post_link(post.chat_id, post.channel_username, post.message_id)
     verb = {"new": "Stored", "edited": "Updated"}.get(result.outcome, "Already had")
     await reply(update, f"{verb} the post from <b>{escape(post.channel_title)}</b>: {link}")
+
+
+COMMANDS = [
+    Command(
+        ("watch",),
+        watch,
+        Role.MODERATOR,
+        "/watch &lt;framing&gt; &lt;term&gt;",
+        "add a term (creates the framing if new)",
+    ),
+    Command(
+        ("unwatch",),
+        unwatch,
+        Role.MODERATOR,
+        "/unwatch &lt;framing&gt; [&lt;term&gt;]",
+        "remove a term, or the whole framing",
+    ),
+    Command(
+        ("framings",),
+        list_framings,
+        Role.MODERATOR,
+        "/framings [&lt;framing&gt;]",
+        "framings, their terms and matched posts",
+    ),
+    Command(
+        ("channels",),
+        list_channels,
+        Role.MODERATOR,
+        "/channels",
+        "watched channels, post counts, last post",
+    ),
+]

@@ -34,7 +34,13 @@ class IncomingPost:
     channel_title: str
     channel_username: str | None = None
     edited_at: datetime | None = None
-    source: str = "bot"
+    source: str = "bot"  # bot, forward, web, import, demo
+    views: int | None = None
+    author: str | None = None
+    forwarded_from: str | None = None
+    forwarded_link: str | None = None
+    reply_to: int | None = None
+    media: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

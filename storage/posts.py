@@ -54,8 +54,9 @@ class PostRepository:
 
 async def _insert(conn: aiosqlite.Connection, post: IncomingPost, now: datetime) -> int:
     cur = await conn.execute(
-        "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at,"
+        " views, author, forwarded_from, forwarded_link, reply_to, media)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             post.chat_id,
             post.message_id,
@@ -64,6 +65,12 @@ async def _insert(conn: aiosqlite.Connection, post: IncomingPost, now: datetime)
             post.text,
             post.source,
             iso(now),
+            post.views,
+            post.author,
+            post.forwarded_from,
+            post.forwarded_link,
+            post.reply_to,
+            post.media,
         ),
     )
     assert cur.lastrowid is not None
@@ -75,6 +82,7 @@ async def _update(
 ) -> StoreResult:
     post_id, old_text, old_edited = row[0], row[1], row[2]
     new_edited = unix(post.edited_at) if post.edited_at else None
+    await _refresh_details(conn, post_id, post)
     if old_text == post.text:
         return StoreResult(post_id, "unchanged")
     if (new_edited or 0) < (old_edited or 0):
@@ -90,6 +98,25 @@ async def _update(
         (post.text, new_edited, post_id),
     )
     return StoreResult(post_id, "edited")
+
+
+async def _refresh_details(conn: aiosqlite.Connection, post_id: int, post: IncomingPost) -> None:
+    """Views grow and details may arrive from a later source: keep the latest known."""
+    await conn.execute(
+        "UPDATE posts SET views = coalesce(?, views), author = coalesce(?, author),"
+        " forwarded_from = coalesce(?, forwarded_from),"
+        " forwarded_link = coalesce(?, forwarded_link),"
+        " reply_to = coalesce(?, reply_to), media = coalesce(?, media) WHERE id = ?",
+        (
+            post.views,
+            post.author,
+            post.forwarded_from,
+            post.forwarded_link,
+            post.reply_to,
+            post.media,
+            post_id,
+        ),
+    )
 
 
 async def _upsert_channel(

@@ -144,3 +144,21 @@ async def test_a_failing_handler_reports_and_the_bot_keeps_going(harness: Harnes
     async with harness.db.transaction() as conn:
         await conn.execute("ALTER TABLE framings_gone RENAME TO framings")
     assert "No framings yet" in (await harness.command(MODERATOR, "/framings"))[0]
+
+
+async def test_post_details_are_kept(harness: Harness) -> None:
+    payload = channel_post(-1001, 9, caption="Фото дня", username="echo")
+    message = payload["channel_post"]
+    message["author_signature"] = "Editor"
+    message["forward_origin"] = {
+        "type": "channel",
+        "chat": {"id": -1007, "type": "channel", "title": "Origin", "username": "origin"},
+        "message_id": 55,
+        "date": 1_700_000_000,
+    }
+    await harness.push(payload)
+    row = await harness.db.fetchone(
+        "SELECT author, media, forwarded_from, forwarded_link, views FROM posts"
+    )
+    assert row is not None
+    assert tuple(row) == ("Editor", "photo", "Origin", "https://t.me/origin/55", None)
