@@ -93,6 +93,12 @@ class DurablePoller:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            except Exception:
+                # e.g. the disk is full: nothing fetched was acknowledged, so keep going
+                # and let the next round retry instead of taking the bot down.
+                log.exception("polling failed; retrying in %.0f s", backoff)
+                await _wait(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
 def _seconds(value: object) -> float:

@@ -162,3 +162,20 @@ async def test_post_details_are_kept(harness: Harness) -> None:
     )
     assert row is not None
     assert tuple(row) == ("Editor", "photo", "Origin", "https://t.me/origin/55", None)
+
+
+async def test_the_polling_loop_survives_a_bad_gateway_and_stores_the_post(
+    harness: Harness,
+) -> None:
+    import asyncio
+
+    harness.tg.fail("getUpdates", status=502, times=1)
+    harness.tg.push_update(channel_post(-1001, 77, "after the outage"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(harness.poller.run(stop))
+    # 1: the 502, 2: the batch, 3: the call that acknowledges it (after it was stored).
+    requests = await harness.tg.wait_for_request("getUpdates", count=3, timeout=10)
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+    assert [r.status for r in requests[:2]] == [502, 200]
+    assert await _posts(harness) == [(-1001, 77, "after the outage")]
