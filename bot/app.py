@@ -28,7 +28,9 @@ MENU = [
     BotCommand("unsubscribe", "daily digest off"),
     BotCommand("digest", "the last 24 hours, now"),
     BotCommand("search", "search stored posts (analysts)"),
+    BotCommand("explain", "which framings a text matches, and why (analysts)"),
     BotCommand("framings", "framings and terms (moderators)"),
+    BotCommand("follow", "watch a public channel (moderators)"),
 ]
 
 

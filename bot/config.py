@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     digest_time: time = time(9, 0)
     timezone: str = "Europe/Kyiv"
     log_level: str = "INFO"
+    web_preview_url: str = "https://t.me/s"
+    poll_interval_seconds: int = Field(default=600, ge=60, le=86_400)
+    backfill_posts: int = Field(default=200, ge=0, le=10_000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -75,6 +78,15 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {value!r}")
         return level
+
+    @field_validator("web_preview_url")
+    @classmethod
+    def _check_preview_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        scheme, sep, rest = url.partition("://")
+        if scheme.lower() not in {"http", "https"} or not sep or not rest or " " in rest:
+            raise ValueError(f"expected an http(s) URL such as https://t.me/s, got {value[:100]!r}")
+        return url
 
     @property
     def zone(self) -> ZoneInfo:

@@ -11,7 +11,9 @@ from typing import Any, TypeAlias
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.scan import RulesCache
 from storage.db import Database
+from storage.follows import FollowRepository
 from storage.framings import FramingRepository
 from storage.inbox import InboxRepository
 from storage.matches import MatchRepository
@@ -39,10 +41,13 @@ class Services:
     deliveries: DeliveryRepository
     roles: RoleRepository
     inbox: InboxRepository
+    follows: FollowRepository
     # The scan and the daily delivery each run from two jobs (their own and the catch-up):
     # one at a time, or two deliveries could both find a subscriber due and send twice.
     scan_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The matcher of the current rules version, shared by the scan job and /explain.
+    rules: RulesCache = field(default_factory=RulesCache)
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -59,6 +64,7 @@ class Services:
             deliveries=DeliveryRepository(db),
             roles=RoleRepository(db),
             inbox=InboxRepository(db),
+            follows=FollowRepository(db),
         )
 
 

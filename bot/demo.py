@@ -12,7 +12,7 @@ from typing import Any
 from bot.context import Services
 from bot.delivery import compose
 from bot.digest import render_plain
-from bot.framings import default_pack_path, read_pack
+from bot.framings import default_pack_path, import_pack
 from bot.ingest import store_post
 from bot.scan import run_scan
 from storage.models import IncomingPost
@@ -49,12 +49,15 @@ def sample_posts(now: datetime) -> list[IncomingPost]:
 
 async def run_demo(services: Services, pack: Path | None = None) -> DemoResult:
     now = services.clock()
-    framings = read_pack(pack or default_pack_path())
-    new_framings, new_terms = await services.framings.load_pack(framings, None, now)
+    imported = await import_pack(services.framings, pack or default_pack_path(), None, now)
+    new_framings = sum(f.created for f in imported.framings)
+    new_terms = sum(len(f.added) for f in imported.framings)
     posts = sample_posts(now)
     for post in posts:
         await store_post(services.posts, post, now)
-    report = await run_scan(services.framings, services.matches, services.clock)
+    report = await run_scan(
+        services.framings, services.matches, services.clock, rules=services.rules
+    )
     messages = await compose(services, now - timedelta(hours=24), now)
     flagged = len({m.post_id for m in report.new_matches})
     return DemoResult(

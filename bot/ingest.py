@@ -7,6 +7,7 @@ later sources (web previews, exports) build IncomingPost themselves and call sto
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from telegram import Chat, Message, MessageOriginChannel
@@ -105,3 +106,12 @@ async def store_post(posts: PostRepository, post: IncomingPost, now: datetime) -
     result = await posts.store(post, now)
     log.info("post %s/%s from %s: %s", post.chat_id, post.message_id, post.source, result.outcome)
     return result
+
+
+async def store_posts(
+    posts: PostRepository, batch: Sequence[IncomingPost], now: datetime
+) -> list[StoreResult]:
+    """store_post for many posts at once (imports): one transaction, the same outcomes."""
+    results = await posts.store_many(batch, now)
+    log.debug("stored a batch of %d posts", len(batch))
+    return results

@@ -1,96 +1,180 @@
-"""The scan: match stored posts against every term and store what was found.
+"""The scan: match stored posts against the framings' terms and store what was found.
 
-Two passes, both in batches so the bot keeps answering during a large scan:
-1. terms added since the last scan are applied to every stored post (backfill);
-2. posts stored or edited since the last scan are matched against all terms.
-Matching is CPU work, so each batch runs in a worker thread.
+Two passes, in batches whose matching runs in a worker thread, so the bot keeps answering:
+1. posts stored or edited since the last scan are matched against every term;
+2. the background rescan: terms added since are applied to the posts stored before them,
+   one batch at a time from a cursor saved with each batch, so a restart continues where
+   it stopped. /framings shows its progress.
+The matcher is compiled once per rules version (RulesCache) and reused until the rules change.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from bot.context import Clock
-from bot.rules.matcher import Matcher, TermRule, compile_matcher
+from bot.rules import Matcher, TermRule, compile_matcher
 from storage.framings import FramingRepository
-from storage.matches import MatchRepository
-from storage.models import MatchRow, PostToScan, TermRow
+from storage.matches import MatchRepository, RescanProgress
+from storage.models import MatchRow, PostToScan
 
 BATCH_SIZE = 500
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    version: int
+    rules: tuple[TermRule, ...]
+    matcher: Matcher
+
+
+class RulesCache:
+    """The matcher of the current rules version, compiled once and reused until it changes.
+
+    Compiling thousands of terms takes seconds: it runs in a worker thread, and one
+    compilation at a time (callers arriving meanwhile wait for it, then share it).
+    """
+
+    def __init__(self) -> None:
+        self._compiled: CompiledRules | None = None
+        self._lock = asyncio.Lock()
+        self.compilations = 0
+
+    async def current(self, framings: FramingRepository) -> CompiledRules:
+        compiled = self._compiled
+        if compiled is not None and compiled.version == await framings.rules_version():
+            return compiled
+        async with self._lock:
+            # The version is read before the terms: if the rules change in between, the
+            # terms are newer than the version says, and the next call compiles again.
+            version = await framings.rules_version()
+            if self._compiled is None or self._compiled.version != version:
+                terms = await framings.all_terms()
+                rules = tuple(TermRule(t.term_id, t.framing_id, t.text) for t in terms)
+                matcher = await asyncio.to_thread(compile_matcher, rules)
+                self._compiled = CompiledRules(version, rules, matcher)
+                self.compilations += 1
+            return self._compiled
 
 
 @dataclass(slots=True)
 class ScanReport:
-    posts_scanned: int = 0
-    terms_backfilled: int = 0
+    posts_scanned: int = 0  # new or edited posts matched against every term
+    terms_backfilled: int = 0  # new terms whose rescan over the stored posts finished
+    posts_rescanned: int = 0
+    rescan_pending: bool = False  # a rescan is still unfinished (max_rescan_batches ran out)
     new_matches: list[MatchRow] = field(default_factory=list)
 
 
-def match_posts(matcher: Matcher, posts: Sequence[PostToScan]) -> list[MatchRow]:
-    """Pure: the first hit of each term in each post."""
+@dataclass(frozen=True, slots=True)
+class RescanStep:
+    posts: int
+    terms_finished: int
+    new_matches: list[MatchRow]
+
+
+def match_posts(
+    matcher: Matcher, posts: Sequence[PostToScan], after: Mapping[int, int] | None = None
+) -> list[MatchRow]:
+    """Pure: the first hit of each term in each post.
+
+    `after` (rescans): only these terms, each only in posts with an id above its cursor.
+    """
     found: list[MatchRow] = []
     for post in posts:
         seen: set[int] = set()
         for hit in matcher.find(post.text):
-            if hit.term_id not in seen:
-                seen.add(hit.term_id)
-                found.append(
-                    MatchRow(post.post_id, hit.term_id, hit.framing_id, hit.start, hit.end)
-                )
+            if hit.term_id in seen:
+                continue
+            if after is not None and post.post_id <= after.get(hit.term_id, post.post_id):
+                continue
+            seen.add(hit.term_id)
+            found.append(MatchRow(post.post_id, hit.term_id, hit.framing_id, hit.start, hit.end))
     return found
 
 
-def _compile(terms: Sequence[TermRow]) -> Matcher:
-    return compile_matcher(TermRule(t.term_id, t.framing_id, t.text) for t in terms)
-
-
 async def run_scan(
-    framings: FramingRepository, matches: MatchRepository, clock: Clock, batch: int = BATCH_SIZE
+    framings: FramingRepository,
+    matches: MatchRepository,
+    clock: Clock,
+    batch: int = BATCH_SIZE,
+    *,
+    rules: RulesCache | None = None,
+    max_rescan_batches: int | None = None,
 ) -> ScanReport:
+    """New and edited posts first (they are what digests wait for), then rescan batches:
+    all of them, or at most max_rescan_batches (the scan job's share per run)."""
+    rules = rules or RulesCache()
     report = ScanReport()
-    await _backfill(framings, matches, clock, batch, report)
-    await _scan_new_posts(framings, matches, clock, batch, report)
+    await scan_new_posts(framings, matches, rules, clock, batch, report)
+    steps = 0
+    while max_rescan_batches is None or steps < max_rescan_batches:
+        step = await rescan_batch(framings, matches, rules, clock, batch)
+        if step is None:
+            break
+        steps += 1
+        report.posts_rescanned += step.posts
+        report.terms_backfilled += step.terms_finished
+        report.new_matches += step.new_matches
+    report.rescan_pending = bool(await matches.pending_terms())
     return report
 
 
-async def _backfill(
+async def scan_new_posts(
     framings: FramingRepository,
     matches: MatchRepository,
+    rules: RulesCache,
     clock: Clock,
     batch: int,
     report: ScanReport,
 ) -> None:
-    terms = await framings.terms_to_backfill()
-    if not terms:
-        return
-    matcher = await asyncio.to_thread(_compile, terms)
-    term_ids = [t.term_id for t in terms]
-    after = 0
-    while True:
-        posts = await matches.posts_after(after, batch)
-        found = await asyncio.to_thread(match_posts, matcher, posts)
-        done = len(posts) < batch
-        report.new_matches += await matches.add_for_terms(found, term_ids, clock(), done)
-        if done:
-            break
-        after = posts[-1].post_id
-    report.terms_backfilled = len(terms)
-
-
-async def _scan_new_posts(
-    framings: FramingRepository,
-    matches: MatchRepository,
-    clock: Clock,
-    batch: int,
-    report: ScanReport,
-) -> None:
-    matcher = await asyncio.to_thread(_compile, await framings.all_terms())
     while posts := await matches.posts_needing_scan(batch):
-        found = await asyncio.to_thread(match_posts, matcher, posts)
-        new = await matches.replace_for_posts(posts, found, clock())
+        compiled = await rules.current(framings)
+        found = await asyncio.to_thread(match_posts, compiled.matcher, posts)
+        report.new_matches += await matches.replace_for_posts(
+            posts, found, clock(), compiled.version
+        )
         report.posts_scanned += len(posts)
-        report.new_matches += new
         if len(posts) < batch:
             break
+
+
+async def rescan_batch(
+    framings: FramingRepository,
+    matches: MatchRepository,
+    rules: RulesCache,
+    clock: Clock,
+    batch: int,
+) -> RescanStep | None:
+    """Apply the terms still being rescanned to the next `batch` stored posts.
+
+    None when no rescan is due. Terms newer than the compiled matcher wait for the next
+    call (the matcher would not find them, and their cursor must not move).
+    """
+    compiled = await rules.current(framings)
+    pending = [t for t in await matches.pending_terms() if t.version <= compiled.version]
+    if not pending:
+        return None
+    cursors = {t.term_id: t.rescanned_through for t in pending}
+    start = min(cursors.values())
+    # Posts last scanned at the newest pending version or later already have every pending
+    # term (e.g. posts and a pack that arrived together): they are skipped.
+    posts = await matches.posts_after(start, batch, max(t.version for t in pending))
+    found = await asyncio.to_thread(match_posts, compiled.matcher, posts, cursors)
+    done = len(posts) < batch  # every stored post after the lowest cursor is covered
+    through = posts[-1].post_id if posts else start
+    new = await matches.add_rescan_batch(
+        found, list(cursors), through, done, clock(), compiled.version
+    )
+    return RescanStep(len(posts), len(cursors) if done else 0, new)
+
+
+def rescan_percent(progress: RescanProgress) -> int:
+    """Posts covered / posts stored, rounded down; never 100 while unfinished."""
+    if progress.stored <= 0:
+        return 0
+    return min(99, progress.covered * 100 // progress.stored)

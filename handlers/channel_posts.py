@@ -8,6 +8,7 @@ from telegram import Chat, ChatMember, Update
 
 from bot.context import Context, services_of
 from bot.ingest import post_from_channel_message, store_post
+from bot.sources.webpreview import synthetic_chat_id
 
 log = logging.getLogger(__name__)
 
@@ -35,4 +36,8 @@ async def membership(update: Update, context: Context) -> None:
     await services.channels.set_membership(
         chat.id, chat.username, chat.title or "", is_member, services.clock()
     )
+    if is_member and chat.username:
+        # Posts read from the channel's web preview before the bot joined move to its real id.
+        synthetic = synthetic_chat_id(chat.username)
+        await services.follows.adopt(chat.username, synthetic, chat.id, services.clock())
     log.info("channel %s (%s): bot %s", chat.id, chat.title, "added" if is_member else "removed")

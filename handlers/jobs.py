@@ -19,17 +19,33 @@ _LATE_OK = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1}
 INBOX_KEEP = timedelta(days=7)
 
 
+# A rescan of new terms over the stored posts runs this many batches per scan job, then lets
+# the digest (which waits for the scan lock) go first; a follow-up job continues it at once.
+RESCAN_BATCHES_PER_RUN = 10
+RESCAN_FOLLOW_UP = "rescan-continue"
+
+
 async def scan_job(context: Context) -> None:
     services = services_of(context)
     async with services.scan_lock:
-        report = await run_scan(services.framings, services.matches, services.clock)
-    if report.posts_scanned or report.new_matches:
+        report = await run_scan(
+            services.framings,
+            services.matches,
+            services.clock,
+            rules=services.rules,
+            max_rescan_batches=RESCAN_BATCHES_PER_RUN,
+        )
+    if report.posts_scanned or report.posts_rescanned or report.new_matches:
         log.info(
-            "scan: %d posts, %d new terms applied, %d new matches",
+            "scan: %d posts, %d posts rescanned, %d new terms applied, %d new matches",
             report.posts_scanned,
+            report.posts_rescanned,
             report.terms_backfilled,
             len(report.new_matches),
         )
+    job_queue = context.job_queue
+    if report.rescan_pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):
+        job_queue.run_once(scan_job, when=1, name=RESCAN_FOLLOW_UP, job_kwargs=_LATE_OK)
 
 
 async def digest_job(context: Context) -> None:

@@ -6,19 +6,25 @@ from html import escape
 
 from telegram import Update
 
-from bot.context import Context, services_of
+from bot.context import Context, Services, services_of
 from bot.framings import MAX_TERMS_PER_FRAMING, FramingError, check_new_term, check_slug
 from bot.ingest import post_from_forward, store_post
 from bot.links import post_link
 from bot.roles import Role
+from bot.scan import rescan_percent
 from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
+from handlers.sources import follow_state
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
     "e.g. <code>/watch goodwill-gesture жест доброй воли</code>\n"
-    "The framing is created if it is new. A term matches its words as a phrase, "
-    "ignoring case, ё/е and punctuation between the words."
+    "The framing is created if it is new. Words match in any inflected form "
+    "(<code>жест доброй воли</code> also finds «жестом доброй воли»); "
+    '<code>"exact forms"</code> in quotes; <code>отступ*</code> a prefix; '
+    "<code>a AND b</code>, <code>a OR b</code>, <code>NOT a</code>, ( ); "
+    "<code>NEAR/5(a, b)</code>; <code>re:pattern</code> (RE2). "
+    "Try a term on a text first with /explain."
 )
 UNWATCH_USAGE = (
     "Usage: /unwatch &lt;framing&gt; [&lt;term&gt;]\n"
@@ -57,8 +63,9 @@ async def watch(update: Update, context: Context) -> None:
     created = "New framing " if result.framing_created else "Framing "
     await reply(
         update,
-        f"{created}<b>{slug}</b>: added “{escape(term.text)}”. Stored posts are checked "
-        "for it at the next scan; /framings shows the counts.",
+        f"{created}<b>{slug}</b>: added “{escape(term.text)}” (rules version "
+        f"{result.version}). Stored posts are rescanned for it in the background; "
+        "/framings shows the progress and the counts.",
     )
 
 
@@ -81,13 +88,23 @@ async def unwatch(update: Update, context: Context) -> None:
     now = services.clock()
     if term is None:
         count = await services.framings.remove_framing(slug, user_id, now)
-        await reply(update, f"Removed framing <b>{slug}</b> with its {count} terms and matches.")
+        version = await services.framings.rules_version()
+        await reply(
+            update,
+            f"Removed framing <b>{slug}</b> with its {count} terms and matches "
+            f"(rules version {version}).",
+        )
         return
     removed = await services.framings.remove_term(slug, term.key, user_id, now)
     if removed is None:
         await reply(update, f"{slug} has no term “{escape(term.text)}”. /framings lists its terms.")
     else:
-        await reply(update, f"Removed “{escape(removed)}” from <b>{slug}</b>, with its matches.")
+        version = await services.framings.rules_version()
+        await reply(
+            update,
+            f"Removed “{escape(removed)}” from <b>{slug}</b>, with its matches "
+            f"(rules version {version}).",
+        )
 
 
 TERMS_SHOWN = 20
@@ -95,7 +112,9 @@ TERMS_SHOWN = 20
 
 async def list_framings(update: Update, context: Context) -> None:
     """All framings with their first terms; `/framings <slug>` shows every term of one."""
-    framings = await services_of(context).framings.list_with_stats()
+    services = services_of(context)
+    framings = await services.framings.list_with_stats()
+    rescans = await rescan_notes(services)
     if not framings:
         await reply(
             update,
@@ -112,32 +131,47 @@ async def list_framings(update: Update, context: Context) -> None:
             return
         f = chosen[0]
         lines = [
-            f"<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched",
+            f"<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched"
+            + rescans.get(f.slug, ""),
             f"{len(f.terms)} terms:",
         ]
         await reply_chunks(update, lines + [f"• {escape(t)}" for t in f.terms])
         return
-    lines = [f"<b>{len(framings)} framings</b>"]
+    version = await services.framings.rules_version()
+    lines = [f"<b>{len(framings)} framings</b> · rules version {version}"]
     for f in framings:
         shown = "; ".join(escape(t) for t in f.terms[:TERMS_SHOWN]) or "(no terms)"
         more = len(f.terms) - TERMS_SHOWN
         if more > 0:
             shown += f" …and {more} more (/framings {f.slug})"
         lines.append(
-            f"\n<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched\n"
+            f"\n<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched"
+            f"{rescans.get(f.slug, '')}\n"
             f"terms ({len(f.terms)}): {shown}"
         )
     await reply_chunks(update, lines)
 
 
+async def rescan_notes(services: Services) -> dict[str, str]:
+    """slug -> " · rescanning: 40%" for framings whose new terms are still being applied."""
+    progress = await services.matches.rescan_progress()
+    names = await services.framings.names() if progress else {}
+    return {
+        names[framing_id][0]: f" · rescanning: {rescan_percent(p)}%"
+        for framing_id, p in progress.items()
+        if framing_id in names
+    }
+
+
 async def list_channels(update: Update, context: Context) -> None:
     services = services_of(context)
     channels = await services.channels.list_with_stats()
+    follows = {f.chat_id: f for f in await services.follows.all()}
     if not channels:
         await reply(
             update,
-            "No channels yet. Add the bot to a channel as an administrator, "
-            "or forward me a post from a channel.",
+            "No channels yet. Add the bot to a channel as an administrator, follow a public "
+            "channel with /follow @name, or forward me a post from a channel.",
         )
         return
     tz = services.settings.zone
@@ -146,6 +180,9 @@ async def list_channels(update: Update, context: Context) -> None:
         name = f"@{c.username}" if c.username else f"private {c.chat_id}"
         last = f"{c.last_post_at.astimezone(tz):%Y-%m-%d %H:%M}" if c.last_post_at else "never"
         state = "bot is admin" if c.is_member else "not a member (forwards only)"
+        if c.chat_id in follows:
+            followed = follow_state(follows[c.chat_id], tz)
+            state = f"bot is admin · {followed}" if c.is_member else followed
         lines.append(
             f"• <b>{escape(c.title or name)}</b> {name} · {c.post_count} posts · "
             f"last post {last} · {state}"

@@ -1,15 +1,127 @@
-"""Followed public channels (/follow, /unfollow) and their poll job (the sources issue)."""
+"""Followed public channels: /follow, /unfollow, their state in /channels, and the poll job."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from telegram import Update
 from telegram.ext import JobQueue
 
+from bot.context import Context, services_of
+from bot.roles import Role
+from bot.sources.poller import WebPreviewPoller, follow_message, open_client
+from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
+from handlers.common import command_args, reply
 from handlers.registry import Command
+from storage.models import Follow
 
-COMMANDS: list[Command] = []
+log = logging.getLogger(__name__)
+
+POLL_TICK_SECONDS = 60  # how often the job looks for channels whose poll time has come
+FOLLOW_USAGE = (
+    "Usage: /follow @channel — a public channel, read through its web preview "
+    "(t.me/s/channel).\n" + escape(f"{USERNAME_FORMS} {USERNAME_RULE}")
+)
+UNFOLLOW_USAGE = "Usage: /unfollow @channel. /channels lists the followed channels."
+
+
+async def follow(update: Update, context: Context) -> None:
+    username = await _username_or_usage(update, FOLLOW_USAGE)
+    if username is None:
+        return
+    services = services_of(context)
+    user = update.effective_user
+    async with open_client() as client:
+        poller = WebPreviewPoller.from_services(services, client)
+        result = await poller.follow(username, user.id if user else None)
+    settings = services.settings
+    interval = timedelta(seconds=settings.poll_interval_seconds)
+    await reply(update, escape(follow_message(result, interval, settings.backfill_posts)))
+
+
+async def unfollow(update: Update, context: Context) -> None:
+    username = await _username_or_usage(update, UNFOLLOW_USAGE)
+    if username is None:
+        return
+    services = services_of(context)
+    user = update.effective_user
+    existing = await services.follows.get(username)
+    if existing is None or not await services.follows.remove(
+        username, user.id if user else None, services.clock()
+    ):
+        await reply(update, f"I am not following @{username}. {UNFOLLOW_USAGE}")
+        return
+    await reply(
+        update,
+        f"Stopped following @{username}. Its {existing.post_count} stored posts stay: "
+        "search and digests still include them.",
+    )
+
+
+async def _username_or_usage(update: Update, usage: str) -> str | None:
+    args = command_args(update, 1)
+    if not args:
+        await reply(update, usage)
+        return None
+    try:
+        return parse_username(args[0])
+    except UsernameError as exc:
+        await reply(update, f"{escape(str(exc))}\n\n{usage}")
+        return None
+
+
+def follow_state(follow: Follow, zone: ZoneInfo) -> str:
+    """How /channels shows a followed channel's polling state (HTML)."""
+    last = (
+        f"{follow.last_poll_at.astimezone(zone):%Y-%m-%d %H:%M}" if follow.last_poll_at else "never"
+    )
+    parts = ["followed", "ok" if follow.state == "ok" else f"{follow.state}: {follow.last_error}"]
+    parts.append(f"last poll {last}")
+    if follow.state != "ok":
+        parts.append(f"next try {follow.next_poll_at.astimezone(zone):%Y-%m-%d %H:%M}")
+    if follow.backfill_before is not None and follow.backfill_left > 0:
+        parts.append("still reading older posts")
+    return escape(" · ".join(parts))
+
+
+async def poll_job(context: Context) -> None:
+    """Poll the followed channels whose time has come (each keeps its own schedule)."""
+    services = services_of(context)
+    async with open_client() as client:
+        reports = await WebPreviewPoller.from_services(services, client).poll_due()
+    for report in reports:
+        if report.new or report.edited:
+            log.info("@%s: %d new, %d edited", report.username, len(report.new), len(report.edited))
+
+
+COMMANDS = [
+    Command(
+        ("follow",),
+        follow,
+        Role.MODERATOR,
+        "/follow @channel",
+        "watch a public channel through its web preview",
+    ),
+    Command(
+        ("unfollow",),
+        unfollow,
+        Role.MODERATOR,
+        "/unfollow @channel",
+        "stop watching it (its stored posts stay)",
+    ),
+]
 
 
 def schedule(job_queue: JobQueue[Any]) -> None:
-    """Add this module's jobs; nothing yet."""
+    settings = job_queue.application.bot_data.services.settings
+    job_queue.run_repeating(
+        poll_job,
+        interval=min(POLL_TICK_SECONDS, settings.poll_interval_seconds),
+        first=15,
+        name="poll-followed",
+        job_kwargs={"misfire_grace_time": 600, "coalesce": True, "max_instances": 1},
+    )

@@ -1,4 +1,8 @@
-"""Framings and their terms. Every change is audited in the same transaction."""
+"""Framings and their terms, with the versioned history of every term change.
+
+Each change is audited, and recorded in rule_changes under a new rules version, in the
+transaction that makes it: the scan compiles its matcher once per rules version.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +21,51 @@ from storage.timeutil import iso
 class AddTermResult:
     framing_created: bool
     term_added: bool  # False: the framing already had a term with this key
+    version: int | None = None  # the rules version of the change; None when nothing changed
 
 
 @dataclass(frozen=True, slots=True)
 class PackFraming:
+    """A framing as a pack lists it. title/description None: keep the stored ones."""
+
     slug: str
-    title: str
-    description: str
+    title: str | None
+    description: str | None
     terms: tuple[tuple[str, str], ...]  # (text, key)
+
+
+@dataclass(frozen=True, slots=True)
+class FramingImport:
+    """What importing one framing of a pack changed."""
+
+    slug: str
+    created: bool
+    title_changed: bool
+    description_changed: bool
+    added: tuple[str, ...]  # terms new to the framing
+    already: int  # terms of the pack the framing already had
+    kept: tuple[str, ...]  # terms of the framing the pack does not list (kept, not removed)
+
+    @property
+    def changed(self) -> bool:
+        return self.created or self.title_changed or self.description_changed or bool(self.added)
+
+
+@dataclass(frozen=True, slots=True)
+class PackImport:
+    framings: tuple[FramingImport, ...]
+    version: int | None  # the rules version of the new terms; None: no term was added
+
+
+class TermLimitError(ValueError):
+    """An import would give a framing more terms than allowed; nothing was imported."""
+
+    def __init__(self, slug: str, count: int, limit: int) -> None:
+        super().__init__(
+            f"framing {slug} would have {count} terms, more than the {limit} allowed: "
+            "remove some terms from the pack or from the framing (/unwatch)"
+        )
+        self.slug = slug
 
 
 class FramingRepository:
@@ -32,17 +73,25 @@ class FramingRepository:
         self._db = db
 
     async def add_term(
-        self, slug: str, text: str, key: str, actor: int | None, now: datetime
+        self,
+        slug: str,
+        text: str,
+        key: str,
+        actor: int | None,
+        now: datetime,
+        via: str = "/watch",
     ) -> AddTermResult:
         async with self._db.transaction() as conn:
             framing_id, created = await _ensure_framing(conn, slug, slug, "", actor, now)
-            added = await _insert_term(conn, framing_id, text, key, actor, now)
-            if added:
-                await audit.record(conn, actor, "watch", f"{slug}: {text}", now)
-        return AddTermResult(created, added)
+            version = await _next_version(conn)
+            if not await _insert_term(conn, framing_id, text, key, version, actor, now):
+                return AddTermResult(created, False, None)
+            await _record(conn, version, slug, text, "added", actor, via, now)
+            await audit.record(conn, actor, "watch", f"{slug}: {text}", now)
+        return AddTermResult(created, True, version)
 
     async def remove_term(
-        self, slug: str, key: str, actor: int | None, now: datetime
+        self, slug: str, key: str, actor: int | None, now: datetime, via: str = "/unwatch"
     ) -> str | None:
         """Delete one term (and its matches); returns the removed term's text, or None."""
         async with self._db.transaction() as conn:
@@ -55,44 +104,85 @@ class FramingRepository:
             if row is None:
                 return None
             await conn.execute("DELETE FROM terms WHERE id = ?", (row[0],))
+            version = await _next_version(conn)
+            await _record(conn, version, slug, row[1], "removed", actor, via, now)
             await audit.record(conn, actor, "unwatch", f"{slug}: {row[1]}", now)
             return str(row[1])
 
-    async def remove_framing(self, slug: str, actor: int | None, now: datetime) -> int | None:
+    async def remove_framing(
+        self, slug: str, actor: int | None, now: datetime, via: str = "/unwatch"
+    ) -> int | None:
         """Delete a framing with its terms and matches; returns how many terms it had."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT f.id, count(t.id) FROM framings f LEFT JOIN terms t ON t.framing_id = f.id"
-                " WHERE f.slug = ? GROUP BY f.id",
-                (slug,),
-            ) as cur:
+            async with conn.execute("SELECT id FROM framings WHERE slug = ?", (slug,)) as cur:
                 row = await cur.fetchone()
             if row is None:
                 return None
+            async with conn.execute(
+                "SELECT text FROM terms WHERE framing_id = ? ORDER BY id", (row[0],)
+            ) as cur:
+                texts = [str(r[0]) for r in await cur.fetchall()]
             await conn.execute("DELETE FROM framings WHERE id = ?", (row[0],))
+            version = await _next_version(conn)
+            for text in texts:
+                await _record(conn, version, slug, text, "removed", actor, via, now)
             await audit.record(
-                conn, actor, "unwatch", f"{slug} (whole framing, {row[1]} terms)", now
+                conn, actor, "unwatch", f"{slug} (whole framing, {len(texts)} terms)", now
             )
-            return int(row[1])
+            return len(texts)
 
-    async def load_pack(
-        self, framings: list[PackFraming], actor: int | None, now: datetime
-    ) -> tuple[int, int]:
-        """Add framings and terms from a pack in one transaction; returns (framings, terms) new."""
-        new_framings = new_terms = 0
+    async def import_pack(
+        self,
+        pack: list[PackFraming],
+        actor: int | None,
+        now: datetime,
+        via: str,
+        max_terms: int,
+    ) -> PackImport:
+        """Add or update every framing of a pack in one transaction.
+
+        New framings are created, titles and descriptions updated, new terms added; terms
+        the pack does not list are kept. TermLimitError (nothing imported) when a framing
+        would end up with more than max_terms terms.
+        """
         async with self._db.transaction() as conn:
-            for framing in framings:
-                framing_id, created = await _ensure_framing(
-                    conn, framing.slug, framing.title, framing.description, actor, now
-                )
-                new_framings += created
-                for text, key in framing.terms:
-                    new_terms += await _insert_term(conn, framing_id, text, key, actor, now)
-            if new_framings or new_terms:
+            version = await _next_version(conn)
+            results = tuple(
+                [
+                    await _import_framing(conn, framing, version, actor, via, now, max_terms)
+                    for framing in pack
+                ]
+            )
+            changed = [r for r in results if r.changed]
+            added = sum(len(r.added) for r in results)
+            if changed:
+                created = sum(r.created for r in results)
                 await audit.record(
-                    conn, actor, "load-pack", f"{new_framings} framings, {new_terms} terms", now
+                    conn,
+                    actor,
+                    "import-pack",
+                    f"{via}: {created} new framings, {len(changed) - created} updated, "
+                    f"{added} terms added",
+                    now,
                 )
-        return new_framings, new_terms
+        return PackImport(results, version if added else None)
+
+    async def export_pack(self) -> list[PackFraming]:
+        """Every framing with its terms in the order they were added, by slug."""
+        framings = await self._db.fetchall(
+            "SELECT id, slug, title, description FROM framings ORDER BY slug"
+        )
+        terms = await self._db.fetchall("SELECT framing_id, text, key FROM terms ORDER BY id")
+        by_framing: dict[int, list[tuple[str, str]]] = {}
+        for t in terms:
+            by_framing.setdefault(t[0], []).append((t[1], t[2]))
+        return [
+            PackFraming(r["slug"], r["title"], r["description"], tuple(by_framing.get(r["id"], ())))
+            for r in framings
+        ]
+
+    async def rules_version(self) -> int:
+        return int(await self._db.fetchval("SELECT coalesce(max(version), 0) FROM rule_changes"))
 
     async def exists(self, slug: str) -> bool:
         return await self._db.fetchone("SELECT 1 FROM framings WHERE slug = ?", (slug,)) is not None
@@ -105,6 +195,11 @@ class FramingRepository:
                 (slug,),
             )
         )
+
+    async def names(self) -> dict[int, tuple[str, str]]:
+        """framing id -> (slug, title)."""
+        rows = await self._db.fetchall("SELECT id, slug, title FROM framings")
+        return {r[0]: (r[1], r[2]) for r in rows}
 
     async def list_with_stats(self) -> list[FramingStats]:
         rows = await self._db.fetchall(
@@ -125,11 +220,95 @@ class FramingRepository:
         rows = await self._db.fetchall("SELECT id, framing_id, text FROM terms ORDER BY id")
         return [TermRow(r[0], r[1], r[2]) for r in rows]
 
-    async def terms_to_backfill(self) -> list[TermRow]:
-        rows = await self._db.fetchall(
-            "SELECT id, framing_id, text FROM terms WHERE backfilled = 0 ORDER BY id"
+
+async def _next_version(conn: aiosqlite.Connection) -> int:
+    # Inside the change's BEGIN IMMEDIATE transaction: no other writer can take it too.
+    async with conn.execute("SELECT coalesce(max(version), 0) + 1 FROM rule_changes") as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def _record(
+    conn: aiosqlite.Connection,
+    version: int,
+    slug: str,
+    text: str,
+    change: str,
+    actor: int | None,
+    via: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO rule_changes (version, framing_slug, term_text, change, user_id, via, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (version, slug, text, change, actor, via, iso(now)),
+    )
+
+
+async def _import_framing(
+    conn: aiosqlite.Connection,
+    framing: PackFraming,
+    version: int,
+    actor: int | None,
+    via: str,
+    now: datetime,
+    max_terms: int,
+) -> FramingImport:
+    framing_id, created, title_changed, description_changed = await _upsert_framing(
+        conn, framing, actor, now
+    )
+    async with conn.execute(
+        "SELECT key, text FROM terms WHERE framing_id = ? ORDER BY id", (framing_id,)
+    ) as cur:
+        existing = {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+    added: list[str] = []
+    for text, key in framing.terms:
+        if key not in existing and await _insert_term(
+            conn, framing_id, text, key, version, actor, now
+        ):
+            await _record(conn, version, framing.slug, text, "added", actor, via, now)
+            added.append(text)
+    if len(existing) + len(added) > max_terms:
+        raise TermLimitError(framing.slug, len(existing) + len(added), max_terms)
+    pack_keys = {key for _, key in framing.terms}
+    return FramingImport(
+        slug=framing.slug,
+        created=created,
+        title_changed=title_changed,
+        description_changed=description_changed,
+        added=tuple(added),
+        already=len(pack_keys & existing.keys()),
+        kept=tuple(text for key, text in existing.items() if key not in pack_keys),
+    )
+
+
+async def _upsert_framing(
+    conn: aiosqlite.Connection, framing: PackFraming, actor: int | None, now: datetime
+) -> tuple[int, bool, bool, bool]:
+    """(id, created, title changed, description changed)."""
+    async with conn.execute(
+        "SELECT id, title, description FROM framings WHERE slug = ?", (framing.slug,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        framing_id, _ = await _ensure_framing(
+            conn,
+            framing.slug,
+            framing.title or framing.slug,
+            framing.description or "",
+            actor,
+            now,
         )
-        return [TermRow(r[0], r[1], r[2]) for r in rows]
+        return framing_id, True, False, False
+    title = row[1] if framing.title is None else framing.title
+    description = row[2] if framing.description is None else framing.description
+    if (title, description) != (row[1], row[2]):
+        await conn.execute(
+            "UPDATE framings SET title = ?, description = ? WHERE id = ?",
+            (title, description, row[0]),
+        )
+    return int(row[0]), False, title != row[1], description != row[2]
 
 
 async def _ensure_framing(
@@ -158,12 +337,13 @@ async def _insert_term(
     framing_id: int,
     text: str,
     key: str,
+    version: int,
     actor: int | None,
     now: datetime,
 ) -> bool:
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO terms (framing_id, text, key, created_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (framing_id, text, key, iso(now), actor),
+        "INSERT OR IGNORE INTO terms (framing_id, text, key, version, created_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (framing_id, text, key, version, iso(now), actor),
     )
     return cur.rowcount == 1

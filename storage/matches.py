@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -11,10 +12,31 @@ from storage.db import Database
 from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan
 from storage.timeutil import from_unix, iso, unix
 
+# A match is stored only if its term still exists and is no newer than the matcher that
+# found it (a term id freed by a removal can be reused by a new term), and its post has not
+# been edited since it was read (an edit deletes the matches and marks the post for a scan).
 _INSERT_MATCH = (
     "INSERT OR IGNORE INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
-    " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM terms WHERE id = ?)"
-)  # a term removed while the scan ran is skipped instead of failing the whole batch
+    " SELECT ?, ?, ?, ?, ?, ?"
+    " WHERE EXISTS (SELECT 1 FROM terms WHERE id = ? AND version <= ?)"
+    " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND needs_scan = 0)"
+)
+_ANY_VERSION = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTerm:
+    """A term not yet applied to every stored post: posts up to rescanned_through are done."""
+
+    term_id: int
+    version: int
+    rescanned_through: int
+
+
+@dataclass(frozen=True, slots=True)
+class RescanProgress:
+    covered: int  # stored posts the framing's newest terms have been applied to
+    stored: int
 
 
 class MatchRepository:
@@ -27,52 +49,99 @@ class MatchRepository:
         )
         return [PostToScan(r[0], r[1]) for r in rows]
 
-    async def posts_after(self, after_id: int, limit: int) -> list[PostToScan]:
+    async def posts_after(
+        self, after_id: int, limit: int, scanned_below: int = _ANY_VERSION
+    ) -> list[PostToScan]:
+        """Scanned posts after after_id whose last scan was at a rules version below
+        scanned_below: the ones a rescan of terms up to that version has to visit."""
         rows = await self._db.fetchall(
             # Posts still waiting for their first scan get every term then: skip them here
             # so one match is not found (and reported) twice.
-            "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0 ORDER BY id LIMIT ?",
-            (after_id, limit),
+            "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0 AND scanned_version < ?"
+            " ORDER BY id LIMIT ?",
+            (after_id, scanned_below, limit),
         )
         return [PostToScan(r[0], r[1]) for r in rows]
 
     async def replace_for_posts(
-        self, scanned: Sequence[PostToScan], found: Sequence[MatchRow], now: datetime
+        self,
+        scanned: Sequence[PostToScan],
+        found: Sequence[MatchRow],
+        now: datetime,
+        rules_version: int | None = None,
     ) -> list[MatchRow]:
         """Store the full set of matches of freshly scanned posts; returns the new ones.
 
         A post whose text changed since it was read (an edit arrived meanwhile) is left
         as it is, still marked for scanning, so its old text never produces matches.
+        rules_version: the version of the matcher that found them (None: unknown).
         """
+        guard = _ANY_VERSION if rules_version is None else rules_version
         new: list[MatchRow] = []
         async with self._db.transaction() as conn:
             for post in scanned:
                 cur = await conn.execute(
-                    "UPDATE posts SET needs_scan = 0 WHERE id = ? AND text = ?",
-                    (post.post_id, post.text),
+                    "UPDATE posts SET needs_scan = 0, scanned_version = ?"
+                    " WHERE id = ? AND text = ?",
+                    (rules_version or 0, post.post_id, post.text),
                 )
                 if cur.rowcount != 1:
                     continue
                 await conn.execute("DELETE FROM matches WHERE post_id = ?", (post.post_id,))
                 for m in (m for m in found if m.post_id == post.post_id):
-                    if await _insert(conn, m, now):
+                    if await _insert(conn, m, now, guard):
                         new.append(m)
         return new
 
-    async def add_for_terms(
-        self, found: Sequence[MatchRow], term_ids: Sequence[int], now: datetime, done: bool
+    async def pending_terms(self) -> list[PendingTerm]:
+        """Terms whose background rescan over the stored posts is not finished."""
+        rows = await self._db.fetchall(
+            "SELECT id, version, rescanned_through FROM terms WHERE backfilled = 0 ORDER BY id"
+        )
+        return [PendingTerm(r[0], r[1], r[2]) for r in rows]
+
+    async def add_rescan_batch(
+        self,
+        found: Sequence[MatchRow],
+        term_ids: Sequence[int],
+        through: int,
+        done: bool,
+        now: datetime,
+        rules_version: int,
     ) -> list[MatchRow]:
-        """Add matches of new terms on stored posts; with done=True mark the terms backfilled."""
+        """Store a rescan batch's matches and move its terms' cursor, in one transaction.
+
+        term_ids have now been applied to every post up to `through`; with done=True, to
+        every stored post. Returns the matches that are new.
+        """
         new: list[MatchRow] = []
         async with self._db.transaction() as conn:
             for m in found:
-                if await _insert(conn, m, now):
+                if await _insert(conn, m, now, rules_version):
                     new.append(m)
-            if done:
-                await conn.executemany(
-                    "UPDATE terms SET backfilled = 1 WHERE id = ?", [(t,) for t in term_ids]
-                )
+            await conn.executemany(
+                "UPDATE terms SET rescanned_through = max(rescanned_through, ?), backfilled = ?"
+                " WHERE id = ? AND version <= ? AND backfilled = 0",
+                [(through, int(done), t, rules_version) for t in term_ids],
+            )
         return new
+
+    async def rescan_progress(self) -> dict[int, RescanProgress]:
+        """framing id -> progress, for each framing with terms still being rescanned."""
+        rows = await self._db.fetchall(
+            "SELECT framing_id, min(rescanned_through) FROM terms WHERE backfilled = 0"
+            " GROUP BY framing_id"
+        )
+        stored = int(await self._db.fetchval("SELECT count(*) FROM posts")) if rows else 0
+        if not stored:  # nothing to rescan: the next scan marks the terms done
+            return {}
+        progress = {}
+        for framing_id, through in rows:
+            covered = await self._db.fetchval(
+                "SELECT count(*) FROM posts WHERE id <= ?", (through,)
+            )
+            progress[int(framing_id)] = RescanProgress(int(covered), stored)
+        return progress
 
     async def describe(self, rows: Sequence[MatchRow]) -> list[FlaggedPost]:
         """What `framewatch scan` prints about new matches."""
@@ -140,9 +209,21 @@ class MatchRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
 
 
-async def _insert(conn: aiosqlite.Connection, m: MatchRow, now: datetime) -> bool:
+async def _insert(
+    conn: aiosqlite.Connection, m: MatchRow, now: datetime, rules_version: int
+) -> bool:
     cur = await conn.execute(
         _INSERT_MATCH,
-        (m.post_id, m.term_id, m.framing_id, m.start, m.end, iso(now), m.term_id),
+        (
+            m.post_id,
+            m.term_id,
+            m.framing_id,
+            m.start,
+            m.end,
+            iso(now),
+            m.term_id,
+            rules_version,
+            m.post_id,
+        ),
     )
     return cur.rowcount == 1

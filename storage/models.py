@@ -132,3 +132,22 @@ class RoleGrant:
 class InboxUpdate:
     update_id: int
     payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A public channel followed through its web preview, with its polling state."""
+
+    username: str  # lowercase, without @
+    chat_id: int
+    title: str
+    state: str  # "ok", "error" (retried with backoff) or "unavailable" (no public preview)
+    last_error: str | None
+    failures: int
+    followed_at: datetime
+    last_poll_at: datetime | None
+    last_ok_at: datetime | None
+    next_poll_at: datetime
+    backfill_before: int | None
+    backfill_left: int
+    post_count: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -34,6 +36,16 @@ class PostRepository:
                 return StoreResult(await _insert(conn, post, now), "new")
             return await _update(conn, row, post, now)
 
+    async def store_many(self, posts: Sequence[IncomingPost], now: datetime) -> list[StoreResult]:
+        """store() of each post in order, in one transaction: the same outcomes and rows,
+        many times faster (for imports). A key repeated in `posts` starts a new run, so a
+        later copy sees the earlier one exactly as store() would."""
+        results: list[StoreResult] = []
+        async with self._db.transaction() as conn:
+            for run in _runs_without_repeats(posts):
+                results += await _store_run(conn, run, now)
+        return results
+
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM posts"))
 
@@ -52,29 +64,102 @@ class PostRepository:
         )
 
 
-async def _insert(conn: aiosqlite.Connection, post: IncomingPost, now: datetime) -> int:
-    cur = await conn.execute(
-        "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at,"
-        " views, author, forwarded_from, forwarded_link, reply_to, media)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            post.chat_id,
-            post.message_id,
-            unix(post.posted_at),
-            unix(post.edited_at) if post.edited_at else None,
-            post.text,
-            post.source,
-            iso(now),
-            post.views,
-            post.author,
-            post.forwarded_from,
-            post.forwarded_link,
-            post.reply_to,
-            post.media,
-        ),
+_INSERT_POST = (
+    "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at,"
+    " views, author, forwarded_from, forwarded_link, reply_to, media)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_params(post: IncomingPost, stored_at: str) -> tuple[object, ...]:
+    return (
+        post.chat_id,
+        post.message_id,
+        unix(post.posted_at),
+        unix(post.edited_at) if post.edited_at else None,
+        post.text,
+        post.source,
+        stored_at,
+        post.views,
+        post.author,
+        post.forwarded_from,
+        post.forwarded_link,
+        post.reply_to,
+        post.media,
     )
+
+
+async def _insert(conn: aiosqlite.Connection, post: IncomingPost, now: datetime) -> int:
+    cur = await conn.execute(_INSERT_POST, _insert_params(post, iso(now)))
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+def _runs_without_repeats(posts: Sequence[IncomingPost]) -> Iterator[Sequence[IncomingPost]]:
+    """Consecutive runs in which no (chat_id, message_id) occurs twice."""
+    start, seen = 0, set[tuple[int, int]]()
+    for i, post in enumerate(posts):
+        key = (post.chat_id, post.message_id)
+        if key in seen:
+            yield posts[start:i]
+            start, seen = i, set()
+        seen.add(key)
+    if start < len(posts):
+        yield posts[start:]
+
+
+async def _store_run(
+    conn: aiosqlite.Connection, posts: Sequence[IncomingPost], now: datetime
+) -> list[StoreResult]:
+    """store() for posts with distinct keys, in bulk. New posts are inserted in list order,
+    so they get the ids that storing one by one gives; unchanged ones refresh their
+    details; changed ones go through the very _update that store() uses."""
+    stamp = iso(now)
+    await conn.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
+    stored = await _rows_by_key(conn, posts)
+    fresh = [p for p in posts if (p.chat_id, p.message_id) not in stored]
+    await conn.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
+    ids = await _rows_by_key(conn, fresh) if fresh else {}
+    same = [(p, row) for p in posts if (row := stored.get((p.chat_id, p.message_id)))]
+    same = [(p, row) for p, row in same if row[1] == p.text]
+    await conn.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in same])
+    results = []
+    for post in posts:
+        key = (post.chat_id, post.message_id)
+        if key not in stored:
+            results.append(StoreResult(ids[key][0], "new"))
+        elif stored[key][1] == post.text:
+            results.append(StoreResult(stored[key][0], "unchanged"))
+        else:
+            results.append(await _update(conn, stored[key], post, now))
+    return results
+
+
+def _channel_rows(posts: Sequence[IncomingPost], stamp: str) -> list[tuple[object, ...]]:
+    """One channel upsert per channel, leaving what one upsert per post in turn leaves:
+    the last username and the last non-empty title given."""
+    final: dict[int, tuple[str | None, str]] = {}
+    for p in posts:
+        username, title = final.get(p.chat_id, (None, ""))
+        final[p.chat_id] = (p.channel_username or username, p.channel_title or title)
+    return [(chat_id, name, title, stamp, stamp) for chat_id, (name, title) in final.items()]
+
+
+async def _rows_by_key(
+    conn: aiosqlite.Connection, posts: Sequence[IncomingPost]
+) -> dict[tuple[int, int], aiosqlite.Row]:
+    """(chat_id, message_id) -> (id, text, edited_at) of the stored ones among posts."""
+    found: dict[tuple[int, int], aiosqlite.Row] = {}
+    for chat_id in {p.chat_id for p in posts}:
+        ids = json.dumps([p.message_id for p in posts if p.chat_id == chat_id])
+        async with conn.execute(
+            # IN (subquery) probes the (chat_id, message_id) index once per id.
+            "SELECT id, text, edited_at, message_id FROM posts"
+            " WHERE chat_id = ? AND message_id IN (SELECT value FROM json_each(?))",
+            (chat_id, ids),
+        ) as cur:
+            found.update({(chat_id, r[3]): r for r in await cur.fetchall()})
+    return found
 
 
 async def _update(
@@ -102,36 +187,39 @@ async def _update(
 
 async def _refresh_details(conn: aiosqlite.Connection, post_id: int, post: IncomingPost) -> None:
     """Views grow and details may arrive from a later source: keep the latest known."""
-    await conn.execute(
-        "UPDATE posts SET views = coalesce(?, views), author = coalesce(?, author),"
-        " forwarded_from = coalesce(?, forwarded_from),"
-        " forwarded_link = coalesce(?, forwarded_link),"
-        " reply_to = coalesce(?, reply_to), media = coalesce(?, media) WHERE id = ?",
-        (
-            post.views,
-            post.author,
-            post.forwarded_from,
-            post.forwarded_link,
-            post.reply_to,
-            post.media,
-            post_id,
-        ),
-    )
+    await conn.execute(_REFRESH_DETAILS, _refresh_params(post, post_id))
+
+
+_REFRESH_DETAILS = (
+    "UPDATE posts SET views = coalesce(?, views), author = coalesce(?, author),"
+    " forwarded_from = coalesce(?, forwarded_from),"
+    " forwarded_link = coalesce(?, forwarded_link),"
+    " reply_to = coalesce(?, reply_to), media = coalesce(?, media) WHERE id = ?"
+)
+
+
+def _refresh_params(post: IncomingPost, post_id: int) -> tuple[object, ...]:
+    p = post
+    return (p.views, p.author, p.forwarded_from, p.forwarded_link, p.reply_to, p.media, post_id)
 
 
 async def _upsert_channel(
     conn: aiosqlite.Connection, chat_id: int, username: str | None, title: str, now: datetime
 ) -> None:
-    # Keep what we knew when a source leaves a field empty (an import may lack the username).
     await conn.execute(
-        "INSERT INTO channels (chat_id, username, title, is_member, added_at, updated_at)"
-        " VALUES (?, ?, ?, 0, ?, ?)"
-        " ON CONFLICT (chat_id) DO UPDATE SET"
-        "  username = coalesce(excluded.username, channels.username),"
-        "  title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE channels.title END,"
-        "  updated_at = excluded.updated_at",
-        (chat_id, username or None, title or "", iso(now), iso(now)),
+        _UPSERT_CHANNEL, (chat_id, username or None, title or "", iso(now), iso(now))
     )
+
+
+# Keep what we knew when a source leaves a field empty (an import may lack the username).
+_UPSERT_CHANNEL = (
+    "INSERT INTO channels (chat_id, username, title, is_member, added_at, updated_at)"
+    " VALUES (?, ?, ?, 0, ?, ?)"
+    " ON CONFLICT (chat_id) DO UPDATE SET"
+    "  username = coalesce(excluded.username, channels.username),"
+    "  title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE channels.title END,"
+    "  updated_at = excluded.updated_at"
+)
 
 
 class ChannelRepository:

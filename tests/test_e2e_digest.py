@@ -200,7 +200,7 @@ async def test_an_interrupted_delivery_resumes_without_repeating(harness: Harnes
 async def test_jobs_are_scheduled_with_grace_time_and_coalescing(harness: Harness) -> None:
     assert harness.app.job_queue is not None
     jobs = {job.name: job for job in harness.app.job_queue.jobs()}
-    assert set(jobs) == {"scan", "daily-digest", "digest-catch-up", "housekeeping"}
+    assert {"scan", "daily-digest", "digest-catch-up", "housekeeping"} <= set(jobs)
     daily = jobs["daily-digest"].job
     assert daily.misfire_grace_time == 3600 and daily.coalesce is True
     trigger = str(daily.trigger)

@@ -179,3 +179,24 @@ async def test_the_polling_loop_survives_a_bad_gateway_and_stores_the_post(
     await asyncio.wait_for(task, timeout=10)
     assert [r.status for r in requests[:2]] == [502, 200]
     assert await _posts(harness) == [(-1001, 77, "after the outage")]
+
+
+async def test_joining_a_channel_first_seen_on_the_web_moves_its_posts(harness: Harness) -> None:
+    from bot.sources.webpreview import synthetic_chat_id
+    from storage.models import IncomingPost
+
+    synthetic = synthetic_chat_id("echo_front")
+    web_post = IncomingPost(
+        chat_id=synthetic,
+        message_id=42,
+        posted_at=datetime(2026, 11, 20, tzinfo=UTC),
+        text="read from t.me/s",
+        channel_title="Echo",
+        channel_username="echo_front",
+        source="web",
+    )
+    await harness.services.posts.store(web_post, harness.clock())
+    await harness.push(my_chat_member(-1001777, "Echo", "echo_front"))
+    assert await _posts(harness) == [(-1001777, 42, "read from t.me/s")]
+    channels = await harness.services.channels.list_with_stats()
+    assert [c.chat_id for c in channels] == [-1001777]

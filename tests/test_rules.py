@@ -1,4 +1,4 @@
-"""The phrase matcher, its normalisation and term validation (bot.rules)."""
+"""Phrase matching, normalisation and term validation (bot.rules); see also test_rules_*.py."""
 
 from __future__ import annotations
 
@@ -34,8 +34,20 @@ def spans(term: str, text: str) -> list[str]:
         pytest.param(
             "жест доброй воли", "жест — доброй, воли", ["жест — доброй, воли"], id="punctuation"
         ),
-        pytest.param("жест доброй воли", "жестом доброй воли", [], id="other-form-first-word"),
-        pytest.param("жест доброй воли", "жест доброй волей", [], id="other-form-last-word"),
+        pytest.param(
+            "жест доброй воли",
+            "жестом доброй воли",
+            ["жестом доброй воли"],
+            id="other-form-first-word-lemma",
+        ),
+        pytest.param(
+            "жест доброй воли",
+            "жест доброй волей",
+            ["жест доброй волей"],
+            id="other-form-last-word-lemma",
+        ),
+        pytest.param('"жест доброй воли"', "жестом доброй воли", [], id="quoted-other-form"),
+        pytest.param('"жест доброй воли"', "жест доброй волей", [], id="quoted-other-last"),
         pytest.param("жест доброй воли", "жест воли доброй", [], id="other-order"),
         pytest.param("жест доброй воли", "жест очень доброй воли", [], id="not-consecutive"),
         pytest.param(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database, migrate, open_database
-from storage.framings import AddTermResult, FramingRepository, PackFraming
+from storage.framings import AddTermResult, FramingRepository, PackFraming, TermLimitError
 from storage.inbox import InboxRepository
 from storage.matches import MatchRepository
 from storage.models import InboxUpdate, IncomingPost, MatchRow, PostToScan, StoreResult
@@ -306,9 +306,10 @@ async def test_add_term_creates_framing_and_refuses_duplicate_keys(db: Database)
     second = await framings.add_term("goodwill", "Жест доброй воли", "жест доброй воли", 7, NOW)
     duplicate = await framings.add_term("goodwill", "Goodwill  Gesture", "goodwill gesture", 8, NOW)
 
-    assert first == AddTermResult(framing_created=True, term_added=True)
-    assert second == AddTermResult(framing_created=False, term_added=True)
-    assert duplicate == AddTermResult(framing_created=False, term_added=False)
+    assert first == AddTermResult(framing_created=True, term_added=True, version=1)
+    assert second == AddTermResult(framing_created=False, term_added=True, version=2)
+    assert duplicate == AddTermResult(framing_created=False, term_added=False, version=None)
+    assert await framings.rules_version() == 2  # the refused duplicate is no new version
     assert await framings.exists("goodwill")
     assert not await framings.exists("other")
     assert await framings.term_count("goodwill") == 2
@@ -323,7 +324,7 @@ async def test_same_term_key_may_be_used_by_two_framings(db: Database) -> None:
     framings = FramingRepository(db)
     await framings.add_term("one", "shared words", "shared words", None, NOW)
     result = await framings.add_term("two", "shared words", "shared words", None, NOW)
-    assert result == AddTermResult(framing_created=True, term_added=True)
+    assert result == AddTermResult(framing_created=True, term_added=True, version=2)
     assert len(await framings.all_terms()) == 2
 
 
@@ -347,11 +348,10 @@ async def test_remove_framing_cascades_to_terms_and_matches(db: Database) -> Non
     await framings.add_term("goodwill", "gesture", "gesture", 7, NOW)
     await framings.add_term("keep", "they said", "they said", 7, NOW)
     terms = await framings.all_terms()
-    await matches.add_for_terms(
+    await matches.replace_for_posts(
+        [PostToScan(stored.post_id, post().text)],
         [MatchRow(stored.post_id, t.term_id, t.framing_id, 0, 1) for t in terms],
-        [t.term_id for t in terms],
         NOW,
-        done=True,
     )
     assert await matches.count() == 3
 
@@ -379,7 +379,9 @@ async def test_list_with_stats_counts_distinct_posts(db: Database) -> None:
         MatchRow(p1, t2.term_id, t2.framing_id, 0, 1),  # same post, second term
         MatchRow(p2, t2.term_id, t2.framing_id, 0, 1),
     ]
-    await matches.add_for_terms(found, [t1.term_id, t2.term_id], NOW, done=True)
+    await matches.replace_for_posts(
+        [PostToScan(p1, post(1).text), PostToScan(p2, post(2).text)], found, NOW
+    )
 
     stats = await framings.list_with_stats()
 
@@ -389,9 +391,10 @@ async def test_list_with_stats_counts_distinct_posts(db: Database) -> None:
     ]
 
 
-async def test_load_pack_adds_only_what_is_new(db: Database) -> None:
+async def test_import_pack_adds_and_updates_and_keeps_unlisted_terms(db: Database) -> None:
     framings = FramingRepository(db)
     await framings.add_term("goodwill", "goodwill gesture", "goodwill gesture", MODERATOR, NOW)
+    await framings.add_term("goodwill", "only in the db", "only in the db", MODERATOR, NOW)
     pack = [
         PackFraming(
             "goodwill",
@@ -405,28 +408,53 @@ async def test_load_pack_adds_only_what_is_new(db: Database) -> None:
         PackFraming("feint", "Feint", "A feint", (("tactical feint", "tactical feint"),)),
     ]
 
-    assert await framings.load_pack(pack, ADMIN, NOW) == (1, 2)
-    assert await framings.load_pack(pack, ADMIN, NOW) == (0, 0)
+    first = await framings.import_pack(pack, ADMIN, NOW, via="pack p.toml", max_terms=500)
+    again = await framings.import_pack(pack, ADMIN, NOW, via="pack p.toml", max_terms=500)
 
+    goodwill, feint = first.framings
+    assert first.version == 3  # one version for the whole import
+    assert (goodwill.created, goodwill.title_changed, goodwill.description_changed) == (
+        False,
+        True,
+        True,
+    )
+    assert (goodwill.added, goodwill.already, goodwill.kept) == (
+        ("gesture of goodwill",),
+        1,
+        ("only in the db",),
+    )
+    assert (feint.created, feint.added) == (True, ("tactical feint",))
+    assert again.version is None
+    assert not any(f.changed for f in again.framings)
     stats = {s.slug: s for s in await framings.list_with_stats()}
-    assert stats["goodwill"].terms == ("goodwill gesture", "gesture of goodwill")
-    assert stats["goodwill"].title == "goodwill"  # an existing framing keeps its title
+    assert stats["goodwill"].title == "Goodwill"  # an import updates the title
+    assert stats["goodwill"].terms == ("goodwill gesture", "only in the db", "gesture of goodwill")
     assert (stats["feint"].title, stats["feint"].terms) == ("Feint", ("tactical feint",))
     row = await db.fetchone("SELECT description, created_by FROM framings WHERE slug = 'feint'")
     assert row is not None
     assert (row["description"], row["created_by"]) == ("A feint", ADMIN)
-    assert (await audit_rows(db))[1] == (ADMIN, "load-pack", "1 framings, 2 terms")
+    assert (await audit_rows(db))[2] == (
+        ADMIN,
+        "import-pack",
+        "pack p.toml: 1 new framings, 1 updated, 2 terms added",
+    )
+    assert len(await audit_rows(db)) == 3  # the second import changed nothing
 
 
-async def test_load_pack_that_adds_nothing_writes_no_audit_row(db: Database) -> None:
+async def test_import_pack_over_the_term_limit_imports_nothing(db: Database) -> None:
     framings = FramingRepository(db)
-    pack = [PackFraming("feint", "Feint", "", (("tactical feint", "tactical feint"),))]
-    await framings.load_pack(pack, ADMIN, NOW)
-    before = await audit_rows(db)
+    await framings.add_term("big", "one", "one", MODERATOR, NOW)
+    pack = [
+        PackFraming("new", "New", None, (("x", "x"),)),
+        PackFraming("big", None, None, (("two", "two"), ("three", "three"))),
+    ]
 
-    assert await framings.load_pack(pack, ADMIN, NOW + timedelta(minutes=1)) == (0, 0)
+    with pytest.raises(TermLimitError, match="big would have 3 terms"):
+        await framings.import_pack(pack, ADMIN, NOW, via="pack p.toml", max_terms=2)
 
-    assert await audit_rows(db) == before  # nothing changed, so nothing to audit
+    assert [t.text for t in await framings.all_terms()] == ["one"]
+    assert not await framings.exists("new")
+    assert await framings.rules_version() == 1
 
 
 async def test_audit_log_is_not_written_when_nothing_changed(db: Database) -> None:

@@ -1,5 +1,6 @@
 """Matching framing terms in posts. Callers use only the names re-exported here."""
 
+from bot.rules.explain import FoundWord, TermExplanation, explain
 from bot.rules.matcher import (
     MAX_TERM_LENGTH,
     Hit,
@@ -10,17 +11,21 @@ from bot.rules.matcher import (
     compile_matcher,
     term_key,
 )
-from bot.rules.normalize import Token, normalize_word, tokenize
+from bot.rules.normalize import Token, detect_language, normalize_word, tokenize
 
 __all__ = [
     "MAX_TERM_LENGTH",
+    "FoundWord",
     "Hit",
     "Matcher",
     "TermError",
+    "TermExplanation",
     "TermRule",
     "Token",
     "check_term",
     "compile_matcher",
+    "detect_language",
+    "explain",
     "normalize_word",
     "term_key",
     "tokenize",

@@ -1,18 +1,31 @@
-"""Find terms in posts: a term matches where its words appear consecutively in the post.
+"""Find framing terms in posts: the public face of the rule engine (see engine.py for how).
 
-The rest of the bot sees only Matcher and compile_matcher, so the phrase matcher here can be
-swapped for the lemma-based Aho-Corasick engine without touching callers.
+The rest of the bot sees TermRule, Hit, Matcher, compile_matcher and the term checks, so the
+engine behind them can change without touching callers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from bot.rules.normalize import Token, tokenize
+from bot.rules.engine import Engine
+from bot.rules.regex import compile_pattern
+from bot.rules.syntax import Regex, TermError, clean, has_evidence, parse, render
 
 MAX_TERM_LENGTH = 200
+
+__all__ = [
+    "MAX_TERM_LENGTH",
+    "Hit",
+    "Matcher",
+    "TermError",
+    "TermRule",
+    "check_term",
+    "compile_matcher",
+    "term_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +37,14 @@ class TermRule:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One occurrence of a term: text[start:end] runs from its first word to its last."""
+class Hit(NamedTuple):
+    """One occurrence of a term in the original post text, text[start:end].
+
+    For a phrase term (or regex term) every occurrence is a hit, from its first word to its
+    last. A boolean or NEAR term gives one hit per post: the span of its earliest positive
+    phrase occurrence that made it match, so the digest can bold it. A named tuple (immutable,
+    ordered, cheap to create: find() may return many).
+    """
 
     term_id: int
     framing_id: int
@@ -40,13 +58,26 @@ class Matcher(Protocol):
         ...
 
 
-class TermError(ValueError):
-    """A term a moderator typed cannot be used; the message says what to change."""
+class RuleMatcher:
+    """All terms compiled together; find() is thread-safe (see engine.Engine)."""
+
+    def __init__(self, rules: Iterable[TermRule]) -> None:
+        self.engine = Engine((rule.term_id, rule.framing_id, rule.text) for rule in rules)
+
+    def find(self, text: str) -> list[Hit]:
+        return [
+            Hit(term, framing, start, end) for start, term, framing, end in self.engine.find(text)
+        ]
+
+
+def compile_matcher(rules: Iterable[TermRule]) -> Matcher:
+    """One matcher for all rules; rules whose text cannot match anything are skipped."""
+    return RuleMatcher(rules)
 
 
 def check_term(text: str, max_length: int = MAX_TERM_LENGTH) -> str:
-    """The term with whitespace collapsed and stripped, or TermError saying what is wrong."""
-    cleaned = " ".join(text.split())
+    """The term as it will be stored (whitespace collapsed), or TermError saying what to fix."""
+    cleaned = clean(text)
     if not cleaned:
         raise TermError("The term is empty. Send at least one word.")
     if len(cleaned) > max_length:
@@ -54,67 +85,26 @@ def check_term(text: str, max_length: int = MAX_TERM_LENGTH) -> str:
             f"The term is {len(cleaned)} characters long; the limit is {max_length}. "
             "Send a shorter phrase."
         )
-    if not tokenize(cleaned):
-        raise TermError("The term has no letters or digits. Send at least one word.")
+    node = parse(cleaned)
+    if isinstance(node, Regex):
+        compile_pattern(node.pattern)
+    elif not has_evidence(node):
+        raise TermError(
+            "The term could match a post without finding any of its words (through NOT): "
+            "say what to look for too, e.g. жест доброй воли AND NOT цитата."
+        )
     return cleaned
 
 
 def term_key(text: str) -> str:
-    """The normalised words of a term joined by one space: equal keys mean duplicate terms."""
-    return " ".join(token.norm for token in tokenize(text))
+    """Canonical form of a term: equal keys mean the terms match the same posts.
 
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    """The normalised words of one term text and every rule that uses that text."""
-
-    words: tuple[str, ...]
-    rules: list[TermRule]
-
-
-class PhraseMatcher:
-    """Exact-word-form phrase matcher, indexed by each phrase's first word.
-
-    A post is walked once; at each word only the phrases starting with that word are
-    compared, so the cost stays near O(words in the post) even with thousands of terms.
+    A phrase's key is its normalised words joined by one space ("жест доброй воли"); quoted
+    words keep their quotes, operators are upper-case and groups parenthesised. A term that
+    does not parse keys as its cleaned text.
     """
-
-    def __init__(self, rules: Iterable[TermRule]) -> None:
-        self._by_first_word: dict[str, list[_Phrase]] = {}
-        phrases: dict[tuple[str, ...], _Phrase] = {}
-        for rule in rules:
-            words = tuple(token.norm for token in tokenize(rule.text))
-            if not words:  # nothing could ever match it; check_term keeps such terms out
-                continue
-            phrase = phrases.get(words)
-            if phrase is None:
-                phrase = phrases[words] = _Phrase(words, [])
-                self._by_first_word.setdefault(words[0], []).append(phrase)
-            phrase.rules.append(rule)
-
-    def find(self, text: str) -> list[Hit]:
-        tokens = tokenize(text)
-        hits: list[Hit] = []
-        for index, token in enumerate(tokens):
-            for phrase in self._by_first_word.get(token.norm, ()):
-                if _matches_at(tokens, index, phrase.words):
-                    hits.extend(_hits(phrase, token, tokens[index + len(phrase.words) - 1]))
-        # The walk already yields hits by start; the sort orders hits that share a start.
-        hits.sort(key=lambda hit: (hit.start, hit.term_id, hit.framing_id))
-        return hits
-
-
-def compile_matcher(rules: Iterable[TermRule]) -> Matcher:
-    """A matcher for these rules; rules whose text has no words are skipped."""
-    return PhraseMatcher(rules)
-
-
-def _matches_at(tokens: Sequence[Token], index: int, words: tuple[str, ...]) -> bool:
-    # The first word already matched through the index.
-    if index + len(words) > len(tokens):
-        return False
-    return all(tokens[index + offset].norm == words[offset] for offset in range(1, len(words)))
-
-
-def _hits(phrase: _Phrase, first: Token, last: Token) -> list[Hit]:
-    return [Hit(rule.term_id, rule.framing_id, first.start, last.end) for rule in phrase.rules]
+    cleaned = clean(text)
+    try:
+        return render(parse(cleaned))
+    except TermError:
+        return cleaned

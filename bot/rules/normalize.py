@@ -1,18 +1,21 @@
 """Words of a post, normalised so that a term and a post compare equal when they look equal.
 
 Posts are copied between channels, retyped on phones and run through "anti-filter" tricks
-(zero-width characters, full-width letters), so the comparison ignores case, ё/е, Unicode
-compatibility forms, invisible characters and the apostrophe variant. Word forms stay exact:
-stemming is left to the lemma-based engine that will replace this one.
+(zero-width characters, full-width letters, Latin letters that look Cyrillic), so the
+comparison ignores case, ё/е, ґ/г, Unicode compatibility forms, invisible characters, stress
+marks, the apostrophe variant and look-alike letters of the other script.
 
-Terms and posts go through the same functions, so any choice made here is consistent on
-both sides; what matters is that look-alike spellings collapse to one form.
+A word is a run of letters and digits (str.isalnum; the underscore separates words); combining
+marks of the Basic Multilingual Plane continue a word (е + U+0308 is ё), and zero-width
+characters and apostrophes are part of a word only between its letters. One regular expression
+implements this, so finding words costs no Python work per character. Terms and posts go
+through the same functions, so any choice made here is consistent on both sides.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -20,16 +23,29 @@ from dataclasses import dataclass
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 
 # Ukrainian spells the apostrophe in all of these ways; ‘ (U+2018) is a common autocorrect
-# slip for ’. They only count inside a word, so quotation marks around a word stay outside.
-APOSTROPHES = frozenset("'’ʼ`‘")
-_APOSTROPHE = "'"
+# slip for ’ and ＇ is its full-width form. They only count inside a word, so quotation marks
+# around a word stay outside.
+APOSTROPHES = frozenset("'’ʼ`‘＇")
 
+# Stress marks are printed in dictionaries and some posts ("жест доброй во́ли"); NFKC keeps
+# them as separate combining characters after Cyrillic vowels.
+# They are deleted, and the apostrophe variants unified, in one translate() call.
+_STRESS_AND_APOSTROPHES = str.maketrans(
+    dict.fromkeys("\u0301\u0300") | dict.fromkeys(APOSTROPHES - {"'"}, "'")
+)
+_STRESS_OR_APOSTROPHE = re.compile("[\u0301\u0300" + "".join(sorted(APOSTROPHES - {"'"})) + "]")
 
-class _Kind(enum.Enum):
-    WORD = enum.auto()  # letter or digit: starts or continues a word
-    MARK = enum.auto()  # combining mark: continues a word (е + U+0308 is ё)
-    JOINER = enum.auto()  # zero-width character or apostrophe: kept only between word chars
-    SEPARATOR = enum.auto()  # whitespace, punctuation, symbols, underscore
+# Latin letters that look like Cyrillic ones once case-folded (b, h, k, m, t come from the
+# capitals B H K M T), and the reverse; only applied inside words that mix the two scripts.
+_LATIN_TO_CYRILLIC = str.maketrans("abcehikmoptxyï", "авсенікмортхуї")
+_CYRILLIC_TO_LATIN = str.maketrans("авсенікмортхуїѕј", "abcehikmoptxyïsj")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_LATIN = re.compile("[a-z\u00df-\u024f]")
+
+# Letters only one of the two languages uses; ё and ґ are counted before normalisation.
+_RUSSIAN_ONLY = re.compile("[ыэъёЫЭЪЁ]")
+_UKRAINIAN_ONLY = re.compile("[іїєґІЇЄҐ]")
+_LETTERS_FOR_RUSSIAN_DEFAULT = 20  # Cyrillic letters with no і/ї/є/ґ: almost surely Russian
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,68 +57,144 @@ class Token:
     end: int
 
 
-def normalize_word(word: str) -> str:
-    """The comparable form of one word; "" if it holds no word characters."""
-    visible = "".join(ch for ch in word if ch not in ZERO_WIDTH)
-    # NFKC, casefold, NFKC again: casefolding can leave a decomposed sequence behind
-    # (this is Unicode's NFKC_Casefold recipe, minus the ignorables removed above).
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", visible).casefold())
-    folded = folded.replace("ё", "е")
-    return "".join(_unify(ch) for ch in folded if _is_kept(ch))
+@functools.cache
+def word_splitter() -> re.Pattern[str]:
+    """The word regex as one group: split() gives [gap, word, gap, word, ..., gap].
 
-
-def tokenize(text: str) -> list[Token]:
-    """The words of text, in order, with their spans in the original (unnormalised) text."""
-    tokens: list[Token] = []
-    start = -1  # index of the current word's first character, -1 between words
-    end = 0  # end of the current word so far; trailing joiners are not part of it
-    for index, char in enumerate(text):
-        kind = _kind(char)
-        if kind is _Kind.WORD:
-            if start < 0:
-                start = index
-            end = index + 1
-        elif kind is _Kind.MARK and start >= 0:
-            end = index + 1
-        elif kind is _Kind.SEPARATOR and start >= 0:
-            tokens.append(_token(text, start, end))
-            start = -1
-        # A mark or joiner outside a word, or a joiner inside one, changes nothing yet:
-        # a joiner becomes part of the word only once another word character follows.
-    if start >= 0:
-        tokens.append(_token(text, start, end))
-    return tokens
-
-
-def _token(text: str, start: int, end: int) -> Token:
-    return Token(normalize_word(text[start:end]), start, end)
-
-
-@functools.lru_cache(maxsize=8192)
-def _kind(char: str) -> _Kind:
-    """How a character takes part in words, judged on its NFKC form.
-
-    Judging the NFKC form makes e.g. a full-width apostrophe an apostrophe and a ligature a
-    letter, as they will be after normalize_word. The cache is bounded so a post stuffed
-    with every code point cannot grow it without limit.
+    Splitting is about as fast as findall and keeps the gaps, whose lengths give the words'
+    positions without a second regex pass.
     """
-    if char in ZERO_WIDTH:
-        return _Kind.JOINER
-    compat = unicodedata.normalize("NFKC", char)
-    if char in APOSTROPHES or compat in APOSTROPHES:  # ʼ is a letter (Lm) to Unicode
-        return _Kind.JOINER
-    if any(ch.isalnum() for ch in compat):
-        return _Kind.WORD
-    if compat and all(unicodedata.category(ch).startswith("M") for ch in compat):
-        return _Kind.MARK
-    return _Kind.SEPARATOR
+    return re.compile(f"({word_pattern().pattern})")
 
 
-def _is_kept(char: str) -> bool:
+@functools.cache
+def word_pattern() -> re.Pattern[str]:
+    """The compiled word regex; built on first use (scanning the marks takes ~15 ms)."""
+    marks = _char_class(
+        cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("M")
+    )
+    letter = r"[^\W_\u02bc]"  # ʼ is a letter (Lm) to Unicode but an apostrophe here
+    joiners = "[" + re.escape("".join(sorted(APOSTROPHES | ZERO_WIDTH))) + "]"
+    # Letters, then any number of (a mark, or joiners followed by a letter or mark) and more
+    # letters; every step consumes a character, so matching stays linear.
+    return re.compile(f"{letter}+(?:(?:{marks}|{joiners}+(?={letter}|{marks})){letter}*)*")
+
+
+def _char_class(code_points: object) -> str:
+    ranges: list[list[int]] = []
+    for cp in code_points:  # type: ignore[attr-defined]
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    parts = (
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return "[" + "".join(parts) + "]"
+
+
+@functools.lru_cache(maxsize=65536)
+def normalize_word(word: str) -> str:
+    """The comparable form of one word; "" if it holds no word characters.
+
+    Cached because posts repeat words; the cache is bounded and holds only strings.
+    """
+    if not ZERO_WIDTH.isdisjoint(word):
+        word = "".join(ch for ch in word if ch not in ZERO_WIDTH)
+    # NFKC, casefold, NFKC again: casefolding can leave a decomposed sequence behind
+    # (this is Unicode's NFKC_Casefold recipe, minus the ignorables removed above). Most
+    # words are already normalised, which is_normalized checks much faster.
+    folded = _nfkc(_nfkc(word).casefold()).replace("ё", "е").replace("ґ", "г")
+    if _STRESS_OR_APOSTROPHE.search(folded):
+        folded = folded.translate(_STRESS_AND_APOSTROPHES)
+    if not folded.isalnum():
+        folded = "".join(ch for ch in folded if _kept(ch))
+    return fold_lookalikes(folded)
+
+
+def _nfkc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+def _kept(char: str) -> bool:
     # NFKC can expand a letter into letters plus punctuation ("㈠" -> "(ᄀ)"); only the
     # word characters belong in the normalised word.
     return char.isalnum() or char in APOSTROPHES or unicodedata.category(char).startswith("M")
 
 
-def _unify(char: str) -> str:
-    return _APOSTROPHE if char in APOSTROPHES else char
+def fold_lookalikes(word: str) -> str:
+    """A word mixing Cyrillic and Latin letters, written in the script most of it uses.
+
+    "жеcт" with a Latin c becomes "жест"; "nаto" with a Cyrillic а becomes "nato". Words in
+    one script are returned unchanged.
+    """
+    if _LATIN.search(word) is None or _CYRILLIC.search(word) is None:
+        return word
+    cyrillic = len(_CYRILLIC.findall(word))
+    latin = len(_LATIN.findall(word))
+    if cyrillic >= latin:
+        return word.translate(_LATIN_TO_CYRILLIC)
+    return word.translate(_CYRILLIC_TO_LATIN)
+
+
+def tokenize(text: str) -> list[Token]:
+    """The words of text, in order, with their spans in the original (unnormalised) text."""
+    tokens = []
+    for match in word_pattern().finditer(text):
+        norm = normalize_word(match.group())
+        if norm:
+            tokens.append(Token(norm, match.start(), match.end()))
+    return tokens
+
+
+def script(norm: str) -> str:
+    """ "cyrillic", "latin" or "other" for a normalised word (look-alikes already folded)."""
+    if _CYRILLIC.search(norm):
+        return "cyrillic"
+    if _LATIN.search(norm):
+        return "latin"
+    return "other"
+
+
+def detect_language(text: str) -> str:
+    """ "ru", "uk", "en" or "other", judged by letters only.
+
+    Latin letters in the majority: "en". Otherwise the letters only Russian (ы э ъ ё) or only
+    Ukrainian (і ї є ґ) uses decide; a Cyrillic text of 20 or more letters with none of
+    either is Russian (Ukrainian prose without і/ї/є is very rare); anything else is "other".
+    """
+    cyrillic = len(_CYRILLIC.findall(text))
+    latin = len(_LATIN.findall(text.lower()))
+    if latin > cyrillic:
+        return "en"
+    return cyrillic_language(text, cyrillic)
+
+
+def cyrillic_language(text: str, cyrillic_letters: int | None = None) -> str:
+    """ "ru", "uk" or "other": which analyser Cyrillic words of this text should use."""
+    if _UKRAINIAN_ONLY.search(text) is None and _RUSSIAN_ONLY.search(text) is not None:
+        return "ru"  # the common case, decided without counting
+    russian = len(_RUSSIAN_ONLY.findall(text))
+    ukrainian = len(_UKRAINIAN_ONLY.findall(text))
+    if russian > ukrainian:
+        return "ru"
+    if ukrainian > russian:
+        return "uk"
+    if ukrainian == 0:
+        if cyrillic_letters is None:
+            cyrillic_letters = len(_CYRILLIC.findall(text))
+        if cyrillic_letters >= _LETTERS_FOR_RUSSIAN_DEFAULT:
+            return "ru"
+    return "other"
+
+
+def term_languages(term: str) -> tuple[str, ...]:
+    """The Cyrillic languages a term could be in: both unless its letters rule one out."""
+    russian = _RUSSIAN_ONLY.search(term) is not None
+    ukrainian = _UKRAINIAN_ONLY.search(term) is not None
+    if russian and not ukrainian:
+        return ("ru",)
+    if ukrainian and not russian:
+        return ("uk",)
+    return ("ru", "uk")

@@ -1,0 +1,288 @@
+"""`framewatch import PATH`: store the channel posts of a Telegram Desktop JSON export.
+
+Posts go through the same store path as live posts (bot.ingest.store_posts), in batches of
+BATCH_SIZE per transaction: what was committed stays if the file turns out broken later,
+and importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ijson
+
+from bot.config import Settings
+from bot.context import Services
+from bot.ingest import store_posts
+from bot.links import internal_channel_id
+from bot.sources.export import (
+    PUBLIC_CHAT_TYPES,
+    ExportError,
+    ExportReader,
+    ExportSource,
+    MessageReader,
+    SkippedMessage,
+    describe_message,
+    open_export,
+)
+from storage.models import IncomingPost
+from storage.posts import PostRepository
+
+BATCH_SIZE = 2000
+MAX_PROBLEMS_SHOWN = 20
+_USERNAME = re.compile(r"(?:@|(?:https?://)?t\.me/)?([A-Za-z][A-Za-z0-9_]{3,31})/?")
+
+Progress = Callable[[int, int], None]  # (bytes read, file size)
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    size: int
+    outcomes: Counter[str] = field(default_factory=Counter)  # new, edited, unchanged, stale
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> messages
+    problems: list[str] = field(default_factory=list)  # the first malformed messages
+    chats: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # id: name, type, posts
+    local_dates: int = 0  # messages whose date had no zone
+    error: str | None = None  # why the import stopped early (what was stored stays)
+
+
+async def import_export(
+    source: ExportSource,
+    posts: PostRepository,
+    now: datetime,
+    reader: MessageReader,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Store every channel post of an export; a fatal error ends it with report.error set."""
+    report = ImportReport(path=source.path, size=source.size)
+    export = ExportReader(source, one_chat_only=reader.username is not None)
+    try:
+        # Parsing runs between the writes, not in a thread beside them: the two would fight
+        # for the GIL (sqlite3 releases it per row) and the import ran 60% slower.
+        for batch in _batches(export, reader, report, batch_size):
+            for result in await store_posts(posts, batch, now):
+                report.outcomes[result.outcome] += 1
+            if progress is not None:
+                progress(source.bytes_read, source.size)
+        if progress is not None:
+            progress(source.bytes_read, source.size)  # the end, after the last read
+    except ijson.JSONError as exc:
+        report.error = describe_json_error(source.path, exc, source.chunk_start)
+    except ExportError as exc:
+        report.error = str(exc)
+    report.local_dates = reader.local_dates
+    if report.error is None and not export.found_a_chat():
+        report.error = (
+            f"{source.path}: no chat found. Expected the result.json of a Telegram Desktop "
+            "export in JSON (Settings > Advanced > Export Telegram data, format: JSON)"
+        )
+    return report
+
+
+def _batches(
+    export: ExportReader, reader: MessageReader, report: ImportReport, size: int
+) -> Iterator[list[IncomingPost]]:
+    """Posts in batches; skipped messages are counted as they are read."""
+    batch: list[IncomingPost] = []
+    try:
+        for chat, message in export.messages():
+            try:
+                post = reader.post(message, chat)
+            except SkippedMessage as skip:
+                report.skipped[skip.reason] += 1
+                if skip.problem and len(report.problems) < MAX_PROBLEMS_SHOWN:
+                    report.problems.append(f"{describe_message(message, chat)}: {skip.reason}")
+                continue
+            name, kind, count = report.chats.get(post.chat_id, (chat.name, chat.type or "", 0))
+            report.chats[post.chat_id] = (name, kind, count + 1)
+            batch.append(post)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except (ijson.JSONError, ExportError):
+        # The messages read before the broken part are complete and valid: keep them.
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+def describe_json_error(path: Path, exc: ijson.JSONError, chunk_start: int) -> str:
+    """Where and why the JSON is broken, and what to do."""
+    reason = exc.args[0] if exc.args else b""
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", "replace")
+    reason = (str(reason).strip().splitlines() or ["malformed JSON"])[0]
+    offset, line = _locate_json_error(path, chunk_start)
+    with path.open("rb") as file:
+        file.seek(max(0, offset - 30))
+        near = file.read(60).decode("utf-8", "replace")
+    if "premature EOF" in reason:
+        reason += " (the file ends early: was it copied or downloaded completely?)"
+    return (
+        f"{path} is not valid JSON at byte {offset} (line {line}): {reason}; near {near!r}. "
+        "The posts before that point were stored; fix or re-export the file and import it "
+        "again (stored posts are not duplicated)"
+    )
+
+
+def _locate_json_error(path: Path, chunk_start: int) -> tuple[int, int]:
+    """(byte offset, line) where a fresh parser fails: the file is parsed again in chunks
+    up to the chunk that failed, then byte by byte. One more pass, only for broken files."""
+    sink = ijson.utils.sendable_list()
+    parser = ijson.basic_parse_coro(sink)
+    line = 1
+    with open_export(path) as source:
+        while source.bytes_read < chunk_start:
+            data = source.read(min(64 * 1024, chunk_start - source.bytes_read))
+            parser.send(data)  # parsed once already without failing
+            line += data.count(b"\n")
+            del sink[:]
+        while byte := source.read(1):
+            try:
+                parser.send(byte)
+            except ijson.JSONError:
+                return source.chunk_start, line
+            line += byte == b"\n"
+            del sink[:]
+        return source.bytes_read, line  # the parser wanted more: the file ends too early
+
+
+def parse_username(text: str) -> str:
+    """A channel username from "name", "@name" or "https://t.me/name"; ValueError if not."""
+    found = _USERNAME.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(
+            f"--username {text!r} is not a channel username (5-32 letters, digits or _, "
+            "starting with a letter), e.g. --username durov or --username @durov"
+        )
+    return found.group(1)
+
+
+def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "import",
+        help="import a Telegram Desktop JSON export (result.json)",
+        description="Store the posts of channels and supergroups from a Telegram Desktop "
+        "'Export chat history' in JSON (one chat's result.json, or a full-account export). "
+        "Importing again changes nothing; edited texts are stored as edits.",
+    )
+    parser.add_argument("path", help="result.json, or the export folder that contains it")
+    parser.add_argument(
+        "--username",
+        metavar="NAME",
+        help="public username of the exported channel, for t.me/NAME/ID links "
+        "(exports do not contain it)",
+    )
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="time zone of the computer that made an export older than 2021, whose dates "
+        "carry no zone (default: FRAMEWATCH_TIMEZONE)",
+    )
+    parser.set_defaults(handler=_import)
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli import with_services
+
+    try:
+        username = parse_username(args.username) if args.username is not None else None
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    try:
+        zone = ZoneInfo(args.timezone or settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return _usage_error(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow")
+    try:
+        source = open_export(Path(args.path))
+    except ExportError as exc:
+        return _usage_error(str(exc))
+
+    async def work(services: Services) -> int:
+        bar = ProgressBar() if sys.stderr.isatty() else None
+        with source:
+            try:
+                report = await import_export(
+                    source, services.posts, services.clock(), MessageReader(zone, username), bar
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+        print(summary(report, zone, username))
+        if report.error is not None:
+            print(f"framewatch: {report.error}", file=sys.stderr)
+            return 2
+        return 0
+
+    return await with_services(settings.db_path, work, settings)
+
+
+def _usage_error(message: str) -> int:
+    print(f"framewatch: {message}", file=sys.stderr)
+    return 2
+
+
+class ProgressBar:
+    """Bytes read of the file, on stderr, redrawn at most five times a second."""
+
+    def __init__(self) -> None:
+        self._drawn_at: float | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._drawn_at is not None and now - self._drawn_at < 0.2 and done < total:
+            return
+        self._drawn_at = now
+        share = min(done / total, 1.0) if total else 1.0
+        sys.stderr.write(
+            f"\rimporting [{'#' * int(share * 30):<30}] {share:4.0%}"
+            f"  {done / 1e6:.1f} of {total / 1e6:.1f} MB"
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._drawn_at is not None:
+            sys.stderr.write("\n")
+
+
+def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -> str:
+    """What the import did, as the command prints it."""
+    o, skipped = report.outcomes, sum(report.skipped.values())
+    lines = [
+        f"{'Stopped importing' if report.error else 'Imported'} {report.path}: "
+        f"{sum(o.values()) + skipped} messages read, "
+        f"{len(report.chats)} chat(s) with posts.",
+        f"  new {o['new']}, updated (edited) {o['edited']}, unchanged {o['unchanged']}, "
+        f"older than the stored version {o['stale']}, skipped {skipped}",
+    ]
+    lines += [f"  skipped {n}: {reason}" for reason, n in report.skipped.most_common()]
+    lines += [f"  ! {problem}" for problem in report.problems]
+    if report.local_dates:
+        lines.append(
+            f"  {report.local_dates} message(s) had dates without a time zone (an export "
+            f"from before 2021): read as {zone.key} time; use --timezone to change that"
+        )
+    for chat_id, (name, kind, count) in report.chats.items():
+        lines.append(f"  {kind} {name!r} ({chat_id}): {count} posts")
+        if kind in PUBLIC_CHAT_TYPES and username is None:
+            lines.append(
+                "    the export does not say its username: links are "
+                f"https://t.me/c/{internal_channel_id(chat_id)}/ID unless FrameWatch knows it; "
+                "import again with --username NAME for t.me/NAME/ID links"
+            )
+    if o["new"] or o["edited"]:
+        lines.append("Run `framewatch scan` (or let the bot's scan job run) to flag framings.")
+    return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""The compiled matcher: every term of every framing in one Aho-Corasick search.
+
+Compile: each term is parsed (syntax.py); each phrase in it becomes, for every language the
+term could be in, a pattern of class characters (vocabulary.py: one character per term word,
+standing for the lemmas, form or prefix it accepts). All patterns go into one pyahocorasick
+automaton per post language (search.py); regex terms go into one RE2 set (regex.py).
+
+Find: the post's words come from one regex split (C speed); each word becomes its group code
+through a per-matcher memo, so a word costs one dict lookup once seen (a word no term accepts
+is FILLER). The automaton then finds every phrase of every term in one pass over the joined
+codes, in C. Plain phrase terms become hits directly; boolean and NEAR terms are evaluated
+(evaluate.py) only when one of their positive phrases occurred.
+
+Compile and find are pure apart from the memo of resolved words (see ResolvedWords), so a
+matcher may be shared by worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import accumulate, islice
+from typing import Any
+
+from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phrases
+from bot.rules.normalize import cyrillic_language, term_languages, word_splitter
+from bot.rules.regex import RegexSet, compile_pattern
+from bot.rules.search import build_searches
+from bot.rules.syntax import Node, Phrase, Regex, TermError, clean, has_evidence, parse
+from bot.rules.vocabulary import ResolvedWords, Vocabulary, class_char
+
+log = logging.getLogger(__name__)
+
+Owner = tuple[int, int]  # (term_id, framing_id)
+RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, end): sorts as hits must
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What find() saw in a text: words, their classes, and phrase occurrences."""
+
+    parts: list[str]  # gap, word, gap, word, ..., gap
+    words: list[str]
+    mode: str
+    occurrences: list[tuple[int, int, int]]  # (phrase id, first word, last word)
+
+
+class Engine:
+    def __init__(self, rules: Iterable[tuple[int, int, str]]) -> None:
+        self.vocabulary = Vocabulary()
+        self.patterns: dict[str, int] = {}
+        self.phrase_ids: dict[Phrase, tuple[int, ...]] = {}
+        self.terms: dict[str, Node] = {}  # term text as given -> tree, for explain()
+        self.languages: dict[str, tuple[str, ...]] = {}  # term text -> its Cyrillic languages
+        self._simple: list[list[Owner]] = []
+        self._complex_refs: list[set[int]] = []
+        self._complex: list[tuple[list[Owner], Node]] = []
+        regex_owners: dict[str, list[Owner]] = {}
+        regexes: dict[str, Any] = {}
+        for text, owners in _group_by_text(rules).items():
+            node = _parse_stored(text)
+            if node is None:
+                continue
+            self.terms[text] = node
+            if isinstance(node, Regex):
+                self._add_regex(node, owners, regexes, regex_owners)
+            else:
+                self._add_term(text, node, owners)
+        self._regex_owners = list(regex_owners.values())
+        self._regexes = RegexSet(list(regexes.values())) if regexes else None
+        self._searches = build_searches(self.vocabulary, self.patterns)
+        self._resolved = ResolvedWords(
+            self.vocabulary, {mode: search.group_value for mode, search in self._searches.items()}
+        )
+        self._needs_mode = any(kind in ("ru", "uk") for kind, _ in self.vocabulary.symbols)
+        self._splitter = word_splitter()
+
+    def _add_regex(
+        self, node: Regex, owners: list[Owner], regexes: dict[str, Any], by: dict[str, list[Owner]]
+    ) -> None:
+        try:
+            compiled = compile_pattern(node.pattern)
+        except TermError as exc:
+            log.warning("skipping regex term %r: %s", node.pattern[:60], exc)
+            return
+        regexes.setdefault(node.pattern, compiled)
+        by.setdefault(node.pattern, []).extend(owners)
+
+    def _add_term(self, text: str, node: Node, owners: list[Owner]) -> None:
+        languages = self.languages[text] = term_languages(text)
+        for phrase in all_phrases(node):
+            if phrase not in self.phrase_ids:
+                self.phrase_ids[phrase] = self._compile_phrase(phrase, languages)
+        if isinstance(node, Phrase):
+            for pid in self.phrase_ids[node]:
+                self._simple[pid].extend(owners)
+            return
+        index = len(self._complex)
+        self._complex.append((owners, node))
+        for phrase in positive_phrases(node):
+            for pid in self.phrase_ids[phrase]:
+                self._complex_refs[pid].add(index)
+
+    def _compile_phrase(self, phrase: Phrase, languages: tuple[str, ...]) -> tuple[int, ...]:
+        pids = set()
+        for language in languages:
+            pattern = "".join(
+                class_char(self.vocabulary.word_class(word, language)) for word in phrase.words
+            )
+            pid = self.patterns.setdefault(pattern, len(self.patterns))
+            if pid == len(self._simple):
+                self._simple.append([])
+                self._complex_refs.append(set())
+            pids.add(pid)
+        return tuple(sorted(pids))
+
+    def find(self, text: str) -> list[RawHit]:
+        """Hits as (start, term_id, framing_id, end), sorted, without duplicates."""
+        hits: set[RawHit] = set()
+        if self._searches:
+            analysis = self.analyse(text)
+            if analysis.occurrences:
+                self._phrase_hits(text, analysis, hits)
+        if self._regexes is not None:
+            for index, spans in self._regexes.spans(text):
+                for term_id, framing_id in self._regex_owners[index]:
+                    hits.update((start, term_id, framing_id, end) for start, end in spans)
+        return sorted(hits)
+
+    def analyse(self, text: str) -> Analysis:
+        """The words of a text, its mode and every phrase occurrence in it."""
+        parts: list[str] = self._splitter.split(text)
+        words = parts[1::2]
+        mode = cyrillic_language(text) if self._needs_mode else "other"
+        if not self._searches:
+            return Analysis(parts, words, mode, [])
+        groups: list[Any] = list(map(self._resolved.groups[mode].get, words))
+        if None in groups:
+            self._resolved.fill(words, groups, mode)
+        classes = self._resolved.classes_getter(mode)
+        occurrences = self._searches[mode].occurrences(groups, words, classes)
+        return Analysis(parts, words, mode, occurrences)
+
+    def _phrase_hits(self, text: str, analysis: Analysis, hits: set[RawHit]) -> None:
+        occurrences = analysis.occurrences
+        # ends[2i] is where word i starts, ends[2i + 1] where it ends.
+        last_word = max(last for _, _, last in occurrences)
+        ends = list(accumulate(map(len, islice(analysis.parts, 2 * last_word + 2))))
+        candidates: set[int] = set()
+        simple, refs = self._simple, self._complex_refs
+        for pid, first, last in occurrences:
+            owners = simple[pid]
+            if owners:
+                start, end = ends[2 * first], ends[2 * last + 1]
+                for term_id, framing_id in owners:
+                    hits.add((start, term_id, framing_id, end))
+            if refs[pid]:
+                candidates.update(refs[pid])
+        if candidates:
+            finder = self.occurrence_finder(occurrences)
+            for index in candidates:
+                owners, node = self._complex[index]
+                evidence = evaluate(node, finder)
+                if evidence is not None and evidence[0] >= 0:
+                    start, end = ends[2 * evidence[0]], ends[2 * evidence[1] + 1]
+                    hits.update((start, t, f, end) for t, f in owners)
+
+    def word_classes(self, words: list[str], mode: str) -> list[str]:
+        """The class characters each post word satisfies (for explain)."""
+        return self._resolved.all_classes(words, mode)
+
+    def occurrence_finder(self, occurrences: list[tuple[int, int, int]]) -> Any:
+        by_phrase: dict[int, list[Occurrence]] = {}
+        for pid, first, last in occurrences:
+            by_phrase.setdefault(pid, []).append((first, last))
+
+        def find(phrase: Phrase) -> list[Occurrence]:
+            found: set[Occurrence] = set()
+            for pid in self.phrase_ids[phrase]:
+                found.update(by_phrase.get(pid, ()))
+            return sorted(found)
+
+        return find
+
+
+def word_spans(parts: list[str], last: int) -> list[tuple[int, int]]:
+    """Spans of the words 0..last, from the lengths of the split parts before them."""
+    ends = list(accumulate(map(len, islice(parts, 2 * last + 2))))
+    return [(ends[2 * i], ends[2 * i + 1]) for i in range(last + 1)]
+
+
+def _group_by_text(rules: Iterable[tuple[int, int, str]]) -> dict[str, list[Owner]]:
+    grouped: dict[str, list[Owner]] = {}
+    for term_id, framing_id, text in rules:
+        grouped.setdefault(text, []).append((term_id, framing_id))
+    return grouped
+
+
+def _parse_stored(text: str) -> Node | None:
+    """The tree of a stored term; a term that no longer parses is skipped with a warning."""
+    try:
+        node = parse(clean(text))
+    except TermError as exc:
+        if any(ch.isalnum() for ch in text):
+            log.warning("skipping term %r: %s", text[:60], exc)
+        return None
+    if not isinstance(node, Regex) and not has_evidence(node):
+        log.warning("skipping term %r: it matches only through NOT", text[:60])
+        return None
+    return node

@@ -1,0 +1,311 @@
+"""Telegram Desktop "Export chat history" JSON (result.json), read as a stream.
+
+Both layouts are read in one pass with ijson, so memory does not grow with the file: the
+export of one chat ({"name", "type", "id", "messages"}) and the full-account export
+({"chats": {"list": [...]}, "left_chats": {"list": [...]}}). Each message of a channel or
+supergroup becomes an IncomingPost (source "import"); bot.commands.importer stores them.
+
+Channels and supergroups get their Bot API id (-100<id>), so an import and the bot's own
+posts of one channel land in one channel. Other chats (private, bot, basic group, saved
+messages) are skipped and counted: they are not channels and have no post links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from bot.ingest import MAX_POST_CHARS
+from storage.models import IncomingPost
+from storage.timeutil import from_unix
+
+IMPORTED_CHAT_TYPES = frozenset(
+    {"public_channel", "private_channel", "public_supergroup", "private_supergroup"}
+)
+PUBLIC_CHAT_TYPES = frozenset({"public_channel", "public_supergroup"})
+_SUPERGROUPS = frozenset({"public_supergroup", "private_supergroup"})
+_BOT_API_CHANNEL_OFFSET = 1_000_000_000_000
+_CHAT_FIELDS = frozenset({"name", "type", "id"})
+_FULL_EXPORT_CHATS = ("chats.list.item", "left_chats.list.item")
+_IN_FULL_EXPORT_CHAT = ("chats.list.item.", "left_chats.list.item.")
+_MEDIA_TYPES = {
+    "video_file": "video",
+    "animation": "animation",
+    "voice_message": "voice",
+    "audio_file": "audio",
+    "video_message": "video_note",
+    "sticker": "sticker",
+}
+_MEDIA_KEYS = (
+    ("photo", "photo"),
+    ("poll", "poll"),
+    ("location_information", "location"),
+    ("contact_information", "contact"),
+)
+
+
+class ExportError(Exception):
+    """The file cannot be imported (further); the message says why and what to do."""
+
+
+class SkippedMessage(Exception):
+    """A message that is not imported. `problem`: it is malformed, rather than of a kind
+    FrameWatch does not keep (service messages, messages of private chats)."""
+
+    def __init__(self, reason: str, problem: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.problem = problem
+
+
+def bot_api_chat_id(bare_id: int) -> int:
+    """The Bot API id of an exported channel or supergroup: 2447843635 -> -1002447843635.
+
+    bot.links.internal_channel_id is the inverse. An id already in Bot API form is kept.
+    """
+    return bare_id if bare_id < 0 else -(_BOT_API_CHANNEL_OFFSET + bare_id)
+
+
+@dataclass
+class Chat:
+    """A chat of the export, as far as read: its fields come before its messages."""
+
+    name: str = ""
+    type: str | None = None
+    bare_id: int | None = None
+
+    @property
+    def chat_id(self) -> int:
+        if self.bare_id is None:
+            raise ExportError(
+                "the export lists messages before the chat's id: is it a Telegram Desktop "
+                "JSON export (result.json)?"
+            )
+        return bot_api_chat_id(self.bare_id)
+
+
+class ExportSource:
+    """The export file as the parser reads it: counts bytes for progress and errors."""
+
+    def __init__(self, path: Path, file: BinaryIO, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.bytes_read = 0
+        self.chunk_start = 0  # where the last chunk handed to the parser began
+        self._file = file
+
+    def read(self, n: int = 64 * 1024) -> bytes:
+        data = self._file.read(n)
+        if self.bytes_read == 0 and data.startswith(b"\xef\xbb\xbf"):
+            data, self.bytes_read = data[3:], 3  # a byte order mark some editors add
+        self.chunk_start = self.bytes_read
+        self.bytes_read += len(data)
+        return data
+
+    def rewind(self) -> None:
+        self._file.seek(0)
+        self.bytes_read = self.chunk_start = 0
+
+    def __enter__(self) -> ExportSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+
+def open_export(path: Path) -> ExportSource:
+    """The export at path: result.json, or the folder Telegram Desktop saved it in."""
+    if path.is_dir():
+        path = path / "result.json"
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        raise ExportError(
+            f"{path}: no such file; give the result.json of a Telegram Desktop JSON export"
+        ) from None
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read it ({exc.strerror})") from None
+    return ExportSource(path, file, path.stat().st_size)
+
+
+@dataclass
+class ExportReader:
+    """Every message of every chat of an export, in one streaming pass."""
+
+    source: ExportSource
+    one_chat_only: bool = False  # refuse a full-account export (--username names one chat)
+    chats: list[Chat] = field(default_factory=lambda: [Chat()])  # the last is being read
+
+    def messages(self) -> Iterator[tuple[Chat, Any]]:
+        chat = self._one_chat_head()
+        self.source.rewind()
+        if chat is not None:
+            # The common case, one chat: ijson builds the messages in C, twice as fast.
+            self.chats = [chat]
+            for message in ijson.items(self.source, "messages.item", use_float=True):
+                yield chat, message
+            return
+        for message in ijson.items(self._events(), "messages.item"):
+            # items() yields a message as soon as its last event is read, before the
+            # next chat's fields: chats[-1] is the chat it belongs to.
+            yield self.chats[-1], message
+
+    def _one_chat_head(self) -> Chat | None:
+        """The fields of a one-chat export, read up to its messages; None for the other
+        layout, or when a field comes after the messages."""
+        chat = Chat()
+        for prefix, event, value in ijson.parse(self.source, use_float=True):
+            if prefix in _CHAT_FIELDS and event in ("string", "number", "null"):
+                _set_chat_field(chat, prefix, value)
+            elif prefix == "messages" and event == "start_array":
+                return chat if chat.bare_id is not None and chat.type is not None else None
+            elif prefix == "" and event == "map_key" and value in ("chats", "left_chats"):
+                return None
+        return None
+
+    def found_a_chat(self) -> bool:
+        return any(chat.bare_id is not None or chat.type for chat in self.chats)
+
+    def _events(self) -> Iterator[tuple[str, str, Any]]:
+        for prefix, event, value in ijson.parse(self.source, use_float=True):
+            if prefix.startswith(_IN_FULL_EXPORT_CHAT):
+                # A chat of a full export reads like a one-chat export from here on.
+                prefix = prefix.partition(".item.")[2]
+            elif prefix in _FULL_EXPORT_CHATS and event == "start_map":
+                if self.one_chat_only:
+                    raise ExportError(
+                        "--username names the channel of a one-chat export, but this is a "
+                        "full-account export with many chats: import it without --username"
+                    )
+                self.chats.append(Chat())
+            if prefix in _CHAT_FIELDS and event in ("string", "number", "null"):
+                _set_chat_field(self.chats[-1], prefix, value)
+            yield prefix, event, value
+
+
+def _set_chat_field(chat: Chat, name: str, value: Any) -> None:
+    if name == "name":
+        chat.name = value if isinstance(value, str) else ""
+    elif name == "type":
+        chat.type = value if isinstance(value, str) else None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        chat.bare_id = value
+
+
+@dataclass
+class MessageReader:
+    """Turns exported messages into IncomingPost."""
+
+    zone: tzinfo  # of dates written without one (exports made before 2021)
+    username: str | None = None  # the exported channel's public username (--username)
+    local_dates: int = 0  # messages whose date had no zone, read in `zone`
+
+    def post(self, message: Any, chat: Chat) -> IncomingPost:
+        """One exported message as an IncomingPost; SkippedMessage says why not."""
+        if chat.type not in IMPORTED_CHAT_TYPES:
+            kind = chat.type or "chat of unknown type"
+            raise SkippedMessage(f"in a {kind} (only channels and supergroups are imported)")
+        if not isinstance(message, dict):
+            raise SkippedMessage("not a JSON object", problem=True)
+        kind = message.get("type", "message")
+        if kind != "message":
+            if isinstance(kind, str):
+                raise SkippedMessage(f"{kind} message")  # "service": joins, pins, title changes
+            raise SkippedMessage("its type is not a string", problem=True)
+        message_id = message.get("id")
+        if not isinstance(message_id, int) or isinstance(message_id, bool) or message_id <= 0:
+            raise SkippedMessage("missing or invalid id", problem=True)
+        posted_at = self._moment(message, "date")
+        if posted_at is None:
+            raise SkippedMessage("missing or invalid date", problem=True)
+        return IncomingPost(
+            chat_id=chat.chat_id,
+            message_id=message_id,
+            posted_at=posted_at,
+            edited_at=self._moment(message, "edited"),
+            text=_text(message)[:MAX_POST_CHARS],
+            channel_title=chat.name,
+            channel_username=self.username,
+            source="import",
+            author=_author(message, chat),
+            forwarded_from=_string(message.get("forwarded_from")),
+            reply_to=_reply_to(message, chat),
+            media=_media(message),
+        )
+
+    def _moment(self, message: dict[str, Any], key: str) -> datetime | None:
+        """`<key>_unixtime` (exact), else `<key>`: local time of the exporting computer."""
+        unix = message.get(f"{key}_unixtime")
+        if (isinstance(unix, str) and unix.isdigit()) or type(unix) is int:
+            return from_unix(int(unix))
+        local = message.get(key)
+        if not isinstance(local, str):
+            return None
+        try:
+            moment = datetime.fromisoformat(local)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            self.local_dates += key == "date"
+            moment = moment.replace(tzinfo=self.zone)
+        return moment
+
+
+def describe_message(message: Any, chat: Chat) -> str:
+    """Which message, for a report of one that was skipped."""
+    message_id = message.get("id") if isinstance(message, dict) else None
+    which = f"message {message_id!r}" if message_id is not None else "a message without id"
+    return f"{which} in {chat.name or chat.bare_id or 'a chat'}"
+
+
+def _text(message: dict[str, Any]) -> str:
+    """The plain text, as the Bot API gives it: entity parts contribute their text only."""
+    value = message.get("text", message.get("text_entities", ""))
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list):
+        raise SkippedMessage("text is neither a string nor a list", problem=True)
+    parts = []
+    for part in value:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, dict) and isinstance(part.get("text", ""), str):
+            parts.append(part.get("text", ""))
+        else:
+            raise SkippedMessage("a part of the text has no string text", problem=True)
+    return "".join(parts)
+
+
+def _author(message: dict[str, Any], chat: Chat) -> str | None:
+    # A channel's "from" is the channel itself; its signature is "author". In a
+    # supergroup "from" is the member who wrote.
+    if chat.type in _SUPERGROUPS:
+        return _string(message.get("from")) or _string(message.get("author"))
+    return _string(message.get("author"))
+
+
+def _reply_to(message: dict[str, Any], chat: Chat) -> int | None:
+    reply = message.get("reply_to_message_id")
+    peer = message.get("reply_to_peer_id")
+    if peer is not None and peer not in (f"channel{chat.bare_id}", chat.bare_id):
+        return None  # a reply to a message of another chat: its id means nothing here
+    return reply if isinstance(reply, int) and not isinstance(reply, bool) else None
+
+
+def _media(message: dict[str, Any]) -> str | None:
+    for key, kind in _MEDIA_KEYS:
+        if key in message:
+            return kind
+    media_type = message.get("media_type")
+    if isinstance(media_type, str):
+        return _MEDIA_TYPES.get(media_type, media_type)
+    return "document" if "file" in message else None
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

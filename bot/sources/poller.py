@@ -1,0 +1,408 @@
+"""Poll followed public channels through their web previews: HTTP, paging, backoff, follow.
+
+Each poll reads the newest page, then older pages (?before=<id>) until it reaches a post
+stored before, and continues an unfinished backfill (how far back a new follow reaches).
+Every post goes through bot.ingest.store_post, so a changed text becomes an edit.
+Failures are per channel: 429 (with Retry-After), 5xx, timeouts and unreadable pages back
+off exponentially; a channel without a public preview is re-checked once a day. The next
+poll time is stored, so the backoff survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from importlib import metadata
+
+import httpx
+
+from bot.context import Clock, Services
+from bot.ingest import store_post
+from bot.sources.webpreview import PageKind, PreviewPage, parse_page, synthetic_chat_id, to_incoming
+from storage.follows import FollowRepository, is_synthetic
+from storage.models import Follow, IncomingPost
+from storage.posts import PostRepository
+
+log = logging.getLogger(__name__)
+
+PROJECT_URL = "https://github.com/framewatch/framewatch"  # placeholder until a public home
+MAX_CONCURRENT_CHANNELS = 3
+MAX_NEW_POSTS_PER_POLL = 1_000  # a channel posting more between two polls leaves a gap
+BACKFILL_PAGES_PER_POLL = 10  # a deep backfill is spread over polls, gently for t.me
+MAX_PAGE_BYTES = 5_000_000  # a t.me/s page is about 100 kB
+MAX_BACKOFF = timedelta(hours=6)
+MAX_RETRY_AFTER = timedelta(days=1)
+UNAVAILABLE_RECHECK = timedelta(days=1)
+JITTER = 0.1  # up to 10% of a delay, so channels followed together drift apart
+NOT_PUBLIC = (
+    "no public web preview: the channel does not exist, is private, "
+    "or its owner turned the preview off"
+)
+NO_POSTS = "its web preview shows no posts: the channel is empty, or its preview is off"
+UNREADABLE = (
+    "the page is not a channel preview FrameWatch can read "
+    "(malformed or cut off, or Telegram changed its layout)"
+)
+
+
+def user_agent() -> str:
+    try:
+        version = metadata.version("framewatch")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    return f"FrameWatch/{version} (+{PROJECT_URL})"
+
+
+def open_client(timeout_seconds: float = 15.0) -> httpx.AsyncClient:
+    """The HTTP client for t.me: timeouts, a clear User-Agent, English labels ("edited")."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
+        headers={"User-Agent": user_agent(), "Accept-Language": "en"},
+        follow_redirects=True,
+        max_redirects=3,
+    )
+
+
+class FetchProblem(Exception):
+    """A preview page could not be read; `state` is how the channel is recorded."""
+
+    def __init__(self, state: str, message: str, retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.state = state  # "error" (retried with backoff) or "unavailable"
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass
+class PollReport:
+    username: str
+    state: str = "ok"
+    error: str | None = None
+    pages: int = 0
+    new: list[IncomingPost] = field(default_factory=list)
+    edited: list[IncomingPost] = field(default_factory=list)
+    unchanged: int = 0
+    other_source: int = 0  # stored by the bot or an import: their text is left alone
+    unreadable: int = 0  # message blocks without an id or date
+    moved: int = 0  # posts moved from the synthetic id to the real one
+
+
+@dataclass(frozen=True, slots=True)
+class FollowResult:
+    outcome: str  # "followed", "already", "unavailable" or "failed"
+    username: str
+    title: str = ""
+    detail: str = ""
+    report: PollReport | None = None
+    follow: Follow | None = None
+
+
+class WebPreviewPoller:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        posts: PostRepository,
+        follows: FollowRepository,
+        clock: Clock,
+        *,
+        interval: timedelta,
+        backfill_posts: int,
+        rng: random.Random | None = None,
+        max_concurrent: int = MAX_CONCURRENT_CHANNELS,
+    ) -> None:
+        self._client = client
+        self._base = base_url.rstrip("/")
+        self._posts = posts
+        self._follows = follows
+        self._clock = clock
+        self._interval = interval
+        self._backfill = backfill_posts
+        self._rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(max_concurrent)
+
+    @classmethod
+    def from_services(
+        cls, services: Services, client: httpx.AsyncClient, rng: random.Random | None = None
+    ) -> WebPreviewPoller:
+        settings = services.settings
+        return cls(
+            client,
+            settings.web_preview_url,
+            services.posts,
+            services.follows,
+            services.clock,
+            interval=timedelta(seconds=settings.poll_interval_seconds),
+            backfill_posts=settings.backfill_posts,
+            rng=rng,
+        )
+
+    async def fetch(self, username: str, before: int | None = None) -> PreviewPage:
+        """One preview page, or FetchProblem saying why not."""
+        try:
+            html = await self._get(username, before)
+        except httpx.TimeoutException:
+            raise FetchProblem("error", "t.me did not answer in time (timeout)") from None
+        except httpx.TooManyRedirects:
+            raise FetchProblem("unavailable", NOT_PUBLIC) from None
+        except httpx.HTTPError as exc:
+            raise FetchProblem("error", f"could not reach t.me ({type(exc).__name__})") from None
+        page = parse_page(html, username)
+        if page.kind is PageKind.NO_PREVIEW:
+            raise FetchProblem("unavailable", NOT_PUBLIC)
+        if page.kind is PageKind.EMPTY and before is None:
+            raise FetchProblem("unavailable", NO_POSTS)  # older pages may end empty: fine
+        if page.kind is PageKind.UNRECOGNISED or (page.kind is PageKind.POSTS and not page.posts):
+            raise FetchProblem("error", UNREADABLE)
+        return page
+
+    async def _get(self, username: str, before: int | None) -> str:
+        params = {"before": str(before)} if before is not None else None
+        url = f"{self._base}/{username}"
+        async with self._client.stream("GET", url, params=params) as response:
+            status = response.status_code
+            if status == 429:
+                wait = _retry_after(response.headers.get("Retry-After"), self._clock())
+                raise FetchProblem("error", "t.me asked to slow down (HTTP 429)", wait)
+            if status == 404:
+                raise FetchProblem("unavailable", NOT_PUBLIC)
+            if status != 200:
+                raise FetchProblem("error", f"t.me answered HTTP {status}")
+            if not str(response.url).startswith(f"{self._base}/"):
+                # t.me/s/<name> redirects to the contact card t.me/<name> when there is
+                # no public preview to show.
+                raise FetchProblem("unavailable", NOT_PUBLIC)
+            return await _read_capped(response)
+
+    async def follow(self, username: str, user_id: int | None) -> FollowResult:
+        """Follow a channel (a canonical username): fetch its newest page first, so a
+        channel without a public preview is refused and nothing is written."""
+        existing = await self._follows.get(username)
+        if existing is not None:
+            return FollowResult("already", username, existing.title, follow=existing)
+        try:
+            page = await self.fetch(username)
+        except FetchProblem as problem:
+            outcome = "unavailable" if problem.state == "unavailable" else "failed"
+            return FollowResult(outcome, username, detail=problem.message)
+        now = self._clock()
+        chat_id = await self._follows.known_chat_id(username) or synthetic_chat_id(username)
+        added = await self._follows.add(
+            username=username,
+            chat_id=chat_id,
+            channel_username=page.posts[0].username if page.posts else username,
+            title=page.title,
+            user_id=user_id,
+            now=now,
+            next_poll_at=now,  # the backfill starts at the poll job's next run
+            backfill_before=page.older,
+            backfill_left=self._backfill - len(page.posts),
+        )
+        if not added:  # followed meanwhile by someone else
+            return FollowResult(
+                "already", username, page.title, follow=await self._follows.get(username)
+            )
+        report = PollReport(username)
+        if not is_synthetic(chat_id):  # web posts kept from an earlier follow join the real id
+            report.moved = await self._follows.adopt(
+                username, synthetic_chat_id(username), chat_id, now
+            )
+        await self._store_page(page, chat_id, page.title, report)
+        return FollowResult("followed", username, page.title, report=report)
+
+    async def poll_due(self) -> list[PollReport]:
+        """Poll every channel whose next poll time has come, a few at a time."""
+        return await self._poll_many(await self._follows.due(self._clock()))
+
+    async def poll_all(self) -> list[PollReport]:
+        """Poll every followed channel now, whatever its schedule (`framewatch poll`)."""
+        return await self._poll_many(await self._follows.all())
+
+    async def _poll_many(self, follows: list[Follow]) -> list[PollReport]:
+        return list(await asyncio.gather(*(self._guarded(f) for f in follows)))
+
+    async def _guarded(self, follow: Follow) -> PollReport:
+        async with self._slots:
+            try:
+                return await self.poll_channel(follow)
+            except Exception as exc:  # one channel's failure must never stop the others
+                log.exception("polling @%s failed", follow.username)
+                report = PollReport(follow.username)
+                problem = FetchProblem("error", f"internal error ({type(exc).__name__})")
+                await self._record_failure(follow, problem, report)
+                return report
+
+    async def poll_channel(self, follow: Follow) -> PollReport:
+        report = PollReport(follow.username)
+        try:
+            chat_id = await self._identity(follow, report)
+            await self._read_new_posts(follow, chat_id, report)
+            await self._continue_backfill(follow, chat_id, report)
+        except FetchProblem as problem:
+            await self._record_failure(follow, problem, report)
+            return report
+        now = self._clock()
+        await self._follows.record_poll(
+            follow.username,
+            now=now,
+            next_poll_at=now + self._jittered(self._interval),
+            state="ok",
+            error=None,
+            failures=0,
+        )
+        return report
+
+    async def _identity(self, follow: Follow, report: PollReport) -> int:
+        """The real channel id once storage knows one for this username (the bot joined the
+        channel, or its posts were forwarded or imported): the web posts move there."""
+        if not is_synthetic(follow.chat_id):
+            return follow.chat_id
+        known = await self._follows.known_chat_id(follow.username)
+        if known is None or is_synthetic(known):
+            return follow.chat_id
+        now = self._clock()
+        report.moved = await self._follows.adopt(follow.username, follow.chat_id, known, now)
+        log.info("@%s: moved %d web posts to channel id %s", follow.username, report.moved, known)
+        return known
+
+    async def _read_new_posts(self, follow: Follow, chat_id: int, report: PollReport) -> None:
+        """Newest page, then older ones, until a post stored before (or the per-poll cap)."""
+        known = await self._follows.newest_message_id(chat_id)
+        before: int | None = None
+        read = 0
+        while True:
+            page = await self.fetch(follow.username, before)
+            await self._store_page(page, chat_id, page.title or follow.title, report)
+            read += len(page.posts)
+            oldest = min((p.message_id for p in page.posts), default=None)
+            if oldest is None or (known is not None and oldest <= known):
+                return
+            if read >= MAX_NEW_POSTS_PER_POLL:
+                log.warning("@%s: over %d new posts since the last poll", follow.username, read)
+                return
+            if page.older is None or (before is not None and page.older >= before):
+                return
+            before = page.older
+
+    async def _continue_backfill(self, follow: Follow, chat_id: int, report: PollReport) -> None:
+        """Older posts a new follow still has to reach; progress is saved page by page."""
+        before, left = follow.backfill_before, follow.backfill_left
+        for _ in range(BACKFILL_PAGES_PER_POLL):
+            if before is None or left <= 0:
+                return
+            page = await self.fetch(follow.username, before)
+            left -= await self._store_page(page, chat_id, page.title or follow.title, report, left)
+            older = page.older
+            if not page.posts or older is None or older >= before or left <= 0:
+                before = None
+            else:
+                before = older
+            await self._follows.set_backfill(follow.username, before, left)
+
+    async def _store_page(
+        self,
+        page: PreviewPage,
+        chat_id: int,
+        title: str,
+        report: PollReport,
+        limit: int | None = None,
+    ) -> int:
+        """Store the page's posts (only the newest `limit` of them); returns how many."""
+        now = self._clock()
+        report.pages += 1
+        report.unreadable += page.skipped
+        posts = sorted(page.posts, key=lambda p: p.message_id, reverse=True)[:limit]
+        stored = await self._follows.stored_sources(chat_id, [p.message_id for p in posts])
+        for post in posts:
+            if stored.get(post.message_id, "web") != "web":
+                report.other_source += 1  # see the README: the bot's and imports' text wins
+                continue
+            incoming = to_incoming(post, chat_id, title, now)
+            result = await store_post(self._posts, incoming, now)
+            if result.outcome == "new":
+                report.new.append(incoming)
+            elif result.outcome == "edited":
+                report.edited.append(incoming)
+            else:
+                report.unchanged += 1
+        return len(posts)
+
+    async def _record_failure(
+        self, follow: Follow, problem: FetchProblem, report: PollReport
+    ) -> None:
+        report.state, report.error = problem.state, problem.message
+        failures = follow.failures + 1
+        if problem.state == "unavailable":
+            delay = UNAVAILABLE_RECHECK
+        else:
+            delay = min(MAX_BACKOFF, self._interval * 2 ** min(failures - 1, 20))
+            delay = max(delay, problem.retry_after or timedelta(0))
+        now = self._clock()
+        log.warning("@%s: %s; next try in %s", follow.username, problem.message, delay)
+        await self._follows.record_poll(
+            follow.username,
+            now=now,
+            next_poll_at=now + self._jittered(delay),
+            state=problem.state,
+            error=problem.message,
+            failures=failures,
+        )
+
+    def _jittered(self, delay: timedelta) -> timedelta:
+        return delay + delay * self._rng.uniform(0, JITTER)
+
+
+def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Retry-After in seconds or as an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        wait = timedelta(seconds=int(value))
+    else:
+        try:
+            wait = parsedate_to_datetime(value) - now
+        except (TypeError, ValueError):
+            return None
+    return min(max(wait, timedelta(0)), MAX_RETRY_AFTER)
+
+
+async def _read_capped(response: httpx.Response) -> str:
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_PAGE_BYTES:
+            raise FetchProblem("error", f"the page is larger than {MAX_PAGE_BYTES} bytes")
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def follow_message(result: FollowResult, interval: timedelta, backfill_posts: int) -> str:
+    """What the moderator is told after /follow or `framewatch follow` (plain text)."""
+    name = f"@{result.username}" + (f" ({result.title})" if result.title else "")
+    if result.outcome == "already":
+        state = result.follow.state if result.follow else "ok"
+        return f"Already following {name} (state: {state}); nothing changed."
+    if result.outcome == "unavailable":
+        return (
+            f"Cannot follow @{result.username}: {result.detail}. Nothing changed. Only public "
+            "channels can be followed; for another channel, add the bot as an administrator."
+        )
+    if result.outcome == "failed":
+        return f"Could not check @{result.username}: {result.detail}. Nothing changed; try again."
+    report = result.report or PollReport(result.username)
+    kept = len(report.new) + len(report.edited) + report.unchanged
+    text = f"Following {name}: stored {kept} posts from its newest page"
+    if report.other_source:
+        text += f" ({report.other_source} more were stored already by the bot or an import)"
+    if backfill_posts > kept:
+        text += f"; older posts, up to {backfill_posts} in all, arrive over the next polls"
+    minutes = max(1, round(interval.total_seconds() / 60))
+    return f"{text}. New posts and edits are read about every {minutes} minutes."
