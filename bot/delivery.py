@@ -19,7 +19,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Services
-from bot.digest import build_digest, render_digest
+from bot.digest import build_digest
+from bot.digest_render import render_digest
 from bot.periods import days_matched, latest_period
 
 log = logging.getLogger(__name__)

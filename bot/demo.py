@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.context import Services
 from bot.delivery import compose
-from bot.digest import render_plain
+from bot.digest_render import render_plain
 from bot.framings import default_pack_path, import_pack
 from bot.ingest import store_post
 from bot.scan import run_scan

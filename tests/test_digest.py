@@ -16,9 +16,8 @@ from bot.digest import (
     Digest,
     FramingSummary,
     build_digest,
-    render_digest,
-    render_plain,
 )
+from bot.digest_render import render_digest, render_plain
 from storage.models import DigestItem
 
 KYIV = ZoneInfo("Europe/Kyiv")
