@@ -13,7 +13,8 @@ from telegram.ext import JobQueue
 
 from bot.context import Context, services_of
 from bot.roles import Role
-from bot.sources.poller import WebPreviewPoller, follow_message, open_client
+from bot.sources.poller import WebPreviewPoller, follow_message
+from bot.sources.tme_http import open_client
 from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from handlers.common import command_args, reply
 from handlers.registry import Command

@@ -15,13 +15,10 @@ import pytest
 from bot.sources.poller import (
     BACKFILL_PAGES_PER_POLL,
     MAX_BACKOFF,
-    NO_POSTS,
-    NOT_PUBLIC,
     UNAVAILABLE_RECHECK,
-    UNREADABLE,
     WebPreviewPoller,
-    open_client,
 )
+from bot.sources.tme_http import NO_POSTS, NOT_PUBLIC, UNREADABLE, open_client
 from bot.sources.webpreview import synthetic_chat_id
 from storage.db import Database, open_database
 from storage.follows import FollowRepository, is_synthetic

@@ -10,7 +10,8 @@ from bot.cli import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
-from bot.sources.poller import PollReport, WebPreviewPoller, follow_message, open_client
+from bot.sources.poller import PollReport, WebPreviewPoller, follow_message
+from bot.sources.tme_http import open_client
 from bot.sources.webpreview import UsernameError, parse_username
 
 NAME_HELP = "@name, name, https://t.me/name or t.me/s/name"

@@ -14,14 +14,20 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from importlib import metadata
+from datetime import timedelta
 
 import httpx
 
 from bot.context import Clock, Services
 from bot.ingest import store_post
+from bot.sources.tme_http import (
+    NO_POSTS,
+    NOT_PUBLIC,
+    UNREADABLE,
+    FetchProblem,
+    read_capped,
+    retry_after,
+)
 from bot.sources.webpreview import PageKind, PreviewPage, parse_page, synthetic_chat_id, to_incoming
 from storage.follows import FollowRepository, is_synthetic
 from storage.models import Follow, IncomingPost
@@ -29,52 +35,12 @@ from storage.posts import PostRepository
 
 log = logging.getLogger(__name__)
 
-PROJECT_URL = "https://github.com/framewatch/framewatch"  # placeholder until a public home
 MAX_CONCURRENT_CHANNELS = 3
 MAX_NEW_POSTS_PER_POLL = 1_000  # a channel posting more between two polls leaves a gap
 BACKFILL_PAGES_PER_POLL = 10  # a deep backfill is spread over polls, gently for t.me
-MAX_PAGE_BYTES = 5_000_000  # a t.me/s page is about 100 kB
 MAX_BACKOFF = timedelta(hours=6)
-MAX_RETRY_AFTER = timedelta(days=1)
 UNAVAILABLE_RECHECK = timedelta(days=1)
 JITTER = 0.1  # up to 10% of a delay, so channels followed together drift apart
-NOT_PUBLIC = (
-    "no public web preview: the channel does not exist, is private, "
-    "or its owner turned the preview off"
-)
-NO_POSTS = "its web preview shows no posts: the channel is empty, or its preview is off"
-UNREADABLE = (
-    "the page is not a channel preview FrameWatch can read "
-    "(malformed or cut off, or Telegram changed its layout)"
-)
-
-
-def user_agent() -> str:
-    try:
-        version = metadata.version("framewatch")
-    except metadata.PackageNotFoundError:
-        version = "dev"
-    return f"FrameWatch/{version} (+{PROJECT_URL})"
-
-
-def open_client(timeout_seconds: float = 15.0) -> httpx.AsyncClient:
-    """The HTTP client for t.me: timeouts, a clear User-Agent, English labels ("edited")."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
-        headers={"User-Agent": user_agent(), "Accept-Language": "en"},
-        follow_redirects=True,
-        max_redirects=3,
-    )
-
-
-class FetchProblem(Exception):
-    """A preview page could not be read; `state` is how the channel is recorded."""
-
-    def __init__(self, state: str, message: str, retry_after: timedelta | None = None) -> None:
-        super().__init__(message)
-        self.state = state  # "error" (retried with backoff) or "unavailable"
-        self.message = message
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -166,7 +132,7 @@ class WebPreviewPoller:
         async with self._client.stream("GET", url, params=params) as response:
             status = response.status_code
             if status == 429:
-                wait = _retry_after(response.headers.get("Retry-After"), self._clock())
+                wait = retry_after(response.headers.get("Retry-After"), self._clock())
                 raise FetchProblem("error", "t.me asked to slow down (HTTP 429)", wait)
             if status == 404:
                 raise FetchProblem("unavailable", NOT_PUBLIC)
@@ -176,7 +142,7 @@ class WebPreviewPoller:
                 # t.me/s/<name> redirects to the contact card t.me/<name> when there is
                 # no public preview to show.
                 raise FetchProblem("unavailable", NOT_PUBLIC)
-            return await _read_capped(response)
+            return await read_capped(response)
 
     async def follow(self, username: str, user_id: int | None) -> FollowResult:
         """Follow a channel (a canonical username): fetch its newest page first, so a
@@ -354,34 +320,6 @@ class WebPreviewPoller:
 
     def _jittered(self, delay: timedelta) -> timedelta:
         return delay + delay * self._rng.uniform(0, JITTER)
-
-
-def _retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """Retry-After in seconds or as an HTTP date; None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        wait = timedelta(seconds=int(value))
-    else:
-        try:
-            wait = parsedate_to_datetime(value) - now
-        except (TypeError, ValueError):
-            return None
-    return min(max(wait, timedelta(0)), MAX_RETRY_AFTER)
-
-
-async def _read_capped(response: httpx.Response) -> str:
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_PAGE_BYTES:
-            raise FetchProblem("error", f"the page is larger than {MAX_PAGE_BYTES} bytes")
-        chunks.append(chunk)
-    try:
-        return b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
-    except LookupError:  # a charset Python does not know
-        return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 def follow_message(result: FollowResult, interval: timedelta, backfill_posts: int) -> str:
