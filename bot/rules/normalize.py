@@ -74,10 +74,16 @@ def word_pattern() -> re.Pattern[str]:
         cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("M")
     )
     letter = r"[^\W_\u02bc]"  # ʼ is a letter (Lm) to Unicode but an apostrophe here
-    joiners = "[" + re.escape("".join(sorted(APOSTROPHES | ZERO_WIDTH))) + "]"
+    joiners = re.escape("".join(sorted(APOSTROPHES | ZERO_WIDTH)))
     # Letters, then any number of (a mark, or joiners followed by a letter or mark) and more
-    # letters; every step consumes a character, so matching stays linear.
-    return re.compile(f"{letter}+(?:(?:{marks}|{joiners}+(?={letter}|{marks})){letter}*)*")
+    # letters; every step consumes a character, so matching stays linear. The quantifiers are
+    # possessive and each continuation is entered only when a mark or joiner follows: the
+    # words found are the same (nothing after a run can succeed by giving letters back), with
+    # less work per word, and splitting posts is a quarter of a warm matcher's time.
+    continues = f"(?=[{marks[1:-1]}{joiners}])"
+    return re.compile(
+        f"{letter}++(?:{continues}(?:{marks}|[{joiners}]++(?={letter}|{marks})){letter}*+)*+"
+    )
 
 
 def _char_class(code_points: object) -> str:
@@ -111,6 +117,37 @@ def normalize_word(word: str) -> str:
     if not folded.isalnum():
         folded = "".join(ch for ch in folded if _kept(ch))
     return fold_lookalikes(folded)
+
+
+_DROP_ZERO_WIDTH = str.maketrans(dict.fromkeys(ZERO_WIDTH))
+# A regex search, since frozenset.isdisjoint(text) makes a string object per character.
+_ANY_ZERO_WIDTH = re.compile("[" + "".join(sorted(ZERO_WIDTH)) + "]")
+_SEPARATOR = "\n"  # never part of a word, and no normalisation step creates or removes it
+
+
+def normalize_words(words: list[str]) -> list[str]:
+    """normalize_word of each word, with the same results, done on all of them at once.
+
+    A fresh matcher meets thousands of new words; each whole-string step (NFKC, casefold,
+    translate) costs about as much for one joined string as for one word, so doing them once
+    per batch instead of once per word makes resolving a new word several times cheaper.
+    Every step works character by character (casefold has no context, NFKC does not compose
+    across the separator), so the joined result splits back into the per-word results.
+    """
+    block = _SEPARATOR.join(words)
+    if _ANY_ZERO_WIDTH.search(block):
+        block = block.translate(_DROP_ZERO_WIDTH)
+    block = _nfkc(_nfkc(block).casefold()).replace("ё", "е").replace("ґ", "г")
+    if _STRESS_OR_APOSTROPHE.search(block):
+        block = block.translate(_STRESS_AND_APOSTROPHES)
+    folded = block.split(_SEPARATOR)
+    if len(folded) != len(words):  # cannot happen (see above); never risk a misalignment
+        return [normalize_word(word) for word in words]
+    if not block.replace(_SEPARATOR, "").isalnum():
+        folded = [w if w.isalnum() else "".join(ch for ch in w if _kept(ch)) for w in folded]
+    if _LATIN.search(block) is not None and _CYRILLIC.search(block) is not None:
+        folded = [fold_lookalikes(word) for word in folded]
+    return folded
 
 
 def _nfkc(text: str) -> str:

@@ -28,6 +28,7 @@ _BASE = 16
 _CODE_BASE = 0x100
 Occurrences = list[tuple[int, int, int]]  # (phrase id, first word, last word)
 Check = tuple[tuple[int, str], ...]  # (offset in the phrase, class character) to verify
+Payload = Callable[[tuple[int, ...]], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +58,18 @@ class Search:
         if len(tokens) != width * len(groups):
             return self.walk([classes(word) for word in words])
         found: Occurrences = []
-        for end, (length, entries) in self.automaton.iter(tokens):
+        append = found.append
+        for end, (length, plain, checked, _payload) in self.automaton.iter(tokens):
             last = end // width
             first = last - length + 1
-            for pid, check in entries:
+            for pid in plain:
+                append((pid, first, last))
+            for pid, check in checked:
                 for offset, char in check:
                     if char not in classes(words[first + offset]):
                         break
                 else:
-                    found.append((pid, first, last))
+                    append((pid, first, last))
         return found
 
     def walk(self, values: list[str]) -> Occurrences:
@@ -90,21 +94,32 @@ class Search:
         return found
 
 
-def build_searches(vocabulary: Vocabulary, patterns: dict[str, int]) -> dict[str, Search]:
+def build_searches(
+    vocabulary: Vocabulary, patterns: dict[str, int], payload: Payload
+) -> dict[str, Search]:
     """One search per mode (post language): groups differ, since a Russian post's words carry
-    no Ukrainian lemmas, and merging them would put a check on almost every phrase."""
+    no Ukrainian lemmas, and merging them would put a check on almost every phrase.
+
+    An automaton value is (words in the pattern, its phrase ids that need no check, (phrase id,
+    check) pairs, payload(the phrase ids needing no check)): the caller's payload lets it act
+    on a match without looking the phrase ids up (see Engine.find).
+    """
     if not patterns:
         return {}
     trie = _trie(patterns)
     chars = {char for pattern in patterns for char in pattern}
     special = vocabulary.special_words()
     return {
-        mode: _build(patterns, trie, _groups(chars, _known_values(vocabulary, languages, special)))
+        mode: _build(
+            patterns, trie, _groups(chars, _known_values(vocabulary, languages, special)), payload
+        )
         for mode, languages in MODE_LANGUAGES.items()
     }
 
 
-def _build(patterns: dict[str, int], trie: dict[str, Any], group_of: dict[str, str]) -> Search:
+def _build(
+    patterns: dict[str, int], trie: dict[str, Any], group_of: dict[str, str], payload: Payload
+) -> Search:
     members: dict[str, int] = {}
     for group in group_of.values():
         members[group] = members.get(group, 0) + 1
@@ -122,7 +137,10 @@ def _build(patterns: dict[str, int], trie: dict[str, Any], group_of: dict[str, s
         keys.setdefault("".join(code_of[char] for char in pattern), []).append((pid, check))
     automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
     for key, entries in keys.items():
-        automaton.add_word(key, (len(key) // width, tuple(entries)))
+        # Patterns needing no check apart, so most matches cost one append in occurrences().
+        plain = tuple(pid for pid, check in entries if not check)
+        checked = tuple((pid, check) for pid, check in entries if check)
+        automaton.add_word(key, (len(key) // width, plain, checked, payload(plain)))
     automaton.make_automaton()
     return Search(automaton, trie, code_of, width)
 

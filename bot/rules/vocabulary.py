@@ -17,7 +17,7 @@ are stemmed only when their first letters are those of a term stem.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.rules import morph
@@ -25,7 +25,7 @@ from bot.rules.normalize import normalize_word, script
 from bot.rules.syntax import Word, WordKind
 
 FILLER = "\x01"  # a post word no term word accepts; never part of a phrase pattern
-_GUESS_KEY = 3  # letters indexing the stems of term lemmas
+GUESS_KEY = 3  # letters indexing the stems of term lemmas
 _STEM = 4  # a stem keeps at least this many letters of its lemma (all of a shorter lemma)
 _ENDING = 2  # letters an inflection may change at the end of a lemma ("-ка" in -ку, -ке)
 # A post word the dictionary lacks is guessed when it starts with the stem of a term lemma
@@ -34,10 +34,9 @@ _ENDING = 2  # letters an inflection may change at the end of a lemma ("-ка" i
 # dictionary lacks. Guessing needs a dictionary lookup per distinct word (~20 µs), so it is
 # not done for every Russian word that starts like a known lemma.
 _GUESS_DICTIONARY_LEMMAS = frozenset({"uk"})
-_STEM_KEY = 2
+STEM_KEY = 2
 # Languages whose lemmas a post word gets, by the post's Cyrillic language.
 MODE_LANGUAGES = {"ru": ("ru",), "uk": ("uk",), "other": ("ru", "uk")}
-_RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
 
 
 def class_char(class_id: int) -> str:
@@ -93,7 +92,7 @@ class Vocabulary:
         if kind == "latin":
             self.latin_words.add(text)
             stem = morph.stem(text)
-            self.stem_keys.add(stem[:_STEM_KEY])
+            self.stem_keys.add(stem[:STEM_KEY])
             return [self._symbol("en", stem)]
         return [self._symbol("raw", text)]
 
@@ -112,7 +111,7 @@ class Vocabulary:
         if not readings or language in _GUESS_DICTIONARY_LEMMAS:
             for lemma in morph.lemmas(language, text):
                 stem = lemma[: max(_STEM, len(lemma) - _ENDING)]
-                self.guess_stems[language].setdefault(stem[:_GUESS_KEY], set()).add(stem)
+                self.guess_stems[language].setdefault(stem[:GUESS_KEY], set()).add(stem)
         return found
 
     def post_symbols(self, norm: str, languages: Iterable[str]) -> set[int]:
@@ -130,7 +129,7 @@ class Vocabulary:
             for language in languages:
                 found.update(self._post_lemma_symbols(language, norm))
         elif kind == "latin":
-            if norm[:_STEM_KEY] in self.stem_keys:
+            if norm[:STEM_KEY] in self.stem_keys:
                 symbol = self.symbols.get(("en", morph.stem(norm)))
                 if symbol is not None:
                     found.add(symbol)
@@ -144,7 +143,7 @@ class Vocabulary:
         known = self.forms[language].get(norm)
         if known is not None:
             return known
-        stems = self.guess_stems[language].get(norm[:_GUESS_KEY])
+        stems = self.guess_stems[language].get(norm[:GUESS_KEY])
         if stems is None or not any(norm.startswith(stem) for stem in stems):
             return ()
         guessed = morph.predicted_lemmas(language, norm)
@@ -169,10 +168,10 @@ class Vocabulary:
         special.update(self.latin_words)
         if self.prefixes:
             for forms in self.forms.values():
-                special.update(word for word in forms if self._has_prefix(word))
+                special.update(word for word in forms if self.has_prefix(word))
         return special
 
-    def _has_prefix(self, word: str) -> bool:
+    def has_prefix(self, word: str) -> bool:
         return any(word[:length] in table for length, table in self.prefixes.items())
 
     def prefix_chains(self) -> list[set[int]]:
@@ -193,56 +192,3 @@ def _add(forms: dict[str, tuple[int, ...]], form: str, symbol: int) -> None:
     existing = forms.get(form, ())
     if symbol not in existing:
         forms[form] = (*existing, symbol)
-
-
-class ResolvedWords:
-    """Per-matcher memo of each post word's classes and group (see search.py), per mode.
-
-    Filling it is the only mutation after compile; under the GIL a dict get/set is atomic, so
-    threads may share it (at worst two threads resolve the same word twice, with the same
-    result). It is cleared when it grows past a bound, so a long rescan cannot grow it forever.
-    """
-
-    def __init__(
-        self, vocabulary: Vocabulary, group_value: dict[str, Callable[[str], str]]
-    ) -> None:
-        self._vocabulary = vocabulary
-        self._group_value = group_value
-        self.groups: dict[str, dict[str, str]] = {mode: {} for mode in MODE_LANGUAGES}
-        self.classes: dict[str, dict[str, str]] = {mode: {} for mode in MODE_LANGUAGES}
-
-    def fill(self, words: list[str], groups: list[str | None], mode: str) -> None:
-        """Resolve the words whose group is None, in place, remembering them."""
-        group_cache, class_cache = self.groups[mode], self.classes[mode]
-        if len(group_cache) > _RESOLVED_LIMIT:
-            group_cache.clear()
-            class_cache.clear()
-        for index, group in enumerate(groups):
-            if group is None:
-                word = words[index]
-                classes = class_cache[word] = self._vocabulary.resolve(word, mode)
-                groups[index] = group_cache[word] = self._group_value[mode](classes)
-
-    def classes_getter(self, mode: str) -> Callable[[str], str]:
-        """A function giving a word's class characters: from the memo, else resolved again
-        (the memo may have been cleared by another thread since the word was resolved)."""
-        cache = self.classes[mode]
-        resolve = self._vocabulary.resolve
-
-        def classes(word: str) -> str:
-            found = cache.get(word)
-            return found if found is not None else resolve(word, mode)
-
-        return classes
-
-    def all_classes(self, words: list[str], mode: str) -> list[str]:
-        """The class characters of each word (resolved again if the memo was just cleared)."""
-        get = self.classes[mode].get
-        found = [get(word) for word in words]
-        if None in found:
-            resolve = self._vocabulary.resolve
-            found = [
-                resolve(word, mode) if classes is None else classes
-                for word, classes in zip(words, found, strict=True)
-            ]
-        return found  # type: ignore[return-value]

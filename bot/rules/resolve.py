@@ -1,0 +1,129 @@
+"""Per-matcher memo of what each post word means to the terms: its classes and group code.
+
+A post word is resolved once per matcher and mode (post language), then costs one dict
+lookup. Resolving is what a fresh matcher spends most of its time on (a post brings ~10 words
+it has not seen yet), so it has a fast path: the words of a post that are new are normalised
+together (normalize_words), and a normalised word that is an ordinary dictionary form of a
+term word (the common case) or clearly no term's word (the most common) is resolved with a
+few dict lookups, its value shared by every word with the same symbols. Only words that could
+mean more (quoted forms, prefixes, English stems, guessed lemmas, other scripts) go through
+Vocabulary.post_symbols; both ways give the same value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.rules.normalize import normalize_words, script
+from bot.rules.vocabulary import GUESS_KEY, MODE_LANGUAGES, STEM_KEY, Vocabulary
+
+_RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
+Symbols = tuple[int, ...]
+
+
+class ResolvedWords:
+    """The memo, per mode. Filling it is the only mutation after compile.
+
+    Under the GIL a dict get/set is atomic, so threads may share it (at worst two threads
+    resolve the same word twice, with the same result). It is cleared when it grows past a
+    bound, so a long rescan cannot grow it forever.
+    """
+
+    def __init__(
+        self, vocabulary: Vocabulary, group_value: dict[str, Callable[[str], str]]
+    ) -> None:
+        self._vocabulary = vocabulary
+        self._group_value = group_value
+        self.groups: dict[str, dict[str, str]] = {mode: {} for mode in MODE_LANGUAGES}
+        self.classes: dict[str, dict[str, str]] = {mode: {} for mode in MODE_LANGUAGES}
+        # Words the fast path must not judge by their dictionary forms alone (post_symbols
+        # looks a word up in the forms only when it is in Cyrillic script).
+        self._special = vocabulary.special_words()
+        self._special.update(
+            form
+            for forms in vocabulary.forms.values()
+            for form in forms
+            if script(form) != "cyrillic"
+        )
+        # Per mode, for each of its languages: the dictionary forms of the term words and the
+        # stems of guessed term lemmas (as tuples, for one C-level str.startswith call).
+        guess_stems = {
+            language: {key: tuple(stems) for key, stems in by_key.items()}
+            for language, by_key in vocabulary.guess_stems.items()
+        }
+        self._tables = {
+            mode: [(vocabulary.forms[language], guess_stems[language]) for language in languages]
+            for mode, languages in MODE_LANGUAGES.items()
+        }
+        self._by_symbols: dict[str, dict[Symbols, tuple[str, str]]] = {
+            mode: {} for mode in MODE_LANGUAGES
+        }
+        self.classes_getters = {mode: self._classes_getter(mode) for mode in MODE_LANGUAGES}
+
+    def fill(self, words: list[str], groups: list[str | None], mode: str) -> None:
+        """Resolve the words whose group is None, in place, remembering them."""
+        group_cache, class_cache = self.groups[mode], self.classes[mode]
+        if len(group_cache) > _RESOLVED_LIMIT:
+            group_cache.clear()
+            class_cache.clear()
+        missing = [index for index, group in enumerate(groups) if group is None]
+        norms = normalize_words([words[index] for index in missing])
+        for index, norm in zip(missing, norms, strict=True):
+            word = words[index]
+            classes, group = self._fast(norm, mode) or self._slow(norm, mode)
+            class_cache[word] = classes
+            groups[index] = group_cache[word] = group
+
+    def _fast(self, norm: str, mode: str) -> tuple[str, str] | None:
+        """The value of an ordinary word from its dictionary forms; None when that may not be
+        all it means (Vocabulary.post_symbols decides then)."""
+        if norm in self._special:
+            return None
+        symbols: Symbols = ()
+        for forms, guess_stems in self._tables[mode]:
+            found = forms.get(norm)
+            if found is not None:
+                symbols += found
+            elif norm.startswith(guess_stems.get(norm[:GUESS_KEY], ())):
+                return None  # an unknown word that may get a guessed lemma
+        vocabulary = self._vocabulary
+        if not symbols and (
+            norm[:STEM_KEY] in vocabulary.stem_keys
+            or (vocabulary.prefixes and vocabulary.has_prefix(norm))
+        ):
+            return None  # maybe an English word of a term, or one starting with a prefix
+        by_symbols = self._by_symbols[mode]
+        value = by_symbols.get(symbols)
+        if value is None:
+            classes = vocabulary.value_of(symbols)
+            value = by_symbols[symbols] = (classes, self._group_value[mode](classes))
+        return value
+
+    def _slow(self, norm: str, mode: str) -> tuple[str, str]:
+        symbols = self._vocabulary.post_symbols(norm, MODE_LANGUAGES[mode])
+        classes = self._vocabulary.value_of(symbols)
+        return classes, self._group_value[mode](classes)
+
+    def _classes_getter(self, mode: str) -> Callable[[str], str]:
+        """A function giving a word's class characters: from the memo, else resolved again
+        (the memo may have been cleared by another thread since the word was resolved)."""
+        cache = self.classes[mode]
+        resolve = self._vocabulary.resolve
+
+        def classes(word: str) -> str:
+            found = cache.get(word)
+            return found if found is not None else resolve(word, mode)
+
+        return classes
+
+    def all_classes(self, words: list[str], mode: str) -> list[str]:
+        """The class characters of each word (resolved again if the memo was just cleared)."""
+        get = self.classes[mode].get
+        found = [get(word) for word in words]
+        if None in found:
+            resolve = self._vocabulary.resolve
+            found = [
+                resolve(word, mode) if classes is None else classes
+                for word, classes in zip(words, found, strict=True)
+            ]
+        return found  # type: ignore[return-value]
