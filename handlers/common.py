@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 
@@ -18,6 +20,11 @@ def command_args(update: Update, parts: int) -> list[str]:
     text = (message.text or message.caption or "") if message else ""
     _command, _, rest = text.strip().partition(" ")
     return rest.split(maxsplit=parts - 1) if rest.strip() else []
+
+
+def titled(slug: str, title: str) -> str:
+    """ " — Title" after a framing's slug, or nothing when the title is just the slug."""
+    return "" if title in ("", slug) else f" — {escape(title)}"
 
 
 def telegram_length(text: str) -> int:

@@ -12,7 +12,7 @@ from bot.context import Context, services_of
 from bot.roles import Role
 from bot.rules import FoundWord, TermExplanation, detect_language
 from bot.rules import explain as explain_text
-from handlers.common import command_args, reply, reply_chunks
+from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 
 MAX_EXPLAIN_CHARS = 4096
@@ -79,7 +79,7 @@ def explanation_lines(
     ]
     for framing_id in framings:
         slug, title = names.get(framing_id, (f"#{framing_id}", ""))
-        lines.append(f"\n✅ <b>{escape(slug)}</b> — {escape(title)}")
+        lines.append(f"\n✅ <b>{escape(slug)}</b>{titled(slug, title)}")
         lines += [_matched_line(e) for e in matched if e.framing_id == framing_id]
     misses = [e for e in explained if not e.matched and e.closest_miss]
     if misses:

@@ -12,7 +12,7 @@ from bot.ingest import post_from_forward, store_post
 from bot.links import post_link
 from bot.roles import Role
 from bot.scan import rescan_percent
-from handlers.common import command_args, reply, reply_chunks
+from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from handlers.sources import follow_state
 
@@ -131,7 +131,7 @@ async def list_framings(update: Update, context: Context) -> None:
             return
         f = chosen[0]
         lines = [
-            f"<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched"
+            f"<b>{f.slug}</b>{titled(f.slug, f.title)} · {f.post_count} posts matched"
             + rescans.get(f.slug, ""),
             f"{len(f.terms)} terms:",
         ]
@@ -145,7 +145,7 @@ async def list_framings(update: Update, context: Context) -> None:
         if more > 0:
             shown += f" …and {more} more (/framings {f.slug})"
         lines.append(
-            f"\n<b>{f.slug}</b> — {escape(f.title)} · {f.post_count} posts matched"
+            f"\n<b>{f.slug}</b>{titled(f.slug, f.title)} · {f.post_count} posts matched"
             f"{rescans.get(f.slug, '')}\n"
             f"terms ({len(f.terms)}): {shown}"
         )

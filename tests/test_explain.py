@@ -67,7 +67,7 @@ async def test_explain_names_the_framing_the_term_the_words_and_their_lemmas(
 
     text = plain(answer)
     assert "1 framings match, with 1 of 2 terms." in text
-    assert "✅ goodwill-gesture — goodwill-gesture" in text
+    assert "✅ goodwill-gesture\n" in text
     line = next(x for x in text.splitlines() if x.startswith("• “жест доброй воли”"))
     assert "жестом → жест" in line and "доброй → добрый" in line and "воли → воля" in line
     assert "feint" not in text.split("Closest misses")[0].split("✅")[1]
