@@ -253,3 +253,15 @@ def test_explain_keeps_the_order_of_rules_and_handles_regex_and_bad_terms() -> N
     assert [(r.term_id, r.matched) for r in results] == [(3, True), (1, False), (2, True)]
     assert [w.word for w in results[0].found] == ["доброй"]
     assert results[1].closest_miss is None
+
+
+def test_several_regex_terms_on_a_post_none_of_them_matches() -> None:
+    """google-re2's Set.Match returns None, not [], when nothing matches."""
+    from bot.rules import TermRule, compile_matcher
+
+    matcher = compile_matcher(
+        [TermRule(1, 1, r"re:[0-9]{4} год[а-я]*"), TermRule(2, 1, "re:ukrain")]
+    )
+    assert matcher.find("Погода сегодня хорошая.") == []
+    hits = matcher.find("В 2022 году. Ukraine.")
+    assert sorted(h.term_id for h in hits) == [1, 2]

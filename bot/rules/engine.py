@@ -9,8 +9,9 @@ Find: the post's words come from one regex split (C speed); each word becomes it
 through a per-matcher memo (resolve.py), so a word costs one dict lookup once seen (a word no
 term accepts is FILLER). The automaton then finds every phrase of every term in one pass over
 the joined codes, in C; each automaton value carries the (term, framing) pairs of its phrases,
-so a plain phrase term becomes a hit in the same loop. Boolean and NEAR terms are evaluated
-(evaluate.py) only when one of their positive phrases occurred.
+so a plain phrase term becomes a hit in the same loop, and those hits need no set to be
+distinct (see _direct_hits). Boolean and NEAR terms are evaluated (evaluate.py) only when one
+of their positive phrases occurred.
 
 Compile and find are pure apart from the memo of resolved words (see ResolvedWords), so a
 matcher may be shared by worker threads.
@@ -27,7 +28,7 @@ from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phras
 from bot.rules.normalize import cyrillic_language, term_languages, word_splitter
 from bot.rules.regex import RegexSet, compile_pattern
 from bot.rules.resolve import ResolvedWords
-from bot.rules.search import build_searches
+from bot.rules.search import Check, build_searches
 from bot.rules.syntax import Node, Phrase, Regex, TermError, clean, has_evidence, parse
 from bot.rules.vocabulary import Vocabulary, class_char
 
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 
 Owner = tuple[int, int]  # (term_id, framing_id)
 RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, end): sorts as hits must
+# What an automaton value needs beyond its plain owners (None for most values): its plain
+# phrase ids that boolean and NEAR terms look at; per phrase needing a check, (the check, its
+# owners, its id or -1 when no boolean or NEAR term looks at it); and whether two of the
+# value's hits can be the same.
+Extra = tuple[tuple[int, ...], tuple[tuple[Check, tuple[Owner, ...], int], ...], bool]
 
 
 class Analysis(NamedTuple):
@@ -121,24 +127,46 @@ class Engine:
             pids.add(pid)
         return tuple(sorted(pids))
 
-    def _match_payload(self, plain: tuple[int, ...]) -> tuple[tuple[Owner, ...], tuple[int, ...]]:
-        """For an automaton match of phrases needing no check: the (term, framing) pairs it is a
-        hit of, and which of its phrases boolean and NEAR terms look at."""
-        owners = tuple(dict.fromkeys(owner for pid in plain for owner in self._simple[pid]))
-        return owners, tuple(pid for pid in plain if pid in self._tracked)
+    def _match_payload(
+        self, plain: tuple[int, ...], checked: tuple[tuple[int, Check], ...]
+    ) -> tuple[tuple[Owner, ...], Extra | None]:
+        """For an automaton match: the (term, framing) pairs of its phrases needing no check,
+        each once, and the Extra for the rest, None when there is none (most values)."""
+        simple = self._simple
+        owners = tuple(dict.fromkeys(owner for pid in plain for owner in simple[pid]))
+        plain_tracked = tuple(pid for pid in plain if pid in self._tracked)
+        if not plain_tracked and not checked:
+            return owners, None
+        entries = tuple(
+            (check, tuple(simple[pid]), pid if pid in self._tracked else -1)
+            for pid, check in checked
+        )
+        every_owner = [*owners, *(owner for _, more, _ in entries for owner in more)]
+        repeats = len(set(every_owner)) < len(every_owner)
+        return owners, (plain_tracked, entries, repeats)
 
     def find(self, text: str) -> list[RawHit]:
         """Hits as (start, term_id, framing_id, end), sorted, without duplicates."""
-        hits: set[RawHit] = set()
-        if self._searches and not self._direct_hits(text, hits):
-            analysis = self.analyse(text)
-            if analysis.occurrences:
-                self._phrase_hits(analysis, hits)
+        hits: list[RawHit] = []
+        may_repeat = False  # a list of distinct hits needs no set (see _direct_hits)
+        if self._searches:
+            direct = self._direct_hits(text, hits)
+            if direct is None:
+                analysis = self.analyse(text)
+                if analysis.occurrences:
+                    self._phrase_hits(analysis, hits)
+                may_repeat = True
+            else:
+                may_repeat = direct
         if self._regexes is not None:
             for index, spans in self._regexes.spans(text):
+                may_repeat = True
                 for term_id, framing_id in self._regex_owners[index]:
-                    hits.update((start, term_id, framing_id, end) for start, end in spans)
-        return sorted(hits)
+                    hits.extend((start, term_id, framing_id, end) for start, end in spans)
+        if may_repeat:
+            return sorted(set(hits))
+        hits.sort()
+        return hits
 
     def analyse(self, text: str) -> Analysis:
         """The words of a text, its mode and every phrase occurrence in it."""
@@ -161,54 +189,69 @@ class Engine:
             self._resolved.fill(words, groups, mode)
         return parts, words, mode, groups
 
-    def _direct_hits(self, text: str, hits: set[RawHit]) -> bool:
+    def _direct_hits(self, text: str, hits: list[RawHit]) -> bool | None:
         """Phrase hits added as the automaton finds them, in one loop (what analyse() and
-        _phrase_hits() give in two, at about half the cost); False when the post needs the
-        trie walk (a word in several groups, see search.py) and nothing was added."""
+        _phrase_hits() give in two, at about half the cost). None when the post needs the
+        trie walk (a word in several groups, see search.py) and nothing was added; else
+        whether hits may now hold a hit twice.
+
+        Hits are distinct without a set unless _match_payload() found that a value's owners
+        overlap, or boolean and NEAR terms add theirs: a span of words is one (end, length)
+        in the group string, which one automaton key at most matches.
+        """
         parts, words, mode, groups = self._words(text)
         search = self._searches[mode]
         tokens, width = "".join(groups), search.width
-        if len(tokens) != width * len(groups):
-            return False
-        ends = list(accumulate(map(len, parts)))  # word i spans ends[2i]:ends[2i + 1]
-        classes = self._resolved.classes_getters[mode]
-        add, simple, tracked_pids = hits.add, self._simple, self._tracked
+        if len(tokens) != width * len(words):
+            return None
+        ends = list(accumulate(map(len, parts)))
+        starts, stops = ends[::2], ends[1::2]  # word i is text[starts[i]:stops[i]]
+        append, classes = hits.append, self._resolved.classes_getters[mode]
+        class_of = self._resolved.classes[mode].get  # classes() is the fallback, in Python
         tracked: list[tuple[int, int, int]] = []
-        for end, (length, _, checked, (owners, plain_tracked)) in search.automaton.iter(tokens):
+        may_repeat = False
+        # ~20 matches per post with 10,000 terms: the common one (extra None) stays short.
+        for end, (length, _, _, owners, extra) in search.automaton.iter(tokens):
             last = end // width
             first = last - length + 1
-            start, stop = ends[2 * first], ends[2 * last + 1]
+            start, stop = starts[first], stops[last]
             for term_id, framing_id in owners:
-                add((start, term_id, framing_id, stop))
-            if plain_tracked:
+                append((start, term_id, framing_id, stop))
+            if extra is None:
+                continue
+            plain_tracked, checked, repeats = extra
+            if plain_tracked:  # a generator costs more than the test
                 tracked.extend((pid, first, last) for pid in plain_tracked)
-            for pid, check in checked:
+            may_repeat |= repeats
+            for check, more, tracked_pid in checked:
                 for offset, char in check:
-                    if char not in classes(words[first + offset]):
+                    word = words[first + offset]
+                    if char not in (class_of(word) or classes(word)):
                         break
                 else:
-                    for term_id, framing_id in simple[pid]:
-                        add((start, term_id, framing_id, stop))
-                    if pid in tracked_pids:
-                        tracked.append((pid, first, last))
+                    for term_id, framing_id in more:
+                        append((start, term_id, framing_id, stop))
+                    if tracked_pid >= 0:
+                        tracked.append((tracked_pid, first, last))
         if tracked:
             self._complex_hits(tracked, ends, hits)
-        return True
+            may_repeat = True
+        return may_repeat
 
-    def _phrase_hits(self, analysis: Analysis, hits: set[RawHit]) -> None:
+    def _phrase_hits(self, analysis: Analysis, hits: list[RawHit]) -> None:
         occurrences = analysis.occurrences
         # ends[2i] is where word i starts, ends[2i + 1] where it ends.
         ends = list(accumulate(map(len, analysis.parts)))
         for pid, first, last in occurrences:
             start, end = ends[2 * first], ends[2 * last + 1]
-            hits.update(
+            hits.extend(
                 (start, term_id, framing_id, end) for term_id, framing_id in self._simple[pid]
             )
         if self._complex:
             self._complex_hits(occurrences, ends, hits)
 
     def _complex_hits(
-        self, occurrences: list[tuple[int, int, int]], ends: list[int], hits: set[RawHit]
+        self, occurrences: list[tuple[int, int, int]], ends: list[int], hits: list[RawHit]
     ) -> None:
         """Hits of boolean and NEAR terms, given (at least) the occurrences of their phrases."""
         refs = self._complex_refs
@@ -220,7 +263,7 @@ class Engine:
                 evidence = evaluate(node, finder)
                 if evidence is not None and evidence[0] >= 0:
                     start, end = ends[2 * evidence[0]], ends[2 * evidence[1] + 1]
-                    hits.update((start, t, f, end) for t, f in owners)
+                    hits.extend((start, t, f, end) for t, f in owners)
 
     def word_classes(self, words: list[str], mode: str) -> list[str]:
         """The class characters each post word satisfies (for explain)."""

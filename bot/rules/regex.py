@@ -67,7 +67,7 @@ class RegexSet:
         """(pattern index, non-empty match spans) for every pattern that occurs in text."""
         unified = unify(text)
         if self._set is not None:
-            indices = sorted(self._set.Match(unified))
+            indices = sorted(self._set.Match(unified) or ())  # RE2 returns None for no match
         else:
             indices = list(range(len(self._patterns)))
         found = []

@@ -28,7 +28,8 @@ _BASE = 16
 _CODE_BASE = 0x100
 Occurrences = list[tuple[int, int, int]]  # (phrase id, first word, last word)
 Check = tuple[tuple[int, str], ...]  # (offset in the phrase, class character) to verify
-Payload = Callable[[tuple[int, ...]], Any]
+# The caller's extra fields of an automaton value, from its (plain, checked) phrase ids.
+Payload = Callable[[tuple[int, ...], tuple[tuple[int, Check], ...]], tuple[Any, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class Search:
             return self.walk([classes(word) for word in words])
         found: Occurrences = []
         append = found.append
-        for end, (length, plain, checked, _payload) in self.automaton.iter(tokens):
+        for end, (length, plain, checked, _, _) in self.automaton.iter(tokens):
             last = end // width
             first = last - length + 1
             for pid in plain:
@@ -101,8 +102,8 @@ def build_searches(
     no Ukrainian lemmas, and merging them would put a check on almost every phrase.
 
     An automaton value is (words in the pattern, its phrase ids that need no check, (phrase id,
-    check) pairs, payload(the phrase ids needing no check)): the caller's payload lets it act
-    on a match without looking the phrase ids up (see Engine.find).
+    check) pairs, *payload(those two)): the caller's two payload fields let it act on a match
+    without looking the phrase ids up (see Engine.find).
     """
     if not patterns:
         return {}
@@ -140,7 +141,7 @@ def _build(
         # Patterns needing no check apart, so most matches cost one append in occurrences().
         plain = tuple(pid for pid, check in entries if not check)
         checked = tuple((pid, check) for pid, check in entries if check)
-        automaton.add_word(key, (len(key) // width, plain, checked, payload(plain)))
+        automaton.add_word(key, (len(key) // width, plain, checked, *payload(plain, checked)))
     automaton.make_automaton()
     return Search(automaton, trie, code_of, width)
 
