@@ -7,7 +7,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import REDACTED, RedactingFormatter, redact
+from tests.cli import run_framewatch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "7654321098:AAH-very-secret-token-value_xyz"
@@ -120,23 +120,7 @@ def test_token_is_stripped() -> None:
 def run_cli(
     *args: str, cwd: Path, db: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FRAMEWATCH_")}
-    clean.update(
-        PYTHONPATH=str(PROJECT_ROOT),
-        PYTHONIOENCODING="utf-8",
-        FRAMEWATCH_DB_PATH=str(db or cwd / "framewatch.db"),
-    )
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=clean,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return run_framewatch(*args, cwd=cwd, db=db, **env)
 
 
 def test_top_level_help(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_framewatch
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "exports"
 
@@ -28,16 +30,7 @@ def cli_env(db: Path) -> dict[str, str]:
 
 
 def framewatch(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=db.parent,
-        env=cli_env(db),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return run_framewatch(*args, cwd=db.parent, db=db, FRAMEWATCH_TIMEZONE="Europe/Kyiv")
 
 
 def count_posts(db: Path) -> int:

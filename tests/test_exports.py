@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from bot.commands.importer import import_export
 from bot.scan import run_scan
 from bot.sources.export import MessageReader, open_export
 from storage.exports import ExportRepository
+from tests.cli import run_framewatch
 from tests.conftest import MODERATOR, Harness
 from tests.fake_telegram import channel_post, forwarded_channel_post
 
@@ -47,18 +46,7 @@ async def fill(h: Harness) -> None:
 
 
 def framewatch(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAMEWATCH_")}
-    env.update(PYTHONPATH=str(PROJECT_ROOT), PYTHONIOENCODING="utf-8", FRAMEWATCH_DB_PATH=str(db))
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "export", *args],
-        cwd=db.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return run_framewatch("export", *args, cwd=db.parent, db=db)
 
 
 def files_in(folder: Path) -> list[str]:

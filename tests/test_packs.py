@@ -3,15 +3,14 @@ trip, bad packs that import nothing, and the shipped default pack."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.framings import PackError, default_pack_path, parse_pack, read_pack, toml_string
+from tests.cli import run_framewatch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,22 +30,7 @@ terms = ["киевский режим"]
 
 def framewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`python -m bot ...` in cwd with a clean environment and the database in cwd."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAMEWATCH_")}
-    env.update(
-        PYTHONPATH=str(PROJECT_ROOT),
-        PYTHONIOENCODING="utf-8",
-        FRAMEWATCH_DB_PATH=str(cwd / "framewatch.db"),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+    return run_framewatch(*args, cwd=cwd)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
