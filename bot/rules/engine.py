@@ -20,14 +20,15 @@ matcher may be shared by worker threads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from itertools import accumulate, islice
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phrases
-from bot.rules.normalize import cyrillic_language, term_languages, word_splitter
+from bot.rules.normalize import term_languages
 from bot.rules.regex import RegexSet, compile_pattern
 from bot.rules.resolve import ResolvedWords
+from bot.rules.scanner import char_table, collect, scan, word_spans
+from bot.rules.scanner import language as post_language
 from bot.rules.search import Check, build_searches
 from bot.rules.syntax import Node, Phrase, Regex, TermError, clean, has_evidence, parse
 from bot.rules.vocabulary import Vocabulary, class_char
@@ -49,8 +50,8 @@ class Analysis(NamedTuple):
     A named tuple: find() makes one per post, and a frozen dataclass costs more to create.
     """
 
-    parts: list[str]  # gap, word, gap, word, ..., gap
     words: list[str]
+    spans: Sequence[int]  # word i is text[spans[2i]:spans[2i + 1]]
     mode: str
     occurrences: list[tuple[int, int, int]]  # (phrase id, first word, last word)
 
@@ -84,7 +85,7 @@ class Engine:
             self.vocabulary, {mode: search.group_value for mode, search in self._searches.items()}
         )
         self._needs_mode = any(kind in ("ru", "uk") for kind, _ in self.vocabulary.symbols)
-        self._splitter = word_splitter()
+        self._char_table = char_table()
 
     def _add_regex(
         self, node: Regex, owners: list[Owner], regexes: dict[str, Any], by: dict[str, list[Owner]]
@@ -170,24 +171,26 @@ class Engine:
 
     def analyse(self, text: str) -> Analysis:
         """The words of a text, its mode and every phrase occurrence in it."""
-        parts, words, mode, groups = self._words(text)
+        words, spans, mode, tokens = self._words(text)
         if not self._searches:
-            return Analysis(parts, words, mode, [])
+            return Analysis(words, word_spans(spans), mode, [])
         classes = self._resolved.classes_getters[mode]
-        occurrences = self._searches[mode].occurrences(groups, words, classes)
-        return Analysis(parts, words, mode, occurrences)
+        occurrences = self._searches[mode].occurrences(tokens, words, classes)
+        return Analysis(words, word_spans(spans), mode, occurrences)
 
-    def _words(self, text: str) -> tuple[list[str], list[str], str, list[Any]]:
-        """The split parts of a text, its words, its mode and each word's group code."""
-        parts: list[str] = self._splitter.split(text)
-        words = parts[1::2]
-        mode = cyrillic_language(text) if self._needs_mode else "other"
-        if not self._searches:
-            return parts, words, mode, []
-        groups: list[Any] = list(map(self._resolved.groups[mode].get, words))
-        if None in groups:
-            self._resolved.fill(words, groups, mode)
-        return parts, words, mode, groups
+    def _words(self, text: str) -> tuple[list[str], bytes, str, str]:
+        """A text's words, their spans (see scanner.word_spans), its mode and the words' group
+        codes joined (each word's code from the memo, resolved first if new)."""
+        mode = post_language(text) if self._needs_mode else "other"
+        memo, resolver = self._resolved.for_scan(mode) if self._searches else ({}, None)
+        words, groups, spans, tokens = scan(text, self._char_table, memo, resolver)
+        if tokens is None:
+            if self._searches:
+                self._resolved.fill(words, groups, mode)
+                tokens = "".join(groups)
+            else:
+                tokens = ""
+        return words, spans, mode, tokens
 
     def _direct_hits(self, text: str, hits: list[RawHit]) -> bool | None:
         """Phrase hits added as the automaton finds them, in one loop (what analyse() and
@@ -199,26 +202,21 @@ class Engine:
         overlap, or boolean and NEAR terms add theirs: a span of words is one (end, length)
         in the group string, which one automaton key at most matches.
         """
-        parts, words, mode, groups = self._words(text)
+        words, spans, mode, tokens = self._words(text)
         search = self._searches[mode]
-        tokens, width = "".join(groups), search.width
+        width = search.width
         if len(tokens) != width * len(words):
             return None
-        ends = list(accumulate(map(len, parts)))
-        starts, stops = ends[::2], ends[1::2]  # word i is text[starts[i]:stops[i]]
+        # ~20 matches per post with 10,000 terms: collect() adds the hits of the common ones
+        # (extra None) in C and leaves the rest to the loop below.
+        deferred = collect(search.automaton.iter(tokens), spans, width, hits)
+        if not deferred:
+            return False
         append, classes = hits.append, self._resolved.classes_getters[mode]
         class_of = self._resolved.classes[mode].get  # classes() is the fallback, in Python
         tracked: list[tuple[int, int, int]] = []
         may_repeat = False
-        # ~20 matches per post with 10,000 terms: the common one (extra None) stays short.
-        for end, (length, _, _, owners, extra) in search.automaton.iter(tokens):
-            last = end // width
-            first = last - length + 1
-            start, stop = starts[first], stops[last]
-            for term_id, framing_id in owners:
-                append((start, term_id, framing_id, stop))
-            if extra is None:
-                continue
+        for first, last, start, stop, extra in deferred:
             plain_tracked, checked, repeats = extra
             if plain_tracked:  # a generator costs more than the test
                 tracked.extend((pid, first, last) for pid in plain_tracked)
@@ -234,24 +232,22 @@ class Engine:
                     if tracked_pid >= 0:
                         tracked.append((tracked_pid, first, last))
         if tracked:
-            self._complex_hits(tracked, ends, hits)
+            self._complex_hits(tracked, word_spans(spans), hits)
             may_repeat = True
         return may_repeat
 
     def _phrase_hits(self, analysis: Analysis, hits: list[RawHit]) -> None:
-        occurrences = analysis.occurrences
-        # ends[2i] is where word i starts, ends[2i + 1] where it ends.
-        ends = list(accumulate(map(len, analysis.parts)))
+        occurrences, spans = analysis.occurrences, analysis.spans
         for pid, first, last in occurrences:
-            start, end = ends[2 * first], ends[2 * last + 1]
+            start, end = spans[2 * first], spans[2 * last + 1]
             hits.extend(
                 (start, term_id, framing_id, end) for term_id, framing_id in self._simple[pid]
             )
         if self._complex:
-            self._complex_hits(occurrences, ends, hits)
+            self._complex_hits(occurrences, spans, hits)
 
     def _complex_hits(
-        self, occurrences: list[tuple[int, int, int]], ends: list[int], hits: list[RawHit]
+        self, occurrences: list[tuple[int, int, int]], spans: Sequence[int], hits: list[RawHit]
     ) -> None:
         """Hits of boolean and NEAR terms, given (at least) the occurrences of their phrases."""
         refs = self._complex_refs
@@ -262,7 +258,7 @@ class Engine:
                 owners, node = self._complex[index]
                 evidence = evaluate(node, finder)
                 if evidence is not None and evidence[0] >= 0:
-                    start, end = ends[2 * evidence[0]], ends[2 * evidence[1] + 1]
+                    start, end = spans[2 * evidence[0]], spans[2 * evidence[1] + 1]
                     hits.extend((start, t, f, end) for t, f in owners)
 
     def word_classes(self, words: list[str], mode: str) -> list[str]:
@@ -281,12 +277,6 @@ class Engine:
             return sorted(found)
 
         return find
-
-
-def word_spans(parts: list[str], last: int) -> list[tuple[int, int]]:
-    """Spans of the words 0..last, from the lengths of the split parts before them."""
-    ends = list(accumulate(map(len, islice(parts, 2 * last + 2))))
-    return [(ends[2 * i], ends[2 * i + 1]) for i in range(last + 1)]
 
 
 def _group_by_text(rules: Iterable[tuple[int, int, str]]) -> dict[str, list[Owner]]:

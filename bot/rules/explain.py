@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.rules import morph
-from bot.rules.engine import Analysis, Engine, word_spans
+from bot.rules.engine import Analysis, Engine
 from bot.rules.evaluate import Occurrence, Occurrences, gap, positive_phrases
 from bot.rules.matcher import TermRule
 from bot.rules.normalize import cyrillic_language, normalize_word, script
@@ -74,7 +74,8 @@ class _Context:
         self.text = text
         self.engine = engine
         self.words = analysis.words
-        self.spans = word_spans(analysis.parts, len(analysis.words) - 1) if analysis.words else []
+        spans = analysis.spans
+        self.spans = [(spans[2 * i], spans[2 * i + 1]) for i in range(len(analysis.words))]
         self.classes = engine.word_classes(analysis.words, analysis.mode)
         self.occurrences = engine.occurrence_finder(analysis.occurrences)
         self.language = cyrillic_language(text)

@@ -6,14 +6,13 @@ engine behind them can change without touching callers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
-from operator import itemgetter
-from typing import NamedTuple, Protocol, cast
+from typing import NamedTuple, Protocol
 
 from bot.rules.engine import Engine
 from bot.rules.regex import compile_pattern
+from bot.rules.scanner import as_hits
 from bot.rules.syntax import Regex, TermError, clean, has_evidence, parse, render
 
 MAX_TERM_LENGTH = 200
@@ -67,12 +66,9 @@ class RuleMatcher:
         self.engine = Engine((rule.term_id, rule.framing_id, rule.text) for rule in rules)
 
     def find(self, text: str) -> list[Hit]:
-        # Reordering and tuple.__new__ run in C; Hit(...) would call Python code per hit.
-        return list(map(_as_hit, map(_HIT_FIELDS, self.engine.find(text))))
-
-
-_HIT_FIELDS = itemgetter(1, 2, 0, 3)  # engine's (start, term, framing, end) -> Hit's order
-_as_hit = cast(Callable[[tuple[int, int, int, int]], Hit], partial(tuple.__new__, Hit))
+        # as_hits() reorders the engine's (start, term, framing, end) into Hits in C; Hit(...)
+        # would call Python code per hit.
+        return as_hits(self.engine.find(text), Hit)
 
 
 def compile_matcher(rules: Iterable[TermRule]) -> Matcher:

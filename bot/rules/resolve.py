@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.rules.normalize import normalize_words, script
+from bot.rules.scanner import ACCELERATED, Resolver
 from bot.rules.vocabulary import GUESS_KEY, MODE_LANGUAGES, STEM_KEY, Vocabulary
 
 _RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
@@ -59,13 +60,68 @@ class ResolvedWords:
             mode: {} for mode in MODE_LANGUAGES
         }
         self.classes_getters = {mode: self._classes_getter(mode) for mode in MODE_LANGUAGES}
+        # Only the C scanner uses resolvers (python_scan leaves every new word to fill()),
+        # and there is nothing to resolve without phrase patterns (no group values).
+        self._resolvers = {
+            mode: self._resolver(mode) if ACCELERATED and mode in group_value else None
+            for mode in MODE_LANGUAGES
+        }
+
+    def for_scan(self, mode: str) -> tuple[dict[str, str], Resolver | None]:
+        """The group memo of a mode, emptied first if it is too large, and its resolver."""
+        memo = self.groups[mode]
+        if len(memo) > _RESOLVED_LIMIT:
+            memo.clear()
+            self.classes[mode].clear()
+        return memo, self._resolvers[mode]
+
+    def _resolver(self, mode: str) -> Resolver | None:
+        """What lets the C scanner resolve new words of a one-language mode as _fast() would.
+
+        Known: every dictionary form of a term word, with its value (None for the special
+        words, which _fast() leaves to _slow()). Any other word has the value of no symbols
+        (FILLER's), unless it starts with a guessed stem, an English stem key or a prefix:
+        those are left to Python, as _fast() leaves them to _slow(). Takes ~0.05 s for
+        10,000 terms. None for the mode of two languages (posts whose language is unclear;
+        rare): Python resolves its words.
+        """
+        if len(self._tables[mode]) != 1:
+            return None
+        forms, guess_stems = self._tables[mode][0]
+        vocabulary = self._vocabulary
+        known: dict[str, tuple[str, str] | None] = {}
+        values: dict[Symbols, tuple[str, str]] = {}
+        for norm, symbols in forms.items():
+            value = values.get(symbols)
+            if value is None:
+                classes, group = self._value(symbols, mode)
+                value = values[symbols] = (group, classes)  # the order the scanner wants
+            known[norm] = value
+        known.update(dict.fromkeys(self._special))
+        suspects = [(STEM_KEY, frozenset(vocabulary.stem_keys))]
+        suspects += [(length, frozenset(table)) for length, table in vocabulary.prefixes.items()]
+        classes, group = self._value((), mode)
+        return (
+            self.classes[mode],
+            known,
+            guess_stems,
+            GUESS_KEY,
+            tuple(suspects),
+            (group, classes),
+        )
+
+    def _value(self, symbols: Symbols, mode: str) -> tuple[str, str]:
+        """The (classes, group) of a word with these symbols."""
+        by_symbols = self._by_symbols[mode]
+        value = by_symbols.get(symbols)
+        if value is None:
+            classes = self._vocabulary.value_of(symbols)
+            value = by_symbols[symbols] = (classes, self._group_value[mode](classes))
+        return value
 
     def fill(self, words: list[str], groups: list[str | None], mode: str) -> None:
         """Resolve the words whose group is None, in place, remembering them."""
         group_cache, class_cache = self.groups[mode], self.classes[mode]
-        if len(group_cache) > _RESOLVED_LIMIT:
-            group_cache.clear()
-            class_cache.clear()
         missing = [index for index, group in enumerate(groups) if group is None]
         norms = normalize_words([words[index] for index in missing])
         for index, norm in zip(missing, norms, strict=True):
@@ -92,12 +148,7 @@ class ResolvedWords:
             or (vocabulary.prefixes and vocabulary.has_prefix(norm))
         ):
             return None  # maybe an English word of a term, or one starting with a prefix
-        by_symbols = self._by_symbols[mode]
-        value = by_symbols.get(symbols)
-        if value is None:
-            classes = vocabulary.value_of(symbols)
-            value = by_symbols[symbols] = (classes, self._group_value[mode](classes))
-        return value
+        return self._value(symbols, mode)
 
     def _slow(self, norm: str, mode: str) -> tuple[str, str]:
         symbols = self._vocabulary.post_symbols(norm, MODE_LANGUAGES[mode])

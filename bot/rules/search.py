@@ -51,12 +51,12 @@ class Search:
         return codes.pop() if len(codes) == 1 else "\x00" * (self.width + 1) + value
 
     def occurrences(
-        self, groups: list[str], words: list[str], classes: Callable[[str], str]
+        self, tokens: str, words: list[str], classes: Callable[[str], str]
     ) -> Occurrences:
-        """Phrase occurrences, given each word's group code and a way to get a word's classes."""
-        tokens = "".join(groups)
+        """Phrase occurrences, given the words' group codes joined and a way to get a word's
+        classes."""
         width = self.width
-        if len(tokens) != width * len(groups):
+        if len(tokens) != width * len(words):
             return self.walk([classes(word) for word in words])
         found: Occurrences = []
         append = found.append

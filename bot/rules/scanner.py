@@ -1,0 +1,143 @@
+"""The two hot loops of find(): a post's words with their memoised group codes, and hits.
+
+scan() is the first step of every find() and was most of its cost in Python: the word regex
+(normalize.word_pattern) and one dict lookup per word took ~60 µs of a post's ~80.
+collect() turns the automaton's matches into hits (~20 per post with 10,000 terms). The
+compiled extension bot.rules._scan (bot/rules/_scan.c, built by `pip install` when a C
+compiler is present) does the same in one pass over the text, in C, several times faster;
+given a Resolver it also resolves the commonest new words (plain Russian, Ukrainian or
+English words) without calling back into Python. Without it, python_scan, the reference, is
+used; both give the same words, spans and groups for every text (tests/test_scanner.py
+compares them on real posts and random text).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import unicodedata
+from array import array
+from collections.abc import Callable, Iterable
+from functools import partial
+from itertools import accumulate
+from operator import itemgetter
+from typing import Any, TypeVar, cast
+
+from bot.rules.normalize import APOSTROPHES, ZERO_WIDTH, cyrillic_language, word_splitter
+
+# The words; the memo's group of each (None when the memo lacks the word); bytes of native
+# int32 pairs, word i being text[spans[2i]:spans[2i + 1]] (see word_spans); and the groups
+# joined, or None when a group is None.
+Scanned = tuple[list[str], list[Any], bytes, str | None]
+# What lets the C scanner resolve a word the memo lacks as ResolvedWords._fast() would (see
+# ResolvedWords._resolver): the class memo to fill beside the group memo; the values of known
+# normalised words ((group, classes), or None for "Python decides"); guessed stems by their
+# first letters and the number of those letters: a word starting with one is left to Python;
+# (length, keys) pairs: so is a word whose first `length` letters are in keys; and the value
+# of every other word.
+Resolver = tuple[
+    dict[str, str],
+    dict[str, tuple[str, str] | None],
+    dict[str, tuple[str, ...]],
+    int,
+    tuple[tuple[int, frozenset[str]], ...],
+    tuple[str, str],
+]
+ScanFunction = Callable[[str, bytes, dict[str, Any], Resolver | None], Scanned]
+RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, stop)
+Deferred = tuple[int, int, int, int, Any]  # (first word, last word, start, stop, extra)
+CollectFunction = Callable[[Iterable[tuple[int, Any]], bytes, int, list[RawHit]], list[Deferred]]
+
+T = TypeVar("T", bound=tuple[int, int, int, int])
+OTHER, LETTER, MARK, JOINER = 0, 1, 2, 3
+_PURE_PYTHON = "FRAMEWATCH_PURE_PYTHON"  # set to 1 to ignore the extension (for comparisons)
+
+
+@functools.cache
+def char_table() -> bytes:
+    """The class of each BMP code point, by the rules of normalize.word_pattern."""
+    joiners = APOSTROPHES | ZERO_WIDTH
+    table = bytearray(0x10000)
+    for code in range(0x10000):
+        char = chr(code)
+        if char.isalnum() and char != "\u02bc":
+            table[code] = LETTER
+        elif char in joiners:
+            table[code] = JOINER
+        elif unicodedata.category(char).startswith("M"):
+            table[code] = MARK
+    return bytes(table)
+
+
+def python_scan(
+    text: str, table: bytes, memo: dict[str, Any], resolver: Resolver | None = None
+) -> Scanned:
+    """The reference: the word regex's split, and a dict lookup per word.
+
+    Table and resolver are for the C version; without the resolver a word the memo lacks
+    has the group None and Python resolves it (to what the resolver would give).
+    """
+    parts: list[str] = word_splitter().split(text)
+    words = parts[1::2]
+    groups: list[Any] = list(map(memo.get, words))
+    ends = array("i", accumulate(map(len, parts[:-1])))  # where each word starts, then ends
+    return words, groups, ends.tobytes(), None if None in groups else "".join(groups)
+
+
+def word_spans(spans: bytes) -> memoryview:
+    """scan()'s spans as a sequence of ints: word i is text[spans[2i]:spans[2i + 1]]."""
+    return memoryview(spans).cast("i")
+
+
+def python_collect(
+    matches: Iterable[tuple[int, Any]], spans: bytes, width: int, hits: list[RawHit]
+) -> list[Deferred]:
+    """The reference: hits of the automaton's matches whose values need no more work.
+
+    A match is (end, value): the index of its last character in the searched string (width
+    characters per word) and the automaton value (length in words, _, _, owners, extra).
+    Appends (start, term_id, framing_id, stop) to hits for every owner; returns (first word,
+    last word, start, stop, extra) for each match whose extra is not None.
+    """
+    bounds = word_spans(spans)
+    deferred = []
+    for end, value in matches:
+        last = end // width
+        first = last - value[0] + 1
+        start, stop = bounds[2 * first], bounds[2 * last + 1]
+        hits.extend((start, term_id, framing_id, stop) for term_id, framing_id in value[3])
+        if value[4] is not None:
+            deferred.append((first, last, start, stop, value[4]))
+    return deferred
+
+
+def python_as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
+    """The reference: each raw (start, term_id, framing_id, stop) as hit_type(term_id,
+    framing_id, start, stop), hit_type being a tuple subclass (matcher.Hit)."""
+    make = cast(Callable[[tuple[int, int, int, int]], T], partial(tuple.__new__, hit_type))
+    return list(map(make, map(_HIT_FIELDS, raw)))
+
+
+_HIT_FIELDS = itemgetter(1, 2, 0, 3)
+
+
+def _extension() -> Any:
+    if os.environ.get(_PURE_PYTHON) == "1":
+        return None
+    try:
+        from bot.rules import _scan  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _scan
+
+
+_C = _extension()
+c_scan: ScanFunction | None = _C.scan if _C else None
+c_collect: CollectFunction | None = _C.collect if _C else None
+c_language: Callable[[str], str] | None = _C.language if _C else None
+c_as_hits: Callable[[list[RawHit], type[Any]], list[Any]] | None = _C.as_hits if _C else None
+scan: ScanFunction = c_scan or python_scan
+language: Callable[[str], str] = c_language or cyrillic_language
+collect: CollectFunction = c_collect or python_collect
+as_hits: Callable[[list[RawHit], type[T]], list[T]] = c_as_hits or python_as_hits
+ACCELERATED = _C is not None
