@@ -14,7 +14,8 @@ many of them really occur) it prints:
   ratio of the first pass to it.
 Twice: with terms of any words and with words of 5+ letters only. Then the
 time and memory of compiling 10,000 terms in a fresh child process (max RSS, then tracemalloc
-peak in another child).
+peak in another child), and the 10,000-term row once more without the C extension
+(bot/rules/_scan.c), as on a machine where it could not be built.
 
 Uses the Russian channel posts in ../shared/data/posts/nktkln_ru_news_channels when present,
 else a generated corpus. One core. Run: `.venv/bin/python bench/rules.py [--posts N]`.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -41,6 +43,7 @@ from bot.rules import (
     TermRule,
     compile_matcher,
     morph,
+    scanner,
 )
 from bot.rules.normalize import normalize_word, tokenize
 
@@ -168,19 +171,23 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000, help="at most this many posts")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fallback-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child, args.traced)
         return
     posts, what = load_posts(args.posts)
+    if args.fallback_child:
+        print(f"scanner: {scanner_kind()}")
+        header()
+        run_count(posts, 10_000, 1)
+        return
     words = sum(len(tokenize(p)) for p in posts) / len(posts)
     print(f"corpus: {what}; {words:.0f} words per post on average")
+    print(f"scanner: {scanner_kind()}")
     for min_letters, label in ((1, "any words"), (5, "words of 5+ letters")):
         print(f"\nterms: phrases of 2-3 consecutive corpus words, {label}")
-        print(
-            f"{'terms':>6} {'compile':>10} {'1st pass/s':>12} {'2nd pass/s':>12} "
-            f"{'rebuilt/s':>12} {'naive/s':>10} {'ratio':>9} {'terms/post':>10}"
-        )
+        header()
         for count in COUNTS:
             run_count(posts, count, min_letters)
     print(
@@ -198,6 +205,24 @@ def main() -> None:
         for traced in ([], ["--traced"]):
             command = [sys.executable, __file__, "--memory-child", terms_file.name, *traced]
             subprocess.run(command, check=True)
+    if scanner.ACCELERATED:
+        print("\nthe same without the C extension (as where no C compiler was at install):")
+        environment = {**os.environ, "FRAMEWATCH_PURE_PYTHON": "1"}
+        command = [sys.executable, __file__, "--fallback-child", "--posts", str(args.posts)]
+        subprocess.run(command, check=True, env=environment)
+
+
+def header() -> None:
+    print(
+        f"{'terms':>6} {'compile':>10} {'1st pass/s':>12} {'2nd pass/s':>12} "
+        f"{'rebuilt/s':>12} {'naive/s':>10} {'ratio':>9} {'terms/post':>10}"
+    )
+
+
+def scanner_kind() -> str:
+    if scanner.ACCELERATED:
+        return "C extension bot.rules._scan (bot/rules/_scan.c)"
+    return "pure Python (the C extension is not built, or FRAMEWATCH_PURE_PYTHON=1)"
 
 
 if __name__ == "__main__":
