@@ -164,36 +164,57 @@ def test_collect_and_as_hits_are_their_references() -> None:
         TermRule(1, 1, "жест доброй воли"),
         TermRule(2, 2, "доброй воли"),
         TermRule(3, 2, "воли"),
-        TermRule(4, 3, "воли AND NOT жест"),  # a value with extra work: deferred
+        TermRule(4, 3, "воли AND NOT жест"),  # its phrase is tracked
         TermRule(5, 3, "в"),
+        TermRule(6, 1, "стали"),  # a word of several classes: some phrases need checks
+        TermRule(7, 1, "сталь"),
+        TermRule(8, 2, "стали лучше"),
+        TermRule(9, 2, "NEAR/2(стать, лучше)"),
     ]
     engine = compile_matcher(rules).engine  # type: ignore[attr-defined]
-    text = "Это был жест доброй воли, в знак доброй воли. Воли!"
-    _, spans, mode, tokens = engine._words(text)
+    text = "Это был жест доброй воли, в знак доброй воли. Воли! Стали лучше, сталь стала."
+    words, spans, mode, tokens = engine._words(text)
     search = engine._searches[mode]
-    c_hits: list[tuple[int, int, int, int]] = []
-    py_hits: list[tuple[int, int, int, int]] = []
-    c_deferred = c_module().collect(search.automaton.iter(tokens), spans, search.width, c_hits)
-    py_deferred = python_collect(search.automaton.iter(tokens), spans, search.width, py_hits)
-    assert c_hits == py_hits
-    assert len(c_hits) == 7  # 3 + 2 + 1 at the first phrase, "в", then 2 + 1 at "доброй воли"
-    assert c_deferred == py_deferred
-    assert c_deferred  # the AND NOT term's phrase needs Python
-    converted = c_module().as_hits(c_hits, Hit)
-    assert converted == python_as_hits(c_hits, Hit)
+    memo, fallback = engine._resolved.classes[mode], engine._resolved.classes_getters[mode]
+    results = []
+    for collect in (c_module().collect, python_collect):
+        hits: list[tuple[int, int, int, int]] = []
+        tracked, may_repeat = collect(
+            search.automaton.iter(tokens), spans, search.width, hits, words, memo, fallback
+        )
+        results.append((hits, tracked, may_repeat))
+    assert results[0] == results[1]
+    hits, tracked, _ = results[0]
+    assert {hit[1] for hit in hits} >= {1, 2, 3, 5, 6, 7, 8}
+    assert tracked  # the phrases of the AND NOT and NEAR terms
+    # Checks read the class memo, and the fallback when the memo lacks a word.
+    memo.clear()
+    again: list[tuple[int, int, int, int]] = []
+    c_module().collect(
+        search.automaton.iter(tokens), spans, search.width, again, words, memo, fallback
+    )
+    assert again == hits
+    converted = c_module().as_hits(hits, Hit)
+    assert converted == python_as_hits(hits, Hit)
     assert all(type(hit) is Hit for hit in converted)
-    assert converted[0].term_id == c_hits[0][1]
+    assert converted[0].term_id == hits[0][1]
 
 
 def test_collect_refuses_bad_matches() -> None:
     hits: list[Any] = []
     spans = (0).to_bytes(4, "little") * 2
+
+    def collect(matches: Any, width: int = 1) -> Any:
+        return c_module().collect(matches, spans, width, hits, ["x"], {}, str)
+
     with pytest.raises(TypeError):
-        c_module().collect([(0, "not a value")], spans, 1, hits)
+        collect([(0, "not a value")])
     with pytest.raises(IndexError):
-        c_module().collect([(5, (1, (), (), (), None))], spans, 1, hits)
+        collect([(5, (1, (), (), (), None))])
+    with pytest.raises(TypeError):
+        collect([(0, (1, (), (), (), ("not", "an extra")))])
     with pytest.raises(ValueError, match="width"):
-        c_module().collect([], spans, 0, hits)
+        collect([], width=0)
     with pytest.raises(TypeError):
         c_module().as_hits([(1, 2)], Hit)
 

@@ -450,22 +450,145 @@ add_hits(PyObject *hits, PyObject *owners, PyObject *start, PyObject *stop)
     return 0;
 }
 
-/* collect(matches, spans, width, hits) -> deferred
+/* Whether the word satisfies the class character: char in its classes, read from the class
+ * memo, or from fallback(word) when the memo lacks it (another thread may have cleared it).
+ */
+static int
+has_class(PyObject *word, PyObject *char_obj, PyObject *class_memo, PyObject *fallback)
+{
+    if (!PyUnicode_Check(char_obj) || PyUnicode_GET_LENGTH(char_obj) != 1) {
+        PyErr_SetString(PyExc_TypeError, "a class character must be a str of length 1");
+        return -1;
+    }
+    PyObject *classes = PyDict_GetItemWithError(class_memo, word); /* borrowed */
+    if (classes != NULL) {
+        Py_INCREF(classes);
+    }
+    else if (PyErr_Occurred() || (classes = PyObject_CallOneArg(fallback, word)) == NULL) {
+        return -1;
+    }
+    int found = -1;
+    if (!PyUnicode_Check(classes)) {
+        PyErr_SetString(PyExc_TypeError, "a word's classes must be a str");
+    }
+    else {
+        const Py_ssize_t at = PyUnicode_FindChar(classes, PyUnicode_READ_CHAR(char_obj, 0), 0,
+                                                 PyUnicode_GET_LENGTH(classes), 1);
+        found = at >= 0 ? 1 : (at == -1 ? 0 : -1);
+    }
+    Py_DECREF(classes);
+    return found;
+}
+
+/* Appends (pid, first, last) to tracked. */
+static int
+track(PyObject *tracked, PyObject *pid, Py_ssize_t first, Py_ssize_t last)
+{
+    PyObject *item = Py_BuildValue("(Onn)", pid, first, last);
+    const int failed = item == NULL || PyList_Append(tracked, item) < 0;
+    Py_XDECREF(item);
+    return failed ? -1 : 0;
+}
+
+/* The phrases of a match that need a check: for each (check, more, tracked pid) whose check
+ * passes (each (offset, class character) satisfied by the word at first + offset), the hits of
+ * its `more` owners, and (tracked pid, first, last) when the pid is not -1.
+ */
+static int
+checked_hits(PyObject *checked, PyObject *words, Py_ssize_t first, PyObject *start,
+             PyObject *stop, PyObject *class_memo, PyObject *fallback, PyObject *hits,
+             PyObject *tracked, Py_ssize_t last)
+{
+    if (!PyTuple_Check(checked)) {
+        PyErr_SetString(PyExc_TypeError, "checked phrases must be a tuple");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(checked); k++) {
+        PyObject *entry = PyTuple_GET_ITEM(checked, k);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 3
+            || !PyTuple_Check(PyTuple_GET_ITEM(entry, 0))) {
+            PyErr_SetString(PyExc_TypeError, "a checked phrase must be (check, more, pid)");
+            return -1;
+        }
+        PyObject *check = PyTuple_GET_ITEM(entry, 0);
+        int passed = 1;
+        for (Py_ssize_t c = 0; passed == 1 && c < PyTuple_GET_SIZE(check); c++) {
+            PyObject *pair = PyTuple_GET_ITEM(check, c);
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+                PyErr_SetString(PyExc_TypeError, "a check must be (offset, class character)");
+                return -1;
+            }
+            const Py_ssize_t index = first + PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            if (index < 0 || index >= PyList_GET_SIZE(words)) {
+                PyErr_SetString(PyExc_IndexError, "a check lies outside the words");
+                return -1;
+            }
+            passed = has_class(PyList_GET_ITEM(words, index), PyTuple_GET_ITEM(pair, 1),
+                               class_memo, fallback);
+        }
+        if (passed < 0) {
+            return -1;
+        }
+        if (passed == 0) {
+            continue;
+        }
+        PyObject *pid = PyTuple_GET_ITEM(entry, 2);
+        const long pid_value = PyLong_AsLong(pid);
+        if ((pid_value == -1 && PyErr_Occurred())
+            || add_hits(hits, PyTuple_GET_ITEM(entry, 1), start, stop) < 0
+            || (pid_value >= 0 && track(tracked, pid, first, last) < 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The extra work of a match (see scanner.python_collect): its plain tracked phrases, its
+ * checked phrases, and whether its hits may repeat others. */
+static int
+extra_hits(PyObject *extra, PyObject *words, Py_ssize_t first, Py_ssize_t last,
+           PyObject *start, PyObject *stop, PyObject *class_memo, PyObject *fallback,
+           PyObject *hits, PyObject *tracked, int *may_repeat)
+{
+    if (!PyTuple_Check(extra) || PyTuple_GET_SIZE(extra) != 3
+        || !PyTuple_Check(PyTuple_GET_ITEM(extra, 0))) {
+        PyErr_SetString(PyExc_TypeError, "extra must be (plain tracked, checked, repeats)");
+        return -1;
+    }
+    PyObject *plain_tracked = PyTuple_GET_ITEM(extra, 0);
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(plain_tracked); k++) {
+        if (track(tracked, PyTuple_GET_ITEM(plain_tracked, k), first, last) < 0) {
+            return -1;
+        }
+    }
+    const int repeats = PyObject_IsTrue(PyTuple_GET_ITEM(extra, 2));
+    if (repeats < 0) {
+        return -1;
+    }
+    *may_repeat |= repeats;
+    return checked_hits(PyTuple_GET_ITEM(extra, 1), words, first, start, stop, class_memo,
+                        fallback, hits, tracked, last);
+}
+
+/* collect(matches, spans, width, hits, words, class_memo, fallback) -> (tracked, may_repeat)
  *
- * The C version of scanner.py:python_collect (the reference). matches: the automaton's
- * (end, value) pairs, value being (length in words, _, _, owners, extra); spans: scan()'s;
- * width: characters per word in the searched string. Appends a hit for every owner of every
- * match to hits and returns, for the matches whose extra is not None, (first word, last
- * word, start, stop, extra) for Python to finish.
+ * The C version of scanner.py:python_collect (the reference): every phrase hit of the
+ * automaton's matches, appended to hits, and the occurrences that boolean and NEAR terms
+ * look at.
  */
 static PyObject *
 collect(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "collect(matches, spans, width, hits) takes 4 arguments");
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "collect(matches, spans, width, hits, words, class_memo, fallback)");
         return NULL;
     }
-    PyObject *spans_obj = args[1], *hits = args[3];
+    PyObject *spans_obj = args[1], *hits = args[3], *words = args[4];
+    PyObject *class_memo = args[5], *fallback = args[6];
     const Py_ssize_t width = PyLong_AsSsize_t(args[2]);
     if (width < 1) {
         if (!PyErr_Occurred()) {
@@ -473,16 +596,20 @@ collect(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         }
         return NULL;
     }
-    if (!PyBytes_Check(spans_obj) || !PyList_Check(hits)) {
-        PyErr_SetString(PyExc_TypeError, "spans must be bytes and hits a list");
+    if (!PyBytes_Check(spans_obj) || !PyList_Check(hits) || !PyList_Check(words)
+        || !PyDict_Check(class_memo) || !PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "spans must be bytes, hits and words lists, class_memo a dict and "
+                        "fallback callable");
         return NULL;
     }
     const int32_t *spans = (const int32_t *)PyBytes_AS_STRING(spans_obj);
-    const Py_ssize_t words = PyBytes_GET_SIZE(spans_obj) / (Py_ssize_t)(2 * sizeof(int32_t));
+    const Py_ssize_t count = PyBytes_GET_SIZE(spans_obj) / (Py_ssize_t)(2 * sizeof(int32_t));
     PyObject *iterator = PyObject_GetIter(args[0]);
-    PyObject *deferred = PyList_New(0);
+    PyObject *tracked = PyList_New(0);
     PyObject *match;
-    if (iterator == NULL || deferred == NULL) {
+    int may_repeat = 0;
+    if (iterator == NULL || tracked == NULL) {
         goto error;
     }
     while ((match = PyIter_Next(iterator)) != NULL) {
@@ -491,18 +618,18 @@ collect(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
                               : NULL;
         if (value == NULL || !PyTuple_Check(value) || PyTuple_GET_SIZE(value) < 5) {
             Py_DECREF(match);
-            PyErr_SetString(PyExc_TypeError, "a match must be (end, (length, _, _, owners, extra))");
+            PyErr_SetString(PyExc_TypeError,
+                            "a match must be (end, (length, _, _, owners, extra))");
             goto error;
         }
         const Py_ssize_t last = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0)) / width;
         const Py_ssize_t first = last - PyLong_AsSsize_t(PyTuple_GET_ITEM(value, 0)) + 1;
         PyObject *start = NULL, *stop = NULL, *extra = PyTuple_GET_ITEM(value, 4);
-        int failed = PyErr_Occurred() || span_of(spans, words, first, last, &start, &stop) < 0
+        int failed = PyErr_Occurred() || span_of(spans, count, first, last, &start, &stop) < 0
                      || add_hits(hits, PyTuple_GET_ITEM(value, 3), start, stop) < 0;
         if (!failed && extra != Py_None) {
-            PyObject *later = Py_BuildValue("(nnOOO)", first, last, start, stop, extra);
-            failed = later == NULL || PyList_Append(deferred, later) < 0;
-            Py_XDECREF(later);
+            failed = extra_hits(extra, words, first, last, start, stop, class_memo, fallback,
+                                hits, tracked, &may_repeat) < 0;
         }
         Py_XDECREF(start);
         Py_XDECREF(stop);
@@ -515,11 +642,11 @@ collect(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         goto error;
     }
     Py_DECREF(iterator);
-    return deferred;
+    return Py_BuildValue("(NO)", tracked, may_repeat ? Py_True : Py_False);
 
 error:
     Py_XDECREF(iterator);
-    Py_XDECREF(deferred);
+    Py_XDECREF(tracked);
     return NULL;
 }
 
@@ -622,7 +749,7 @@ static PyMethodDef methods[] = {
     {"as_hits", (PyCFunction)(void (*)(void))as_hits, METH_FASTCALL,
      "as_hits(raw, hit_type) -> list"},
     {"collect", (PyCFunction)(void (*)(void))collect, METH_FASTCALL,
-     "collect(matches, spans, width, hits) -> deferred"},
+     "collect(matches, spans, width, hits, words, class_memo, fallback) -> (tracked, may_repeat)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,7 +18,7 @@ from bot.rules.normalize import normalize_words, script
 from bot.rules.scanner import ACCELERATED, Resolver
 from bot.rules.vocabulary import GUESS_KEY, MODE_LANGUAGES, STEM_KEY, Vocabulary
 
-_RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
+RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
 Symbols = tuple[int, ...]
 
 
@@ -68,12 +68,20 @@ class ResolvedWords:
         }
 
     def for_scan(self, mode: str) -> tuple[dict[str, str], Resolver | None]:
-        """The group memo of a mode, emptied first if it is too large, and its resolver."""
+        """The group memo of a mode, emptied first if it is too large, and its resolver.
+
+        The memo is the same dict for the matcher's life (clear() empties it in place), so a
+        caller may keep it, checking its size against RESOLVED_LIMIT before each scan.
+        """
         memo = self.groups[mode]
-        if len(memo) > _RESOLVED_LIMIT:
-            memo.clear()
-            self.classes[mode].clear()
+        if len(memo) > RESOLVED_LIMIT:
+            self.clear(mode)
         return memo, self._resolvers[mode]
+
+    def clear(self, mode: str) -> None:
+        """Forget the words of a mode (both memos), so a long rescan cannot grow them forever."""
+        self.groups[mode].clear()
+        self.classes[mode].clear()
 
     def _resolver(self, mode: str) -> Resolver | None:
         """What lets the C scanner resolve new words of a one-language mode as _fast() would.

@@ -45,8 +45,19 @@ Resolver = tuple[
 ]
 ScanFunction = Callable[[str, bytes, dict[str, Any], Resolver | None], Scanned]
 RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, stop)
-Deferred = tuple[int, int, int, int, Any]  # (first word, last word, start, stop, extra)
-CollectFunction = Callable[[Iterable[tuple[int, Any]], bytes, int, list[RawHit]], list[Deferred]]
+Tracked = tuple[int, int, int]  # (phrase id, first word, last word)
+CollectFunction = Callable[
+    [
+        Iterable[tuple[int, Any]],
+        bytes,
+        int,
+        list[RawHit],
+        list[str],
+        dict[str, str],
+        Callable[[str], str],
+    ],
+    tuple[list[Tracked], bool],
+]
 
 T = TypeVar("T", bound=tuple[int, int, int, int])
 OTHER, LETTER, MARK, JOINER = 0, 1, 2, 3
@@ -90,25 +101,48 @@ def word_spans(spans: bytes) -> memoryview:
 
 
 def python_collect(
-    matches: Iterable[tuple[int, Any]], spans: bytes, width: int, hits: list[RawHit]
-) -> list[Deferred]:
-    """The reference: hits of the automaton's matches whose values need no more work.
+    matches: Iterable[tuple[int, Any]],
+    spans: bytes,
+    width: int,
+    hits: list[RawHit],
+    words: list[str],
+    class_memo: dict[str, str],
+    fallback: Callable[[str], str],
+) -> tuple[list[Tracked], bool]:
+    """The reference: every phrase hit of the automaton's matches, appended to hits.
 
     A match is (end, value): the index of its last character in the searched string (width
-    characters per word) and the automaton value (length in words, _, _, owners, extra).
-    Appends (start, term_id, framing_id, stop) to hits for every owner; returns (first word,
-    last word, start, stop, extra) for each match whose extra is not None.
+    characters per word) and the automaton value (length in words, _, _, owners, extra; see
+    Engine._match_payload). Every owner gets a hit (start, term_id, framing_id, stop). When
+    extra is not None, (plain tracked phrase ids, checked phrases, repeats): each plain
+    tracked id is an occurrence (pid, first word, last word) to return; each checked phrase
+    (check, more owners, tracked pid or -1) adds the hits of `more`, and its occurrence when
+    tracked, if every (offset, class character) of its check is among the classes of word
+    first + offset (from class_memo, else fallback(word)). Returns the occurrences and
+    whether some hit may have been added twice (a `repeats` was true).
     """
     bounds = word_spans(spans)
-    deferred = []
+    tracked: list[Tracked] = []
+    may_repeat = False
     for end, value in matches:
         last = end // width
         first = last - value[0] + 1
         start, stop = bounds[2 * first], bounds[2 * last + 1]
         hits.extend((start, term_id, framing_id, stop) for term_id, framing_id in value[3])
-        if value[4] is not None:
-            deferred.append((first, last, start, stop, value[4]))
-    return deferred
+        if value[4] is None:
+            continue
+        plain_tracked, checked, repeats = value[4]
+        tracked.extend((pid, first, last) for pid in plain_tracked)
+        may_repeat |= bool(repeats)
+        for check, more, tracked_pid in checked:
+            if all(
+                char in (class_memo.get(words[first + offset]) or fallback(words[first + offset]))
+                for offset, char in check
+            ):
+                hits.extend((start, term_id, framing_id, stop) for term_id, framing_id in more)
+                if tracked_pid >= 0:
+                    tracked.append((tracked_pid, first, last))
+    return tracked, may_repeat
 
 
 def python_as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
