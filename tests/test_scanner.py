@@ -29,8 +29,10 @@ from bot.rules.scanner import (
     python_as_hits,
     python_collect,
     python_scan,
+    python_walk,
     word_spans,
 )
+from bot.rules.search import build_searches
 
 from .conftest import SHARED_DATA
 
@@ -150,7 +152,7 @@ def test_scan_refuses_bad_arguments(args: tuple[Any, ...], error: type[Exception
         c_module().scan(*args)
 
 
-# ------------------------------------------------------------------- language(), collect()
+# ---------------------------------------------------------------- language(), walk()
 
 
 def test_language_is_cyrillic_language() -> None:
@@ -159,7 +161,7 @@ def test_language_is_cyrillic_language() -> None:
         assert c_module().language(text) == cyrillic_language(text), text
 
 
-def test_collect_and_as_hits_are_their_references() -> None:
+def test_walk_collect_and_as_hits_agree() -> None:
     rules = [
         TermRule(1, 1, "жест доброй воли"),
         TermRule(2, 2, "доброй воли"),
@@ -173,50 +175,55 @@ def test_collect_and_as_hits_are_their_references() -> None:
     ]
     engine = compile_matcher(rules).engine  # type: ignore[attr-defined]
     text = "Это был жест доброй воли, в знак доброй воли. Воли! Стали лучше, сталь стала."
-    words, spans, mode, tokens = engine._words(text)
+    words, spans, mode, groups = engine._words(text)
     search = engine._searches[mode]
     memo, fallback = engine._resolved.classes[mode], engine._resolved.classes_getters[mode]
     results = []
-    for collect in (c_module().collect, python_collect):
+    for walk in (c_module().walk, python_walk):
         hits: list[tuple[int, int, int, int]] = []
-        tracked, may_repeat = collect(
-            search.automaton.iter(tokens), spans, search.width, hits, words, memo, fallback
-        )
-        results.append((hits, tracked, may_repeat))
+        tracked, may_repeat = walk(groups, search.codes, spans, hits, words, memo, fallback)
+        results.append((sorted(hits), sorted(tracked), may_repeat))
     assert results[0] == results[1]
+    # The pure-Python find() path: an automaton over the joined codes, then python_collect.
+    automaton = build_searches(
+        engine.vocabulary, engine.patterns, engine._match_payload, automaton=True
+    )[mode].automaton
+    hits = []
+    tracked, may_repeat = python_collect(
+        automaton.iter("".join(groups)), spans, search.width, hits, words, memo, fallback
+    )
+    assert (sorted(hits), sorted(tracked), may_repeat) == results[0]
     hits, tracked, _ = results[0]
     assert {hit[1] for hit in hits} >= {1, 2, 3, 5, 6, 7, 8}
     assert tracked  # the phrases of the AND NOT and NEAR terms
     # Checks read the class memo, and the fallback when the memo lacks a word.
     memo.clear()
     again: list[tuple[int, int, int, int]] = []
-    c_module().collect(
-        search.automaton.iter(tokens), spans, search.width, again, words, memo, fallback
-    )
-    assert again == hits
+    c_module().walk(groups, search.codes, spans, again, words, memo, fallback)
+    assert sorted(again) == hits
     converted = c_module().as_hits(hits, Hit)
     assert converted == python_as_hits(hits, Hit)
     assert all(type(hit) is Hit for hit in converted)
     assert converted[0].term_id == hits[0][1]
 
 
-def test_collect_refuses_bad_matches() -> None:
-    hits: list[Any] = []
+def test_walk_refuses_bad_tries() -> None:
     spans = (0).to_bytes(4, "little") * 2
 
-    def collect(matches: Any, width: int = 1) -> Any:
-        return c_module().collect(matches, spans, width, hits, ["x"], {}, str)
+    def walk(codes: Any, groups: Any = None) -> Any:
+        return c_module().walk(groups or ["a"], codes, spans, [], ["x"], {}, str)
 
     with pytest.raises(TypeError):
-        collect([(0, "not a value")])
-    with pytest.raises(IndexError):
-        collect([(5, (1, (), (), (), None))])
+        walk({"a": "not an entry"})
     with pytest.raises(TypeError):
-        collect([(0, (1, (), (), (), ("not", "an extra")))])
-    with pytest.raises(ValueError, match="width"):
-        collect([], width=0)
+        walk({"a": ("not a dict", None)})
+    with pytest.raises(TypeError):
+        walk({"a": (None, ("not", "a", "value"))})
+    with pytest.raises(ValueError, match="disagree"):
+        walk({}, groups=["a", "b"])
     with pytest.raises(TypeError):
         c_module().as_hits([(1, 2)], Hit)
+    assert walk({"b": (None, None)}) == ([], False)
 
 
 # ------------------------------------------------------------------ the whole matcher
@@ -250,7 +257,7 @@ TERMS = [
 def pure_python_matcher(monkeypatch: pytest.MonkeyPatch, rules: list[TermRule]) -> Any:
     """A matcher compiled and run with every Python reference instead of the extension."""
     monkeypatch.setattr(engine_module, "scan", python_scan)
-    monkeypatch.setattr(engine_module, "collect", python_collect)
+    monkeypatch.setattr(engine_module, "c_walk", None)
     monkeypatch.setattr(engine_module, "post_language", cyrillic_language)
     monkeypatch.setattr(matcher_module, "as_hits", python_as_hits)
     monkeypatch.setattr(resolve_module, "ACCELERATED", False)

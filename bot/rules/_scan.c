@@ -573,80 +573,105 @@ extra_hits(PyObject *extra, PyObject *words, Py_ssize_t first, Py_ssize_t last,
                         fallback, hits, tracked, last);
 }
 
-/* collect(matches, spans, width, hits, words, class_memo, fallback) -> (tracked, may_repeat)
+/* The hits of one phrase match: words first..last, value (length, _, _, owners, extra). */
+static int
+match_hits(PyObject *value, Py_ssize_t first, Py_ssize_t last, const int32_t *spans,
+           Py_ssize_t count, PyObject *hits, PyObject *words, PyObject *class_memo,
+           PyObject *fallback, PyObject *tracked, int *may_repeat)
+{
+    if (!PyTuple_Check(value) || PyTuple_GET_SIZE(value) < 5) {
+        PyErr_SetString(PyExc_TypeError, "a value must be (length, _, _, owners, extra)");
+        return -1;
+    }
+    PyObject *start = NULL, *stop = NULL, *extra = PyTuple_GET_ITEM(value, 4);
+    int failed = span_of(spans, count, first, last, &start, &stop) < 0
+                 || add_hits(hits, PyTuple_GET_ITEM(value, 3), start, stop) < 0;
+    if (!failed && extra != Py_None) {
+        failed = extra_hits(extra, words, first, last, start, stop, class_memo, fallback, hits,
+                            tracked, may_repeat) < 0;
+    }
+    Py_XDECREF(start);
+    Py_XDECREF(stop);
+    return failed ? -1 : 0;
+}
+
+/* The children and value of a code trie entry, (children or None, value or None). */
+static int
+unpack_entry(PyObject *entry, PyObject **children, PyObject **value)
+{
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2) {
+        PyErr_SetString(PyExc_TypeError, "a code trie entry must be (children, value)");
+        return -1;
+    }
+    *children = PyTuple_GET_ITEM(entry, 0);
+    *value = PyTuple_GET_ITEM(entry, 1);
+    if (*children != Py_None && !PyDict_Check(*children)) {
+        PyErr_SetString(PyExc_TypeError, "a code trie node must be a dict or None");
+        return -1;
+    }
+    return 0;
+}
+
+/* walk(groups, codes, spans, hits, words, class_memo, fallback) -> (tracked, may_repeat)
  *
- * The C version of scanner.py:python_collect (the reference): every phrase hit of the
- * automaton's matches, appended to hits, and the occurrences that boolean and NEAR terms
- * look at.
+ * The C version of scanner.py:python_walk (the reference): from every word, follows the code
+ * trie (bot/rules/search.py) along the words' group codes; every phrase found gives its hits,
+ * appended to hits, and the occurrences that boolean and NEAR terms look at are returned,
+ * with whether a hit may have been added twice.
  */
 static PyObject *
-collect(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+walk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 7) {
         PyErr_SetString(PyExc_TypeError,
-                        "collect(matches, spans, width, hits, words, class_memo, fallback)");
+                        "walk(groups, codes, spans, hits, words, class_memo, fallback)");
         return NULL;
     }
-    PyObject *spans_obj = args[1], *hits = args[3], *words = args[4];
-    PyObject *class_memo = args[5], *fallback = args[6];
-    const Py_ssize_t width = PyLong_AsSsize_t(args[2]);
-    if (width < 1) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "width must be positive");
-        }
-        return NULL;
-    }
-    if (!PyBytes_Check(spans_obj) || !PyList_Check(hits) || !PyList_Check(words)
-        || !PyDict_Check(class_memo) || !PyCallable_Check(fallback)) {
+    PyObject *groups = args[0], *codes = args[1], *spans_obj = args[2], *hits = args[3];
+    PyObject *words = args[4], *class_memo = args[5], *fallback = args[6];
+    if (!PyList_Check(groups) || !PyDict_Check(codes) || !PyBytes_Check(spans_obj)
+        || !PyList_Check(hits) || !PyList_Check(words) || !PyDict_Check(class_memo)
+        || !PyCallable_Check(fallback)) {
         PyErr_SetString(PyExc_TypeError,
-                        "spans must be bytes, hits and words lists, class_memo a dict and "
-                        "fallback callable");
+                        "groups, hits and words must be lists, codes and class_memo dicts, "
+                        "spans bytes and fallback callable");
         return NULL;
     }
     const int32_t *spans = (const int32_t *)PyBytes_AS_STRING(spans_obj);
     const Py_ssize_t count = PyBytes_GET_SIZE(spans_obj) / (Py_ssize_t)(2 * sizeof(int32_t));
-    PyObject *iterator = PyObject_GetIter(args[0]);
+    const Py_ssize_t length = PyList_GET_SIZE(groups);
+    if (length > count || PyList_GET_SIZE(words) < length) {
+        PyErr_SetString(PyExc_ValueError, "groups, words and spans disagree");
+        return NULL;
+    }
     PyObject *tracked = PyList_New(0);
-    PyObject *match;
     int may_repeat = 0;
-    if (iterator == NULL || tracked == NULL) {
-        goto error;
+    if (tracked == NULL) {
+        return NULL;
     }
-    while ((match = PyIter_Next(iterator)) != NULL) {
-        PyObject *value = PyTuple_Check(match) && PyTuple_GET_SIZE(match) == 2
-                              ? PyTuple_GET_ITEM(match, 1)
-                              : NULL;
-        if (value == NULL || !PyTuple_Check(value) || PyTuple_GET_SIZE(value) < 5) {
-            Py_DECREF(match);
-            PyErr_SetString(PyExc_TypeError,
-                            "a match must be (end, (length, _, _, owners, extra))");
-            goto error;
-        }
-        const Py_ssize_t last = PyLong_AsSsize_t(PyTuple_GET_ITEM(match, 0)) / width;
-        const Py_ssize_t first = last - PyLong_AsSsize_t(PyTuple_GET_ITEM(value, 0)) + 1;
-        PyObject *start = NULL, *stop = NULL, *extra = PyTuple_GET_ITEM(value, 4);
-        int failed = PyErr_Occurred() || span_of(spans, count, first, last, &start, &stop) < 0
-                     || add_hits(hits, PyTuple_GET_ITEM(value, 3), start, stop) < 0;
-        if (!failed && extra != Py_None) {
-            failed = extra_hits(extra, words, first, last, start, stop, class_memo, fallback,
-                                hits, tracked, &may_repeat) < 0;
-        }
-        Py_XDECREF(start);
-        Py_XDECREF(stop);
-        Py_DECREF(match);
-        if (failed) {
-            goto error;
+    for (Py_ssize_t first = 0; first < length; first++) {
+        PyObject *node = codes;
+        for (Py_ssize_t last = first; node != Py_None && last < length; last++) {
+            PyObject *entry = PyDict_GetItemWithError(node, PyList_GET_ITEM(groups, last));
+            PyObject *value;
+            if (entry == NULL) {
+                if (PyErr_Occurred()) {
+                    goto error;
+                }
+                break;
+            }
+            if (unpack_entry(entry, &node, &value) < 0
+                || (value != Py_None
+                    && match_hits(value, first, last, spans, count, hits, words, class_memo,
+                                  fallback, tracked, &may_repeat) < 0)) {
+                goto error;
+            }
         }
     }
-    if (PyErr_Occurred()) {
-        goto error;
-    }
-    Py_DECREF(iterator);
     return Py_BuildValue("(NO)", tracked, may_repeat ? Py_True : Py_False);
 
 error:
-    Py_XDECREF(iterator);
-    Py_XDECREF(tracked);
+    Py_DECREF(tracked);
     return NULL;
 }
 
@@ -748,8 +773,8 @@ static PyMethodDef methods[] = {
     {"language", language, METH_O, "language(text) -> 'ru', 'uk' or 'other'"},
     {"as_hits", (PyCFunction)(void (*)(void))as_hits, METH_FASTCALL,
      "as_hits(raw, hit_type) -> list"},
-    {"collect", (PyCFunction)(void (*)(void))collect, METH_FASTCALL,
-     "collect(matches, spans, width, hits, words, class_memo, fallback) -> (tracked, may_repeat)"},
+    {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL,
+     "walk(groups, codes, spans, hits, words, class_memo, fallback) -> (tracked, may_repeat)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -27,7 +27,7 @@ from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phras
 from bot.rules.normalize import term_languages
 from bot.rules.regex import RegexSet, compile_pattern
 from bot.rules.resolve import RESOLVED_LIMIT, ResolvedWords
-from bot.rules.scanner import char_table, collect, scan, word_spans
+from bot.rules.scanner import c_walk, char_table, python_collect, scan, word_spans
 from bot.rules.scanner import language as post_language
 from bot.rules.search import Check, build_searches
 from bot.rules.syntax import Node, Phrase, Regex, TermError, clean, has_evidence, parse
@@ -80,16 +80,17 @@ class Engine:
                 self._add_term(text, node, owners)
         self._regex_owners = list(regex_owners.values())
         self._regexes = RegexSet(list(regexes.values())) if regexes else None
-        self._searches = build_searches(self.vocabulary, self.patterns, self._match_payload)
+        self._searches = build_searches(
+            self.vocabulary, self.patterns, self._match_payload, automaton=c_walk is None
+        )
         self._resolved = ResolvedWords(
             self.vocabulary, {mode: search.group_value for mode, search in self._searches.items()}
         )
         self._needs_mode = any(kind in ("ru", "uk") for kind, _ in self.vocabulary.symbols)
         self._char_table = char_table()
-        # What find() needs per mode, in one lookup: the word memo, its resolver, the
-        # automaton's iter and the code width (find() is ~40 µs a post; Python steps count).
+        # What find() needs per mode, in one lookup (find() takes ~30 µs; Python steps count).
         self._per_mode = {
-            mode: (*self._resolved.for_scan(mode), search.automaton.iter, search.width)
+            mode: (*self._resolved.for_scan(mode), search, search.width)
             for mode, search in self._searches.items()
         }
 
@@ -177,26 +178,22 @@ class Engine:
 
     def analyse(self, text: str) -> Analysis:
         """The words of a text, its mode and every phrase occurrence in it."""
-        words, spans, mode, tokens = self._words(text)
+        words, spans, mode, groups = self._words(text)
         if not self._searches:
             return Analysis(words, word_spans(spans), mode, [])
         classes = self._resolved.classes_getters[mode]
-        occurrences = self._searches[mode].occurrences(tokens, words, classes)
+        occurrences = self._searches[mode].occurrences(groups, words, classes)
         return Analysis(words, word_spans(spans), mode, occurrences)
 
-    def _words(self, text: str) -> tuple[list[str], bytes, str, str]:
+    def _words(self, text: str) -> tuple[list[str], bytes, str, list[str]]:
         """A text's words, their spans (see scanner.word_spans), its mode and the words' group
-        codes joined (each word's code from the memo, resolved first if new)."""
+        codes (each word's code from the memo, resolved first if new)."""
         mode = post_language(text) if self._needs_mode else "other"
         memo, resolver = self._resolved.for_scan(mode) if self._searches else ({}, None)
         words, groups, spans, tokens = scan(text, self._char_table, memo, resolver)
-        if tokens is None:
-            if self._searches:
-                self._resolved.fill(words, groups, mode)
-                tokens = "".join(groups)
-            else:
-                tokens = ""
-        return words, spans, mode, tokens
+        if tokens is None and self._searches:
+            self._resolved.fill(words, groups, mode)
+        return words, spans, mode, groups
 
     def _direct_hits(self, text: str, hits: list[RawHit]) -> bool | None:
         """Phrase hits added as the automaton finds them, in one loop (what analyse() and
@@ -209,7 +206,7 @@ class Engine:
         in the group string, which one automaton key at most matches.
         """
         mode = post_language(text) if self._needs_mode else "other"
-        memo, resolver, matches, width = self._per_mode[mode]
+        memo, resolver, search, width = self._per_mode[mode]
         if len(memo) > RESOLVED_LIMIT:
             self._resolved.clear(mode)
         words, groups, spans, tokens = scan(text, self._char_table, memo, resolver)
@@ -218,17 +215,14 @@ class Engine:
             tokens = "".join(groups)
         if len(tokens) != width * len(words):
             return None
-        # ~20 matches per post with 10,000 terms, a quarter of them with checks: collect()
-        # does them all in C.
-        tracked, may_repeat = collect(
-            matches(tokens),
-            spans,
-            width,
-            hits,
-            words,
-            self._resolved.classes[mode],
-            self._resolved.classes_getters[mode],
-        )
+        # ~20 phrases per post with 10,000 terms, a quarter of them needing checks.
+        class_memo, fallback = self._resolved.classes[mode], self._resolved.classes_getters[mode]
+        if c_walk is not None:
+            found = c_walk(groups, search.codes, spans, hits, words, class_memo, fallback)
+        else:
+            matches = search.automaton.iter(tokens)
+            found = python_collect(matches, spans, width, hits, words, class_memo, fallback)
+        tracked, may_repeat = found
         if tracked:
             self._complex_hits(tracked, word_spans(spans), hits)
             may_repeat = True

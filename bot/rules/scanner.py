@@ -1,14 +1,16 @@
-"""The two hot loops of find(): a post's words with their memoised group codes, and hits.
+"""The hot loops of find(): a post's words with their memoised group codes, and its hits.
 
 scan() is the first step of every find() and was most of its cost in Python: the word regex
-(normalize.word_pattern) and one dict lookup per word took ~60 µs of a post's ~80.
-collect() turns the automaton's matches into hits (~20 per post with 10,000 terms). The
-compiled extension bot.rules._scan (bot/rules/_scan.c, built by `pip install` when a C
-compiler is present) does the same in one pass over the text, in C, several times faster;
-given a Resolver it also resolves the commonest new words (plain Russian, Ukrainian or
-English words) without calling back into Python. Without it, python_scan, the reference, is
-used; both give the same words, spans and groups for every text (tests/test_scanner.py
-compares them on real posts and random text).
+(normalize.word_pattern) and one dict lookup per word took ~60 µs of a post's ~80. walk()
+follows the code trie (search.py) from every word and turns the phrases found into hits
+(~20 per post with 10,000 terms). The compiled extension bot.rules._scan
+(bot/rules/_scan.c, built by `pip install` when a C compiler is present) does both in C,
+several times faster; given a Resolver, scan() also resolves the commonest new words (plain
+Russian, Ukrainian or English words) without calling back into Python. Without the
+extension, find() uses python_scan and, instead of the trie walk, a pyahocorasick automaton
+with python_collect (faster in Python than python_walk, which is only the C walk's
+reference). Each C function gives what its reference gives for every input
+(tests/test_scanner.py compares them on real posts and random text).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 from bot.rules.normalize import APOSTROPHES, ZERO_WIDTH, cyrillic_language, word_splitter
+from bot.rules.search import walk_codes
 
 # The words; the memo's group of each (None when the memo lacks the word); bytes of native
 # int32 pairs, word i being text[spans[2i]:spans[2i + 1]] (see word_spans); and the groups
@@ -46,11 +49,11 @@ Resolver = tuple[
 ScanFunction = Callable[[str, bytes, dict[str, Any], Resolver | None], Scanned]
 RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, stop)
 Tracked = tuple[int, int, int]  # (phrase id, first word, last word)
-CollectFunction = Callable[
+WalkFunction = Callable[
     [
-        Iterable[tuple[int, Any]],
+        list[str],
+        dict[str, Any],
         bytes,
-        int,
         list[RawHit],
         list[str],
         dict[str, str],
@@ -145,6 +148,21 @@ def python_collect(
     return tracked, may_repeat
 
 
+def python_walk(
+    groups: list[str],
+    codes: dict[str, Any],
+    spans: bytes,
+    hits: list[RawHit],
+    words: list[str],
+    class_memo: dict[str, str],
+    fallback: Callable[[str], str],
+) -> tuple[list[Tracked], bool]:
+    """The reference for the C walk(): python_collect() of the phrases search.walk_codes()
+    finds along the words' group codes (a match's end is then its last word)."""
+    matches = ((last, value) for _, last, value in walk_codes(codes, groups))
+    return python_collect(matches, spans, 1, hits, words, class_memo, fallback)
+
+
 def python_as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
     """The reference: each raw (start, term_id, framing_id, stop) as hit_type(term_id,
     framing_id, start, stop), hit_type being a tuple subclass (matcher.Hit)."""
@@ -167,11 +185,10 @@ def _extension() -> Any:
 
 _C = _extension()
 c_scan: ScanFunction | None = _C.scan if _C else None
-c_collect: CollectFunction | None = _C.collect if _C else None
+c_walk: WalkFunction | None = _C.walk if _C else None
 c_language: Callable[[str], str] | None = _C.language if _C else None
 c_as_hits: Callable[[list[RawHit], type[Any]], list[Any]] | None = _C.as_hits if _C else None
 scan: ScanFunction = c_scan or python_scan
 language: Callable[[str], str] = c_language or cyrillic_language
-collect: CollectFunction = c_collect or python_collect
 as_hits: Callable[[list[RawHit], type[T]], list[T]] = c_as_hits or python_as_hits
 ACCELERATED = _C is not None
