@@ -8,11 +8,13 @@ matcher, accelerated and pure Python, must find the same hits for terms of every
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
 import shutil
 import tomllib
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -319,3 +321,37 @@ def test_resolved_words_match_python_resolution(monkeypatch: pytest.MonkeyPatch)
     assert checked > 500
     # Plain words are resolved in C: their normalisation there must be normalize_word's.
     assert normalize_word("ЁЛКА") == "елка"
+
+
+def test_the_extension_leaks_no_memory() -> None:
+    """Every reference the C code takes is given back, on success and on errors."""
+    rules = [
+        TermRule(1, 1, "жест доброй воли"),
+        TermRule(2, 1, "стали лучше"),
+        TermRule(3, 2, "NEAR/2(стать, лучше)"),
+        TermRule(4, 2, "воли AND NOT жест"),
+    ]
+    matcher = compile_matcher(rules)
+    texts = ["Был жест доброй воли. Воли! Стали лучше, сталь стала.", "Жест доброї волі", "Ёлка"]
+
+    def run(times: int) -> None:
+        for _ in range(times):
+            for text in texts:
+                matcher.find(text)
+            with pytest.raises(TypeError):
+                c_module().scan(b"bytes", char_table(), {}, None)
+            with pytest.raises(TypeError):
+                c_module().walk(["a"], {"a": "bad"}, b"\0" * 8, [], ["a"], {}, str)
+
+    run(100)  # fills the word memo
+    tracemalloc.start()
+    try:
+        run(100)
+        gc.collect()  # pytest.raises keeps tracebacks in cycles
+        before = tracemalloc.get_traced_memory()[0]
+        run(1000)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 20_000, f"{grown} bytes more after 1,000 more rounds"
