@@ -124,25 +124,32 @@ def python_collect(
     first + offset (from class_memo, else fallback(word)). Returns the occurrences and
     whether some hit may have been added twice (a `repeats` was true).
     """
+    # The pure-Python find() path runs this for every post: plain loops and local names,
+    # which cost less than generators here.
     bounds = word_spans(spans)
     tracked: list[Tracked] = []
     may_repeat = False
-    for end, value in matches:
+    append, class_of = hits.append, class_memo.get
+    for end, (length, _, _, owners, extra) in matches:
         last = end // width
-        first = last - value[0] + 1
+        first = last - length + 1
         start, stop = bounds[2 * first], bounds[2 * last + 1]
-        hits.extend((start, term_id, framing_id, stop) for term_id, framing_id in value[3])
-        if value[4] is None:
+        for term_id, framing_id in owners:
+            append((start, term_id, framing_id, stop))
+        if extra is None:
             continue
-        plain_tracked, checked, repeats = value[4]
-        tracked.extend((pid, first, last) for pid in plain_tracked)
+        plain_tracked, checked, repeats = extra
+        for pid in plain_tracked:
+            tracked.append((pid, first, last))
         may_repeat |= bool(repeats)
         for check, more, tracked_pid in checked:
-            if all(
-                char in (class_memo.get(words[first + offset]) or fallback(words[first + offset]))
-                for offset, char in check
-            ):
-                hits.extend((start, term_id, framing_id, stop) for term_id, framing_id in more)
+            for offset, char in check:
+                word = words[first + offset]
+                if char not in (class_of(word) or fallback(word)):
+                    break
+            else:
+                for term_id, framing_id in more:
+                    append((start, term_id, framing_id, stop))
                 if tracked_pid >= 0:
                     tracked.append((tracked_pid, first, last))
     return tracked, may_repeat
