@@ -28,10 +28,20 @@ class DemoResult:
     messages: list[str]
 
 
-def sample_posts(now: datetime) -> list[IncomingPost]:
-    """The bundled invented posts, dated relative to `now`."""
+def _sample_data() -> dict[str, Any]:
     path = resources.files("bot") / "demo" / "sample_posts.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def sample_watchdogs() -> list[int]:
+    """The demo channels marked as watchdogs (a fact-checker quoting framings to debunk them)."""
+    return [c["chat_id"] for c in _sample_data()["channels"] if c.get("watchdog")]
+
+
+def sample_posts(now: datetime) -> list[IncomingPost]:
+    """The bundled invented posts, dated relative to `now`."""
+    data = _sample_data()
     channels = {c["chat_id"]: c for c in data["channels"]}
     return [
         IncomingPost(
@@ -55,6 +65,8 @@ async def run_demo(services: Services, pack: Path | None = None) -> DemoResult:
     posts = sample_posts(now)
     for post in posts:
         await store_post(services.posts, post, now)
+    for chat_id in sample_watchdogs():
+        await services.channels.set_watchdog(chat_id, True, None, now)
     report = await run_scan(
         services.framings, services.matches, services.clock, rules=services.rules
     )

@@ -20,6 +20,7 @@ from storage.models import DigestItem
 
 TELEGRAM_LIMIT = 4096  # max message length, in UTF-16 code units
 TOP_POSTS = 5  # posts shown per framing
+QUOTED_POSTS = 2  # watchdog posts shown per framing
 SNIPPET_MAX = 300  # characters of context shown around a match
 RECURRING_MIN_DAYS = 2  # distinct local days with matches, within the last 7
 RECURRING_MIN_POSTS = 3  # distinct posts in the period
@@ -53,15 +54,21 @@ class DigestPost:
 
 @dataclass(frozen=True, slots=True)
 class FramingSummary:
-    """One framing's matches in the period."""
+    """One framing's matches in the period.
+
+    Posts of watchdog channels (which quote a framing to debunk it) are not counted as
+    spreading it: they are only counted and shown apart, as `quoted_*`.
+    """
 
     slug: str
     title: str
-    post_count: int  # distinct posts
-    channel_count: int  # distinct channels (chat_id)
+    post_count: int  # distinct posts, watchdogs' left out
+    channel_count: int  # distinct channels (chat_id), watchdogs left out
     recurring: bool
     days_matched_last_7: int
     top_posts: tuple[DigestPost, ...]  # most recent first, at most TOP_POSTS
+    quoted_count: int = 0  # distinct posts of watchdog channels
+    quoted_posts: tuple[DigestPost, ...] = ()  # most recent first, at most QUOTED_POSTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +104,7 @@ def build_digest(
     framings = [
         _summarise(slug, group, recent_days.get(slug, 0), tz) for slug, group in by_slug.items()
     ]
-    framings.sort(key=lambda f: (not f.recurring, -f.post_count, f.slug))
+    framings.sort(key=lambda f: (not f.recurring, -f.post_count, -f.quoted_count, f.slug))
     return Digest(_aware(period_start), _aware(period_end), tuple(framings))
 
 
@@ -109,19 +116,23 @@ def _summarise(slug: str, group: list[DigestItem], days: int, tz: ZoneInfo) -> F
         key = (item.chat_id, item.message_id)
         if key not in first or item.match_start < first[key].match_start:
             first[key] = item
-    posts = sorted(
+    newest_first = sorted(
         first.values(),
         key=lambda i: (_aware(i.posted_at), i.chat_id, i.message_id),
         reverse=True,
     )
+    posts = [i for i in newest_first if not i.watchdog]
+    quoted = [i for i in newest_first if i.watchdog]
     return FramingSummary(
         slug=slug,
-        title=posts[0].framing_title,  # the newest title, in case it was renamed
+        title=newest_first[0].framing_title,  # the newest title, in case it was renamed
         post_count=len(posts),
         channel_count=len({i.chat_id for i in posts}),
-        recurring=days >= RECURRING_MIN_DAYS or len(posts) >= RECURRING_MIN_POSTS,
+        recurring=bool(posts) and (days >= RECURRING_MIN_DAYS or len(posts) >= RECURRING_MIN_POSTS),
         days_matched_last_7=days,
         top_posts=tuple(_digest_post(i, tz) for i in posts[:TOP_POSTS]),
+        quoted_count=len(quoted),
+        quoted_posts=tuple(_digest_post(i, tz) for i in quoted[:QUOTED_POSTS]),
     )
 
 

@@ -65,8 +65,19 @@ def render_digest(digest: Digest, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> 
         more = framing.post_count - len(framing.top_posts)
         if more > 0:
             entries.append([_fit([f"…and {_plural(more, 'more post')}"], limit)])
+        entries += _quoted_lines(framing, tz, limit)
         packer.add_block(_fit(heading, limit), entries, _fit([*heading, " (continued)"], limit))
     return packer.finish()
+
+
+def _quoted_lines(framing: FramingSummary, tz: ZoneInfo, limit: int) -> list[list[str]]:
+    """Watchdog channels' posts quoting the framing: counted apart, the newest shown."""
+    if not framing.quoted_count:
+        return []
+    intro = f"Quoted by watchdogs (not counted above): {_plural(framing.quoted_count, 'post')}"
+    entries = [[_fit([intro], limit)]]
+    entries += [_post_lines(post, tz, limit) for post in framing.quoted_posts]
+    return entries
 
 
 def render_plain(messages: Sequence[str]) -> str:
@@ -77,7 +88,7 @@ def render_plain(messages: Sequence[str]) -> str:
 def _heading(framing: FramingSummary) -> list[_Piece]:
     posts = _plural(framing.post_count, "post")
     channels = _plural(framing.channel_count, "channel")
-    stats = f" — {posts} in {channels}"
+    stats = f" — {posts} in {channels}" if framing.post_count else " — only quoted by watchdogs"
     if framing.recurring and framing.days_matched_last_7 >= RECURRING_MIN_DAYS:
         stats += f" · recurring: {framing.days_matched_last_7} of the last 7 days"
     elif framing.recurring:

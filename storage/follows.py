@@ -191,6 +191,12 @@ class FollowRepository:
             await conn.execute(
                 "UPDATE follows SET chat_id = ? WHERE chat_id = ?", (real, synthetic)
             )
+            # A watchdog mark made while only the username was known stays with the channel.
+            await conn.execute(
+                "UPDATE channels SET watchdog = 1 WHERE chat_id = ? AND EXISTS"
+                " (SELECT 1 FROM channels WHERE chat_id = ? AND watchdog = 1)",
+                (real, synthetic),
+            )
             await conn.execute("DELETE FROM channels WHERE chat_id = ?", (synthetic,))
             detail = f"@{username.lower()}: {synthetic} -> {real}, {moved} posts"
             await audit.record(conn, None, "follow-adopt", detail, now)

@@ -171,7 +171,8 @@ class MatchRepository:
         """Every match in posts dated in [start, end), with what the digest shows."""
         rows = await self._db.fetchall(
             "SELECT f.slug, f.title AS ftitle, p.chat_id, c.username, c.title AS ctitle,"
-            " p.message_id, p.posted_at, p.text, m.start_pos, m.end_pos, t.text AS term"
+            " p.message_id, p.posted_at, p.text, m.start_pos, m.end_pos, t.text AS term,"
+            " c.watchdog"
             " FROM matches m JOIN posts p ON p.id = m.post_id"
             " JOIN channels c ON c.chat_id = p.chat_id"
             " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
@@ -191,16 +192,19 @@ class MatchRepository:
                 match_start=r["start_pos"],
                 match_end=r["end_pos"],
                 term=r["term"],
+                watchdog=bool(r["watchdog"]),
             )
             for r in rows
         ]
 
     async def match_times(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
-        """(framing slug, post date) of every matched post in [start, end): for recurrence."""
+        """(framing slug, post date) of every matched post in [start, end), watchdog channels'
+        posts left out: for recurrence, which counts channels spreading a framing."""
         rows = await self._db.fetchall(
             "SELECT DISTINCT f.slug, p.posted_at FROM matches m"
             " JOIN posts p ON p.id = m.post_id JOIN framings f ON f.id = m.framing_id"
-            " WHERE p.posted_at >= ? AND p.posted_at < ?",
+            " JOIN channels c ON c.chat_id = p.chat_id"
+            " WHERE p.posted_at >= ? AND p.posted_at < ? AND c.watchdog = 0",
             (unix(start), unix(end)),
         )
         return [(r[0], from_unix(r[1])) for r in rows]

@@ -21,6 +21,7 @@ class DigestItem:
     match_start: int  # character offsets of the matched words in `text`
     match_end: int
     term: str
+    watchdog: bool = False  # the channel quotes framings to debunk them
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class ChannelStats:
     is_member: bool
     post_count: int
     last_post_at: datetime | None
+    watchdog: bool = False  # quotes framings to debunk them (see /watchdog)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from storage import audit
 from storage.db import Database
 from storage.models import ChannelStats, IncomingPost, StoreResult
 from storage.timeutil import from_unix, iso, unix
@@ -222,6 +223,25 @@ _UPSERT_CHANNEL = (
 )
 
 
+_STATS = (
+    "SELECT c.chat_id, c.username, c.title, c.is_member, c.watchdog,"
+    " count(p.id) AS posts, max(p.posted_at) AS last_post"
+    " FROM channels c LEFT JOIN posts p ON p.chat_id = c.chat_id"
+)
+
+
+def _stats(r: aiosqlite.Row) -> ChannelStats:
+    return ChannelStats(
+        chat_id=r["chat_id"],
+        username=r["username"],
+        title=r["title"],
+        is_member=bool(r["is_member"]),
+        post_count=r["posts"],
+        last_post_at=from_unix(r["last_post"]) if r["last_post"] is not None else None,
+        watchdog=bool(r["watchdog"]),
+    )
+
+
 class ChannelRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -237,19 +257,34 @@ class ChannelRepository:
 
     async def list_with_stats(self) -> list[ChannelStats]:
         rows = await self._db.fetchall(
-            "SELECT c.chat_id, c.username, c.title, c.is_member,"
-            " count(p.id) AS posts, max(p.posted_at) AS last_post"
-            " FROM channels c LEFT JOIN posts p ON p.chat_id = c.chat_id"
-            " GROUP BY c.chat_id ORDER BY c.is_member DESC, posts DESC, c.title"
+            _STATS + " GROUP BY c.chat_id ORDER BY c.is_member DESC, posts DESC, c.title"
         )
-        return [
-            ChannelStats(
-                chat_id=r["chat_id"],
-                username=r["username"],
-                title=r["title"],
-                is_member=bool(r["is_member"]),
-                post_count=r["posts"],
-                last_post_at=from_unix(r["last_post"]) if r["last_post"] is not None else None,
+        return [_stats(r) for r in rows]
+
+    async def find(self, reference: str) -> ChannelStats | None:
+        """A stored channel by @username (any case) or chat id; None if unknown or ambiguous."""
+        text = reference.strip().removeprefix("@")
+        if text.lstrip("-").isdigit():
+            rows = await self._db.fetchall(
+                _STATS + " WHERE c.chat_id = ? GROUP BY c.chat_id", (int(text),)
             )
-            for r in rows
-        ]
+        else:
+            rows = await self._db.fetchall(
+                _STATS + " WHERE lower(c.username) = lower(?) GROUP BY c.chat_id", (text,)
+            )
+        return _stats(rows[0]) if len(rows) == 1 else None
+
+    async def set_watchdog(
+        self, chat_id: int, watchdog: bool, user_id: int | None, now: datetime
+    ) -> bool:
+        """Mark or unmark a channel as a watchdog; False if it already was so (or is unknown)."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE channels SET watchdog = ? WHERE chat_id = ? AND watchdog <> ?",
+                (int(watchdog), chat_id, int(watchdog)),
+            )
+            if cur.rowcount != 1:
+                return False
+            action = "watchdog-on" if watchdog else "watchdog-off"
+            await audit.record(conn, user_id, action, str(chat_id), now)
+        return True

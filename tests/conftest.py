@@ -97,6 +97,19 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+DB_FILE = "framewatch.db"  # the `db` fixture's file in tmp_path
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh SQLite file with every migration applied."""
+    database = await open_database(tmp_path / DB_FILE)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
 @pytest.fixture
 async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIterator[Harness]:
     settings = make_settings(tmp_path, tg.base_url)

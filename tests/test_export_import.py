@@ -4,7 +4,6 @@ malformed messages and broken JSON."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "exports"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 EVENING = -1001500000001  # "Вечерний эфир" in new_format.json
 TEXT_10 = "Повторю: это был жест доброй воли, — сказал он. Источник 🔥"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "import.db")
-    yield database
-    await database.close()
 
 
 async def run_import(

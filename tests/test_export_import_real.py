@@ -5,7 +5,6 @@ tests/test_export_import.py covers the same features with the project's own fixt
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ import pytest
 from bot.commands.importer import ImportReport, import_export
 from bot.links import post_link
 from bot.sources.export import MessageReader, open_export
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.posts import PostRepository
 from storage.search import SearchRepository
 from storage.timeutil import from_unix
@@ -37,13 +36,6 @@ def export_path(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared export data not present: {path}")
     return path
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "real.db")
-    yield database
-    await database.close()
 
 
 async def run_import(db: Database, path: Path, username: str | None = None) -> ImportReport:

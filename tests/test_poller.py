@@ -7,7 +7,6 @@ import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from bot.sources.poller import (
 )
 from bot.sources.tme_http import NO_POSTS, NOT_PUBLIC, UNREADABLE, open_client
 from bot.sources.webpreview import synthetic_chat_id
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.follows import FollowRepository, is_synthetic
 from storage.models import IncomingPost
 from storage.posts import ChannelRepository, PostRepository
@@ -41,15 +40,6 @@ class NoJitter(random.Random):
 async def tme() -> AsyncIterator[TmeServer]:
     async with TmeServer() as server:
         yield server
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "poller.db")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

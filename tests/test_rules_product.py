@@ -3,7 +3,6 @@ report progress and survive a restart (bot.scan on real SQLite files)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.scan import RulesCache, rescan_batch, rescan_percent, run_scan
 from storage.db import Database, migrate, open_database
 from storage.framings import FramingRepository, PackFraming
 from storage.matches import RescanProgress
+from tests.conftest import DB_FILE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
@@ -24,15 +24,8 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "storage" / "migrations"
 
 
 def make_services(db: Database, tmp_path: Path) -> Services:
-    settings = Settings(_env_file=None, bot_token="123:TEST", db_path=str(tmp_path / "r.db"))
+    settings = Settings(_env_file=None, bot_token="123:TEST", db_path=str(tmp_path / DB_FILE))
     return Services.create(settings, db, lambda: NOW)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "r.db")
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -242,7 +235,7 @@ async def test_max_rescan_batches_leaves_the_rest_for_the_next_scan(
 
 
 async def test_restart_continues_the_rescan_where_it_stopped(tmp_path: Path) -> None:
-    path = tmp_path / "r.db"
+    path = tmp_path / DB_FILE
     db = await open_database(path)
     services = make_services(db, tmp_path)
     ids = await store_posts(db, [f"post {i}: a tactical feint" for i in range(10)])

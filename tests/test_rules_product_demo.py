@@ -88,6 +88,9 @@ async def test_demo_flags_the_framings_and_not_the_harmless_posts(
     summary = demo_summary(result)
     assert summary.startswith(f"Loaded 9 framings with {result.terms} terms and 49 invented")
     assert "FrameWatch digest" in summary and "https://t.me/" in summary
+    # The demo's fact-checking channel is a watchdog: its posts are listed apart.
+    assert "Quoted by watchdogs (not counted above)" in summary
+    assert "— 6 posts in 5 channels" not in summary  # feint: 4 in 4, plus 2 quoted
 
 
 async def test_digest_bold_spans_are_the_words_found(demo_services: Services) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,23 +12,17 @@ from bot.config import Settings
 from bot.context import Services
 from bot.framings import check_new_term
 from bot.scan import ScanReport, run_scan
-from storage.db import Database, open_database
+from storage.db import Database
 from storage.models import IncomingPost, MatchRow
+from tests.conftest import DB_FILE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "scan.db")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 def services(db: Database, tmp_path: Path) -> Services:
-    settings = Settings(_env_file=None, bot_token="123:TEST", db_path=str(tmp_path / "scan.db"))
+    settings = Settings(_env_file=None, bot_token="123:TEST", db_path=str(tmp_path / DB_FILE))
     return Services.create(settings, db, lambda: NOW)
 
 

@@ -4,7 +4,6 @@ roles, subscribers, deliveries, inbox, full-text search and transactions."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,13 +53,6 @@ def post(
         channel_username=username,
         edited_at=edited_at,
     )
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await open_database(tmp_path / "framewatch.db")
-    yield database
-    await database.close()
 
 
 async def audit_rows(db: Database) -> list[tuple[int | None, str, str]]:
