@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import Role, role_of
-from handlers import admins, analysts, explain, moderators, sources, subscribers
+from handlers import admins, analysts, explain, moderators, sources, subscribers, watchdogs
 from handlers.common import reply
 from handlers.registry import Command
 
@@ -59,6 +59,7 @@ def all_commands() -> list[Command]:
         *analysts.COMMANDS,
         *explain.COMMANDS,
         *moderators.COMMANDS,
+        *watchdogs.COMMANDS,
         FORWARD_NOTE,
         *sources.COMMANDS,
         *admins.COMMANDS,

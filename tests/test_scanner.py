@@ -316,7 +316,8 @@ def test_resolved_words_match_python_resolution(monkeypatch: pytest.MonkeyPatch)
         for word, group in memo.items():
             if word in slow._resolved.groups[mode]:
                 assert group == slow._resolved.groups[mode][word], (mode, word)
-                assert fast._resolved.classes[mode][word] == slow._resolved.classes[mode][word]
+                fast_classes = fast._resolved.classes[mode].get(word)
+                assert fast_classes == slow._resolved.classes[mode].get(word), (mode, word)
                 checked += 1
     assert checked > 500
     # Plain words are resolved in C: their normalisation there must be normalize_word's.

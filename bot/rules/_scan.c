@@ -256,8 +256,12 @@ resolve_new(PyObject *word, PyObject *memo, PyObject *resolver)
         return NULL;
     }
     PyObject *group = PyTuple_GET_ITEM(value, 0);
+    PyObject *classes = PyTuple_GET_ITEM(value, 1);
+    /* A word of no term's classes (FILLER) is never part of a phrase, so nothing reads its
+     * classes: only the other words go into the class memo (as ResolvedWords.fill does). */
+    PyObject *filler_classes = PyTuple_GET_ITEM(PyTuple_GET_ITEM(resolver, 5), 1);
     if (PyDict_SetItem(memo, word, group) < 0
-        || PyDict_SetItem(class_memo, word, PyTuple_GET_ITEM(value, 1)) < 0) {
+        || (classes != filler_classes && PyDict_SetItem(class_memo, word, classes) < 0)) {
         return NULL;
     }
     return group;

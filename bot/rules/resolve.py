@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from bot.rules.normalize import normalize_words, script
 from bot.rules.scanner import ACCELERATED, Resolver
-from bot.rules.vocabulary import GUESS_KEY, MODE_LANGUAGES, STEM_KEY, Vocabulary
+from bot.rules.vocabulary import FILLER, GUESS_KEY, MODE_LANGUAGES, STEM_KEY, Vocabulary
 
 RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
 Symbols = tuple[int, ...]
@@ -135,7 +135,8 @@ class ResolvedWords:
         for index, norm in zip(missing, norms, strict=True):
             word = words[index]
             classes, group = self._fast(norm, mode) or self._slow(norm, mode)
-            class_cache[word] = classes
+            if classes != FILLER:  # a FILLER word is in no phrase: nothing reads its classes
+                class_cache[word] = classes
             groups[index] = group_cache[word] = group
 
     def _fast(self, norm: str, mode: str) -> tuple[str, str] | None:
@@ -165,24 +166,25 @@ class ResolvedWords:
 
     def _classes_getter(self, mode: str) -> Callable[[str], str]:
         """A function giving a word's class characters: from the memo, else resolved again
-        (the memo may have been cleared by another thread since the word was resolved)."""
-        cache = self.classes[mode]
+        (the memo may have been cleared by another thread since the word was resolved).
+
+        Words of no class (FILLER) are not kept in the class memo; their group says so.
+        """
+        cache, groups = self.classes[mode], self.groups[mode]
         resolve = self._vocabulary.resolve
+        group_value = self._group_value.get(mode)
+        filler_group = group_value(FILLER) if group_value else None
 
         def classes(word: str) -> str:
             found = cache.get(word)
-            return found if found is not None else resolve(word, mode)
+            if found is not None:
+                return found
+            if filler_group is not None and groups.get(word) == filler_group:
+                return FILLER
+            return resolve(word, mode)
 
         return classes
 
     def all_classes(self, words: list[str], mode: str) -> list[str]:
         """The class characters of each word (resolved again if the memo was just cleared)."""
-        get = self.classes[mode].get
-        found = [get(word) for word in words]
-        if None in found:
-            resolve = self._vocabulary.resolve
-            found = [
-                resolve(word, mode) if classes is None else classes
-                for word, classes in zip(words, found, strict=True)
-            ]
-        return found  # type: ignore[return-value]
+        return list(map(self.classes_getters[mode], words))
