@@ -221,6 +221,41 @@ is_suspect(PyObject *norm, PyObject *guesses, Py_ssize_t guess_key, PyObject *su
     return 0;
 }
 
+/* The value of a plain English word whose first STEM_KEY letters start a term's English
+ * stem: stem_values[stemmer(norm)], or NULL (no error) for FILLER's value. A borrowed
+ * reference (stem_values keeps it); NULL with an error set on failure.
+ */
+static PyObject *
+english_value(PyObject *norm, PyObject *resolver)
+{
+    PyObject *stem_keys = PyTuple_GET_ITEM(resolver, 6);
+    const Py_ssize_t stem_key = PyLong_AsSsize_t(PyTuple_GET_ITEM(resolver, 7));
+    PyObject *stemmer = PyTuple_GET_ITEM(resolver, 8);
+    PyObject *stem_values = PyTuple_GET_ITEM(resolver, 9);
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(norm);
+    int latin = 0;
+    for (Py_ssize_t k = 0; k < length && !latin; k++) {
+        const Py_UCS4 ch = PyUnicode_READ_CHAR(norm, k);
+        latin = ch >= 'a' && ch <= 'z'; /* a plain word with a Latin letter is all ASCII */
+    }
+    if (!latin) {
+        return NULL;
+    }
+    PyObject *key = PyUnicode_Substring(norm, 0, stem_key < length ? stem_key : length);
+    const int starts = key == NULL ? -1 : PySet_Contains(stem_keys, key);
+    Py_XDECREF(key);
+    if (starts <= 0) {
+        return NULL;
+    }
+    PyObject *stem = PyObject_CallOneArg(stemmer, norm);
+    if (stem == NULL) {
+        return NULL;
+    }
+    PyObject *value = PyDict_GetItemWithError(stem_values, stem); /* borrowed */
+    Py_DECREF(stem);
+    return value;
+}
+
 /* The group of a word the memo lacks, when C can tell it (see scanner.Resolver); a borrowed
  * reference, NULL with no error set when Python must resolve the word, NULL with an error
  * set on failure. Found values are remembered in the memo and the class memo.
@@ -243,6 +278,9 @@ resolve_new(PyObject *word, PyObject *memo, PyObject *resolver)
     int suspect = 0;
     if (entry == NULL && !PyErr_Occurred()) {
         suspect = is_suspect(norm, guesses, guess_key, suspects);
+        if (!suspect) {
+            entry = english_value(norm, resolver);
+        }
     }
     Py_DECREF(norm);
     if (PyErr_Occurred() || suspect || entry == Py_None) {
@@ -273,17 +311,23 @@ check_resolver(PyObject *resolver)
     if (resolver == Py_None) {
         return 0;
     }
-    if (!PyTuple_Check(resolver) || PyTuple_GET_SIZE(resolver) != 6
+    if (!PyTuple_Check(resolver) || PyTuple_GET_SIZE(resolver) != 10
         || !PyDict_Check(PyTuple_GET_ITEM(resolver, 0))
         || !PyDict_Check(PyTuple_GET_ITEM(resolver, 1))
         || !PyDict_Check(PyTuple_GET_ITEM(resolver, 2))
         || !PyLong_Check(PyTuple_GET_ITEM(resolver, 3))
         || PyLong_AsSsize_t(PyTuple_GET_ITEM(resolver, 3)) < 1
-        || !PyTuple_Check(PyTuple_GET_ITEM(resolver, 4))) {
+        || !PyTuple_Check(PyTuple_GET_ITEM(resolver, 4))
+        || !PyAnySet_Check(PyTuple_GET_ITEM(resolver, 6))
+        || !PyLong_Check(PyTuple_GET_ITEM(resolver, 7))
+        || PyLong_AsSsize_t(PyTuple_GET_ITEM(resolver, 7)) < 1
+        || !PyCallable_Check(PyTuple_GET_ITEM(resolver, 8))
+        || !PyDict_Check(PyTuple_GET_ITEM(resolver, 9))) {
         PyErr_Clear();
         PyErr_SetString(PyExc_TypeError,
                         "resolver must be None or (class memo, known, guesses, guess key "
-                        "length, suspects, filler)");
+                        "length, suspects, filler, stem keys, stem key length, stemmer, "
+                        "stem values): see bot/rules/scanner.py");
         return -1;
     }
     PyObject *suspects = PyTuple_GET_ITEM(resolver, 4);

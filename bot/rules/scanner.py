@@ -32,12 +32,13 @@ from bot.rules.search import walk_codes
 # int32 pairs, word i being text[spans[2i]:spans[2i + 1]] (see word_spans); and the groups
 # joined, or None when a group is None.
 Scanned = tuple[list[str], list[Any], bytes, str | None]
-# What lets the C scanner resolve a word the memo lacks as ResolvedWords._fast() would (see
-# ResolvedWords._resolver): the class memo to fill beside the group memo; the values of known
-# normalised words ((group, classes), or None for "Python decides"); guessed stems by their
-# first letters and the number of those letters: a word starting with one is left to Python;
-# (length, keys) pairs: so is a word whose first `length` letters are in keys; and the value
-# of every other word.
+# What lets the C scanner resolve a word the memo lacks as ResolvedWords._fast() and _slow()
+# would (see ResolvedWords._resolver): the class memo to fill beside the group memo; the
+# values of known normalised words ((group, classes), or None for "Python decides"); guessed
+# stems by their first letters and the number of those letters: a word starting with one is
+# left to Python; (length, keys) pairs: so is a word whose first `length` letters are in keys;
+# the value of a word of no term; and, for English words, the keys of the term stems (their
+# first letters), those keys' length, the stemmer, and the value of each term stem.
 Resolver = tuple[
     dict[str, str],
     dict[str, tuple[str, str] | None],
@@ -45,6 +46,10 @@ Resolver = tuple[
     int,
     tuple[tuple[int, frozenset[str]], ...],
     tuple[str, str],
+    frozenset[str],
+    int,
+    Callable[[str], str],
+    dict[str, tuple[str, str]],
 ]
 ScanFunction = Callable[[str, bytes, dict[str, Any], Resolver | None], Scanned]
 RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, stop)
