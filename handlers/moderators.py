@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 
@@ -15,6 +16,7 @@ from bot.scan import rescan_percent
 from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from handlers.sources import follow_state
+from storage.models import RuleChange
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
@@ -108,6 +110,7 @@ async def unwatch(update: Update, context: Context) -> None:
 
 
 TERMS_SHOWN = 20
+HISTORY_SHOWN = 10  # rule changes shown by /framings <framing>
 
 
 async def list_framings(update: Update, context: Context) -> None:
@@ -134,8 +137,13 @@ async def list_framings(update: Update, context: Context) -> None:
             f"<b>{f.slug}</b>{titled(f.slug, f.title)} · {f.post_count} posts matched"
             + rescans.get(f.slug, ""),
             f"{len(f.terms)} terms:",
+            *(f"• {escape(t)}" for t in f.terms),
         ]
-        await reply_chunks(update, lines + [f"• {escape(t)}" for t in f.terms])
+        history = await services.framings.history(f.slug, HISTORY_SHOWN)
+        if history:
+            lines.append(f"\nLatest changes, newest first (at most {HISTORY_SHOWN}):")
+            lines += [change_line(c, services.settings.zone) for c in history]
+        await reply_chunks(update, lines)
         return
     version = await services.framings.rules_version()
     lines = [f"<b>{len(framings)} framings</b> · rules version {version}"]
@@ -150,6 +158,14 @@ async def list_framings(update: Update, context: Context) -> None:
             f"terms ({len(f.terms)}): {shown}"
         )
     await reply_chunks(update, lines)
+
+
+def change_line(change: RuleChange, zone: ZoneInfo) -> str:
+    """One history row: "v12 + жест доброй воли · /watch by 123 · 2026-11-25 10:00"."""
+    sign = "+" if change.change == "added" else "−"
+    who = f" by {change.user_id}" if change.user_id is not None else ""
+    when = f"{change.at.astimezone(zone):%Y-%m-%d %H:%M}"
+    return f"v{change.version} {sign} {escape(change.term)} · {escape(change.via)}{who} · {when}"
 
 
 async def rescan_notes(services: Services) -> dict[str, str]:

@@ -13,8 +13,8 @@ import aiosqlite
 
 from storage import audit
 from storage.db import Database
-from storage.models import FramingStats, TermRow
-from storage.timeutil import iso
+from storage.models import FramingStats, RuleChange, TermRow
+from storage.timeutil import from_iso, iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +180,15 @@ class FramingRepository:
             PackFraming(r["slug"], r["title"], r["description"], tuple(by_framing.get(r["id"], ())))
             for r in framings
         ]
+
+    async def history(self, slug: str, limit: int = 10) -> list[RuleChange]:
+        """The framing's latest term changes, newest first (kept after a term is removed)."""
+        rows = await self._db.fetchall(
+            "SELECT version, term_text, change, user_id, via, at FROM rule_changes"
+            " WHERE framing_slug = ? ORDER BY id DESC LIMIT ?",
+            (slug, limit),
+        )
+        return [RuleChange(r[0], r[1], r[2], r[3], r[4], from_iso(r[5])) for r in rows]
 
     async def rules_version(self) -> int:
         return int(await self._db.fetchval("SELECT coalesce(max(version), 0) FROM rule_changes"))

@@ -70,6 +70,18 @@ class FramingStats:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleChange:
+    """One row of a framing's rules history: a term added or removed."""
+
+    version: int
+    term: str
+    change: str  # "added" or "removed"
+    user_id: int | None  # None: the command line or the demo
+    via: str  # /watch, /unwatch, pack <file>, ...
+    at: datetime  # UTC-aware
+
+
+@dataclass(frozen=True, slots=True)
 class TermRow:
     term_id: int
     framing_id: int

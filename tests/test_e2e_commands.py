@@ -186,8 +186,14 @@ async def test_framings_shows_the_first_terms_and_all_of_one_framing(harness: Ha
     overview = (await harness.command(MODERATOR, "/framings"))[0]
     assert "terms (25)" in overview and "term number 19" in overview
     assert "term number 20" not in overview and "…and 5 more (/framings feint)" in overview
+    await harness.command(MODERATOR, "/unwatch feint term number 3")
     detail = "\n".join(await harness.command(MODERATOR, "/framings feint"))
-    assert all(f"• term number {n}" in detail for n in range(25))
+    assert all(f"• term number {n}" in detail for n in range(25) if n != 3)
+    # The latest rule changes, newest first: the removal, then the last additions.
+    history = detail.split("Latest changes, newest first (at most 10):\n")[1].splitlines()
+    assert len(history) == 10
+    assert history[0].startswith(f"v26 − term number 3 · /unwatch by {MODERATOR} · ")
+    assert history[1].startswith(f"v25 + term number 24 · /watch by {MODERATOR} · ")
     unknown = (await harness.command(MODERATOR, "/framings nope"))[0]
     assert "no framing called nope" in unknown
 
@@ -200,4 +206,4 @@ async def test_long_framing_lists_are_split_into_valid_messages(harness: Harness
     replies = await harness.command(MODERATOR, "/framings long-one")
     assert len(replies) >= 2
     assert all(len(r.encode("utf-16-le")) // 2 <= 4096 for r in replies)
-    assert sum(r.count("&lt;&amp;&gt;") for r in replies) == 40
+    assert sum(r.count("&lt;&amp;&gt;") for r in replies) == 40 + 10  # terms, then history
