@@ -56,6 +56,7 @@ class ExportedMatch:
     start: int
     end: int
     matched_at: str  # ISO 8601, as stored
+    channel_watchdog: bool = False  # the channel quotes framings to debunk them (/watchdog)
 
 
 _POSTS_PAGE = (
@@ -72,7 +73,7 @@ _POSTS_PAGE = (
 _MATCHES_PAGE = (
     "SELECT m.post_id, m.term_id, p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
     " f.slug, f.title, t.text, substr(p.text, m.start_pos + 1, m.end_pos - m.start_pos),"
-    " m.start_pos, m.end_pos, m.matched_at"
+    " m.start_pos, m.end_pos, m.matched_at, c.watchdog"
     " FROM matches m CROSS JOIN posts p ON p.id = m.post_id"
     " JOIN channels c ON c.chat_id = p.chat_id"
     " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
@@ -132,7 +133,21 @@ class ExportRepository:
                 _MATCHES_PAGE, (*after, framing, _unix_or_none(since), page_size)
             )
             for r in rows:
-                yield ExportedMatch(r[2], r[3], r[4], r[5], from_unix(r[6]), *r[7:])
+                yield ExportedMatch(
+                    chat_id=r[2],
+                    channel_username=r[3],
+                    channel_title=r[4],
+                    message_id=r[5],
+                    posted_at=from_unix(r[6]),
+                    framing_slug=r[7],
+                    framing_title=r[8],
+                    term=r[9],
+                    matched_text=r[10],
+                    start=r[11],
+                    end=r[12],
+                    matched_at=r[13],
+                    channel_watchdog=bool(r[14]),
+                )
             if len(rows) < page_size:
                 return
             after = (rows[-1][0], rows[-1][1])

@@ -146,9 +146,13 @@ async def test_matches_as_csv_and_jsonl(harness: Harness, tmp_path: Path) -> Non
     assert rows[1]["post_date"] == "2023-11-14T22:13:20+00:00"
     text = await harness.db.fetchval("SELECT text FROM posts WHERE message_id = 10")
     assert text[int(rows[1]["start"]) : int(rows[1]["end"])] == rows[1]["matched_text"]
+    assert [r["channel_watchdog"] for r in rows] == ["false", "false"]
 
+    # A watchdog channel's matches say so, for analysts to keep or drop them.
+    await harness.command(MODERATOR, "/watchdog @live_news")
     jsonl = framewatch(db, "matches", "--framing", "goodwill-gesture", "--since", "2023-11-15")
-    assert [json.loads(line)["chat_id"] for line in jsonl.stdout.splitlines()] == [LIVE]
+    exported = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [(m["chat_id"], m["channel_watchdog"]) for m in exported] == [(LIVE, True)]
 
 
 @pytest.mark.parametrize(
