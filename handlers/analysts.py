@@ -28,6 +28,8 @@ SEARCH_HELP = (
 def format_hit(hit: SearchHit, tz: ZoneInfo) -> str:
     snippet = escape(hit.snippet).replace(HIGHLIGHT_START, "<b>").replace(HIGHLIGHT_END, "</b>")
     name = f"@{hit.channel_username}" if hit.channel_username else escape(hit.channel_title)
+    if hit.watchdog:
+        name += " (watchdog)"
     link = post_link(hit.chat_id, hit.channel_username, hit.message_id)
     return f"• {hit.posted_at.astimezone(tz):%Y-%m-%d %H:%M} · {name}\n  {snippet}\n  {link}"
 

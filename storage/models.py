@@ -123,6 +123,7 @@ class SearchHit:
     message_id: int
     posted_at: datetime
     snippet: str  # plain text; the matched words are wrapped in HIGHLIGHT_START/END
+    watchdog: bool = False  # the channel quotes framings to debunk them (/watchdog)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ class SearchRepository:
         try:
             rows = await self._db.fetchall(
                 "SELECT p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
-                " snippet(posts_fts, 0, ?, ?, '…', 16) AS snip"
+                " snippet(posts_fts, 0, ?, ?, '…', 16) AS snip, c.watchdog"
                 " FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid"
                 " JOIN channels c ON c.chat_id = p.chat_id"
                 " WHERE posts_fts MATCH ? ORDER BY posts_fts.rank, p.posted_at DESC LIMIT ?",
@@ -54,6 +54,7 @@ class SearchRepository:
                 message_id=r[3],
                 posted_at=from_unix(r[4]),
                 snippet=r[5],
+                watchdog=bool(r[6]),
             )
             for r in rows
         ]

@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.follows import FollowRepository
 from storage.models import DigestItem, IncomingPost
 from storage.posts import ChannelRepository, PostRepository
-from tests.conftest import MODERATOR, STRANGER, FakeClock, Harness
+from tests.conftest import ANALYST, MODERATOR, STRANGER, FakeClock, Harness
 from tests.fake_telegram import channel_post
 from tests.test_digest import END, KYIV, START, item
 
@@ -178,3 +178,6 @@ async def test_the_digest_lists_a_watchdog_apart(harness: Harness) -> None:
     assert "1 post in 1 channel" in text
     assert "Quoted by watchdogs (not counted above): 1 post" in text
     assert "https://t.me/fc/2" in text and "https://t.me/echo/1" in text
+    # Analysts' search shows both posts and says which channel is a watchdog.
+    (found,) = await harness.command(ANALYST, "/search жест")
+    assert "@fc (watchdog)" in found and "@echo\n" in found
