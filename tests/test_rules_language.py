@@ -177,3 +177,29 @@ def test_term_key_renders_the_canonical_term() -> None:
 def test_stored_terms_that_no_longer_parse_are_skipped() -> None:
     rules = [TermRule(1, 1, "жест AND"), TermRule(2, 1, "NOT воля"), TermRule(3, 1, "воля")]
     assert compile_matcher(rules).find("жест воли") == [Hit(3, 1, 5, 9)]
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("organised withdrawal", "Kremlin TV calls it an organized withdrawal."),
+        ("organized withdrawal", "Moscow calls it an organised withdrawal."),
+        ("mobilisation", "the partial mobilization was announced"),
+        ("recognise the referendums", "they will never recognize the referendums"),
+        ("analysed", "analysts analyzed the footage"),
+        ("colour revolution", "another 'color revolution', they claim"),
+        ("defence ministry", "the Defense Ministry said"),
+        ("programme", "a military program"),
+        ("manoeuvre", "a clever maneuver"),
+        ("behaviour", "provocative behavior"),
+    ],
+)
+def test_british_and_american_spellings_match_each_other(term: str, text: str) -> None:
+    assert hits(term, text)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"), [("four", "for"), ("our", "or"), ("hour", "hor"), ("rise", "rize")]
+)
+def test_short_words_keep_their_own_spelling(term: str, text: str) -> None:
+    assert hits(term, f"word {text} word") == []

@@ -14,6 +14,7 @@ pymorphy3 finds ё and ґ words from е and г spellings by itself (its char sub
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from typing import Any
 
@@ -102,14 +103,63 @@ def lemmas(lang: str, word: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The English Snowball (Porter2) stem of a word."""
+    """The English Snowball (Porter2) stem of a word, British spellings read as American.
+
+    Snowball stems "organised" and "organized" differently (organis, organiz), so a term
+    in one spelling would miss posts in the other; american() rewrites the word first.
+    """
     with _LOCK:
         if not _stemmers:
             import snowballstemmer
 
             _stemmers.append(snowballstemmer.stemmer("english"))
-        result: str = _stemmers[0].stemWord(word)
+        result: str = _stemmers[0].stemWord(american(word))
     return result
+
+
+# British spellings rewritten before stemming. Applied to terms and posts alike, so an
+# over-eager rewrite ("promise" -> "promize") is harmless: both sides change the same way.
+# -ise/-yse verbs and their forms (organised, analysing, mobilisation), with at least two
+# letters before the suffix so "rise" and "wise" stay; -our nouns of six letters or more
+# (colour, favourable, behaviour) but not four, hour, your, flour; and a few whole words.
+_BRITISH_SUFFIXES = (
+    (re.compile(r"(?<=\w\w)is(e|ed|es|ing|ation|ations|er|ers)$"), r"iz\1"),
+    (re.compile(r"(?<=\w\w)ys(e|ed|es|ing|er|ers)$"), r"yz\1"),
+    (re.compile(r"(?<=\w\w\w)our(s|ed|ing|able|ably|ite|ites|ful|less)?$"), r"or\1"),
+)
+_BRITISH_WORDS = {
+    british: american_form
+    for stem_british, stem_american in (
+        ("defence", "defense"),
+        ("offence", "offense"),
+        ("licence", "license"),
+        ("pretence", "pretense"),
+        ("programme", "program"),
+        ("manoeuvre", "maneuver"),
+        ("centre", "center"),
+        ("theatre", "theater"),
+        ("metre", "meter"),
+        ("kilometre", "kilometer"),
+        ("litre", "liter"),
+        ("fibre", "fiber"),
+        ("calibre", "caliber"),
+        ("catalogue", "catalog"),
+    )
+    for british, american_form in (
+        (stem_british, stem_american),
+        (stem_british + "s", stem_american + "s"),
+    )
+}
+
+
+def american(word: str) -> str:
+    """An English word in American spelling, as far as the rules above tell."""
+    found = _BRITISH_WORDS.get(word)
+    if found is not None:
+        return found
+    for pattern, replacement in _BRITISH_SUFFIXES:
+        word = pattern.sub(replacement, word)
+    return word
 
 
 @functools.lru_cache(maxsize=4096)
