@@ -152,13 +152,26 @@ _BRITISH_WORDS = {
 }
 
 
+# Every ending the suffix rules can rewrite: one str.endswith() spares most words the regexes.
+_BRITISH_ENDINGS = tuple(
+    stem + ending
+    for stem, endings in (
+        ("is", ("e", "ed", "es", "ing", "ation", "ations", "er", "ers")),
+        ("ys", ("e", "ed", "es", "ing", "er", "ers")),
+        ("our", ("", "s", "ed", "ing", "able", "ably", "ite", "ites", "ful", "less")),
+    )
+    for ending in endings
+)
+
+
 def american(word: str) -> str:
     """An English word in American spelling, as far as the rules above tell."""
     found = _BRITISH_WORDS.get(word)
     if found is not None:
         return found
-    for pattern, replacement in _BRITISH_SUFFIXES:
-        word = pattern.sub(replacement, word)
+    if word.endswith(_BRITISH_ENDINGS):
+        for pattern, replacement in _BRITISH_SUFFIXES:
+            word = pattern.sub(replacement, word)
     return word
 
 
