@@ -177,7 +177,7 @@ def test_walk_collect_and_as_hits_agree() -> None:
     ]
     engine = compile_matcher(rules).engine  # type: ignore[attr-defined]
     text = "Это был жест доброй воли, в знак доброй воли. Воли! Стали лучше, сталь стала."
-    words, spans, mode, groups = engine._words(text)
+    words, spans, mode, groups, _ = engine._words(text)
     search = engine._searches[mode]
     memo, fallback = engine._resolved.classes[mode], engine._resolved.classes_getters[mode]
     results = []

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phrases
 from bot.rules.normalize import term_languages
 from bot.rules.regex import RegexSet, compile_pattern
-from bot.rules.resolve import RESOLVED_LIMIT, ResolvedWords
+from bot.rules.resolve import ResolvedWords
 from bot.rules.scanner import c_walk, char_table, python_collect, scan, word_spans
 from bot.rules.scanner import language as post_language
 from bot.rules.search import Check, build_searches
@@ -87,12 +87,7 @@ class Engine:
             self.vocabulary, {mode: search.group_value for mode, search in self._searches.items()}
         )
         self._needs_mode = any(kind in ("ru", "uk") for kind, _ in self.vocabulary.symbols)
-        self._char_table = char_table()
-        # What find() needs per mode, in one lookup (find() takes ~30 µs; Python steps count).
-        self._per_mode = {
-            mode: (*self._resolved.for_scan(mode), search, search.width)
-            for mode, search in self._searches.items()
-        }
+        self._char_table = char_table() if c_walk is not None else b""  # only C reads it
 
     def _add_regex(
         self, node: Regex, owners: list[Owner], regexes: dict[str, Any], by: dict[str, list[Owner]]
@@ -157,7 +152,7 @@ class Engine:
         """Hits as (start, term_id, framing_id, end), sorted, without duplicates."""
         hits: list[RawHit] = []
         may_repeat = False  # a list of distinct hits needs no set (see _direct_hits)
-        if self._per_mode:
+        if self._searches:
             direct = self._direct_hits(text, hits)
             if direct is None:
                 analysis = self.analyse(text)
@@ -178,41 +173,39 @@ class Engine:
 
     def analyse(self, text: str) -> Analysis:
         """The words of a text, its mode and every phrase occurrence in it."""
-        words, spans, mode, groups = self._words(text)
+        words, spans, mode, groups, _ = self._words(text)
         if not self._searches:
             return Analysis(words, word_spans(spans), mode, [])
         classes = self._resolved.classes_getters[mode]
         occurrences = self._searches[mode].occurrences(groups, words, classes)
         return Analysis(words, word_spans(spans), mode, occurrences)
 
-    def _words(self, text: str) -> tuple[list[str], bytes, str, list[str]]:
-        """A text's words, their spans (see scanner.word_spans), its mode and the words' group
-        codes (each word's code from the memo, resolved first if new)."""
+    def _words(self, text: str) -> tuple[list[str], bytes, str, list[str], str]:
+        """A text's words, their spans (see scanner.word_spans), its mode, the words' group
+        codes (each word's code from the memo, resolved first if new) and those joined."""
         mode = post_language(text) if self._needs_mode else "other"
         memo, resolver = self._resolved.for_scan(mode) if self._searches else ({}, None)
         words, groups, spans, tokens = scan(text, self._char_table, memo, resolver)
-        if tokens is None and self._searches:
-            self._resolved.fill(words, groups, mode)
-        return words, spans, mode, groups
-
-    def _direct_hits(self, text: str, hits: list[RawHit]) -> bool | None:
-        """Phrase hits added as the automaton finds them, in one loop (what analyse() and
-        _phrase_hits() give in two, at about half the cost). None when the post needs the
-        trie walk (a word in several groups, see search.py) and nothing was added; else
-        whether hits may now hold a hit twice.
-
-        Hits are distinct without a set unless _match_payload() found that a value's owners
-        overlap, or boolean and NEAR terms add theirs: a span of words is one (end, length)
-        in the group string, which one automaton key at most matches.
-        """
-        mode = post_language(text) if self._needs_mode else "other"
-        memo, resolver, search, width = self._per_mode[mode]
-        if len(memo) > RESOLVED_LIMIT:
-            self._resolved.clear(mode)
-        words, groups, spans, tokens = scan(text, self._char_table, memo, resolver)
         if tokens is None:
+            if not self._searches:  # regex terms only: words have no codes
+                return words, spans, mode, groups, ""
             self._resolved.fill(words, groups, mode)
             tokens = "".join(groups)
+        return words, spans, mode, groups, tokens
+
+    def _direct_hits(self, text: str, hits: list[RawHit]) -> bool | None:
+        """Phrase hits added as the phrases are found, in one pass (what analyse() and
+        _phrase_hits() give in two, at about half the cost): the C walk over the code trie,
+        or, in pure Python, the automaton. None when the post needs the class-trie walk (a
+        word in several groups, see search.py) and nothing was added; else whether hits may
+        now hold a hit twice.
+
+        Hits are distinct without a set unless _match_payload() found that a value's owners
+        overlap, or boolean and NEAR terms add theirs: a span of words is one phrase key.
+        """
+        words, spans, mode, groups, tokens = self._words(text)
+        search = self._searches[mode]
+        width = search.width
         if len(tokens) != width * len(words):
             return None
         # ~20 phrases per post with 10,000 terms, a quarter of them needing checks.

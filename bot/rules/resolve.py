@@ -69,11 +69,7 @@ class ResolvedWords:
         }
 
     def for_scan(self, mode: str) -> tuple[dict[str, str], Resolver | None]:
-        """The group memo of a mode, emptied first if it is too large, and its resolver.
-
-        The memo is the same dict for the matcher's life (clear() empties it in place), so a
-        caller may keep it, checking its size against RESOLVED_LIMIT before each scan.
-        """
+        """The group memo of a mode, emptied first if it is too large, and its resolver."""
         memo = self.groups[mode]
         if len(memo) > RESOLVED_LIMIT:
             self.clear(mode)

@@ -20,7 +20,6 @@ import os
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable
-from functools import partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any, TypeVar, cast
@@ -178,7 +177,8 @@ def python_walk(
 def python_as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
     """The reference: each raw (start, term_id, framing_id, stop) as hit_type(term_id,
     framing_id, start, stop), hit_type being a tuple subclass (matcher.Hit)."""
-    make = cast(Callable[[tuple[int, int, int, int]], T], partial(tuple.__new__, hit_type))
+    new_hit = functools.partial(tuple.__new__, hit_type)
+    make = cast(Callable[[tuple[int, int, int, int]], T], new_hit)
     return list(map(make, map(_HIT_FIELDS, raw)))
 
 
