@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram.ext import (
     Application,
+    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     JobQueue,
@@ -14,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot.roles import Role
-from handlers import channel_posts, errors, jobs, sources
+from handlers import approvals, channel_posts, errors, jobs, sources
 from handlers.auth import requires
 from handlers.help import FORWARD_NOTE, all_commands
 from handlers.registry import Command
@@ -27,6 +28,7 @@ ALLOWED_UPDATES = [
     "channel_post",
     "edited_channel_post",
     "my_chat_member",
+    "callback_query",
 ]
 
 
@@ -40,6 +42,8 @@ def guarded(command: Command) -> Any:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_posts.channel_post))
     app.add_handler(ChatMemberHandler(channel_posts.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Every button press, whatever its data: approvals.button answers foreign ones too.
+    app.add_handler(CallbackQueryHandler(approvals.button))
     not_channel = ~filters.ChatType.CHANNEL & filters.UpdateType.MESSAGE
     for command in all_commands():
         if command.names:

@@ -8,7 +8,16 @@ from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import Role, role_of
-from handlers import admins, analysts, explain, moderators, sources, subscribers, watchdogs
+from handlers import (
+    admins,
+    analysts,
+    approvals,
+    explain,
+    moderators,
+    sources,
+    subscribers,
+    watchdogs,
+)
 from handlers.common import reply
 from handlers.registry import Command
 
@@ -60,6 +69,7 @@ def all_commands() -> list[Command]:
         *explain.COMMANDS,
         *moderators.COMMANDS,
         *watchdogs.COMMANDS,
+        *approvals.COMMANDS,
         FORWARD_NOTE,
         *sources.COMMANDS,
         *admins.COMMANDS,

@@ -13,6 +13,7 @@ from bot.ingest import post_from_forward, store_post
 from bot.links import post_link
 from bot.roles import Role
 from bot.scan import rescan_percent
+from handlers.approvals import list_pending
 from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from handlers.sources import follow_state
@@ -201,11 +202,20 @@ async def list_channels(update: Update, context: Context) -> None:
             state = f"bot is admin · {followed}" if c.is_member else followed
         if c.watchdog:
             state += " · watchdog"
+        if c.approval != "approved":
+            state += f" · {_APPROVAL[c.approval]}"
         lines.append(
             f"• <b>{escape(c.title or name)}</b> {name} · {c.post_count} posts · "
             f"last post {last} · {state}"
         )
     await reply_chunks(update, lines)
+    await list_pending(update, context, channels)
+
+
+_APPROVAL = {
+    "pending": "<b>pending approval</b>: posts stored, not counted",
+    "rejected": "rejected: posts stored, not counted",
+}
 
 
 async def forwarded_post(update: Update, context: Context) -> None:
@@ -253,6 +263,6 @@ COMMANDS = [
         list_channels,
         Role.MODERATOR,
         "/channels",
-        "watched channels, post counts, last post",
+        "watched channels, post counts, last post; Approve/Leave for pending ones",
     ),
 ]

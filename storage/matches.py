@@ -168,13 +168,14 @@ class MatchRepository:
         return described
 
     async def digest_items(self, start: datetime, end: datetime) -> list[DigestItem]:
-        """Every match in posts dated in [start, end), with what the digest shows."""
+        """Every match in posts dated in [start, end), with what the digest shows; only
+        approved channels' posts (watched_channels, migration 0006)."""
         rows = await self._db.fetchall(
             "SELECT f.slug, f.title AS ftitle, p.chat_id, c.username, c.title AS ctitle,"
             " p.message_id, p.posted_at, p.text, m.start_pos, m.end_pos, t.text AS term,"
             " c.watchdog"
             " FROM matches m JOIN posts p ON p.id = m.post_id"
-            " JOIN channels c ON c.chat_id = p.chat_id"
+            " JOIN watched_channels c ON c.chat_id = p.chat_id"
             " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
             " WHERE p.posted_at >= ? AND p.posted_at < ? ORDER BY p.posted_at DESC, m.start_pos",
             (unix(start), unix(end)),
@@ -199,11 +200,12 @@ class MatchRepository:
 
     async def match_times(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
         """(framing slug, post date) of every matched post in [start, end), watchdog channels'
-        posts left out: for recurrence, which counts channels spreading a framing."""
+        posts left out (and unapproved ones): for recurrence, which counts channels spreading
+        a framing."""
         rows = await self._db.fetchall(
             "SELECT DISTINCT f.slug, p.posted_at FROM matches m"
             " JOIN posts p ON p.id = m.post_id JOIN framings f ON f.id = m.framing_id"
-            " JOIN channels c ON c.chat_id = p.chat_id"
+            " JOIN watched_channels c ON c.chat_id = p.chat_id"
             " WHERE p.posted_at >= ? AND p.posted_at < ? AND c.watchdog = 0",
             (unix(start), unix(end)),
         )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
+
+# Whether a channel's posts count (see migration 0006): only 'approved' ones do.
+Approval = Literal["approved", "pending", "rejected"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,9 @@ class ChannelStats:
     post_count: int
     last_post_at: datetime | None
     watchdog: bool = False  # quotes framings to debunk them (see /watchdog)
+    approval: Approval = "approved"  # only approved channels count in digests
+    added_by: int | None = None  # who added the bot to it (None: not known)
+    decided_by: int | None = None  # the moderator who approved or rejected it
 
 
 @dataclass(frozen=True, slots=True)

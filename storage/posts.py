@@ -9,6 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage import audit
+from storage.approvals import ApprovalRepository, Joined, after_membership
 from storage.db import Database
 from storage.models import ChannelStats, IncomingPost, StoreResult
 from storage.timeutil import from_unix, iso, unix
@@ -225,6 +226,7 @@ _UPSERT_CHANNEL = (
 
 _STATS = (
     "SELECT c.chat_id, c.username, c.title, c.is_member, c.watchdog,"
+    " c.approval, c.added_by, c.decided_by,"
     " count(p.id) AS posts, max(p.posted_at) AS last_post"
     " FROM channels c LEFT JOIN posts p ON p.chat_id = c.chat_id"
 )
@@ -239,21 +241,42 @@ def _stats(r: aiosqlite.Row) -> ChannelStats:
         post_count=r["posts"],
         last_post_at=from_unix(r["last_post"]) if r["last_post"] is not None else None,
         watchdog=bool(r["watchdog"]),
+        approval=r["approval"],
+        added_by=r["added_by"],
+        decided_by=r["decided_by"],
     )
 
 
 class ChannelRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.approvals = ApprovalRepository(db)
 
     async def set_membership(
-        self, chat_id: int, username: str | None, title: str, is_member: bool, now: datetime
-    ) -> None:
+        self,
+        chat_id: int,
+        username: str | None,
+        title: str,
+        is_member: bool,
+        now: datetime,
+        added_by: int | None = None,
+        approve: bool = True,
+    ) -> Joined:
+        """The bot joined or left a channel. approve: whoever added it may have it watched
+        (a moderator, an admin, the operator); otherwise a new channel waits as pending."""
         async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT approval FROM channels WHERE chat_id = ?", (chat_id,)
+            ) as cur:
+                row = await cur.fetchone()
             await _upsert_channel(conn, chat_id, username, title, now)
             await conn.execute(
-                "UPDATE channels SET is_member = ? WHERE chat_id = ?", (int(is_member), chat_id)
+                "UPDATE channels SET is_member = ?, added_by = coalesce(?, added_by)"
+                " WHERE chat_id = ?",
+                (int(is_member), added_by if is_member else None, chat_id),
             )
+            before = None if row is None else row[0]
+            return await after_membership(conn, chat_id, before, is_member, added_by, approve, now)
 
     async def list_with_stats(self) -> list[ChannelStats]:
         rows = await self._db.fetchall(

@@ -323,6 +323,32 @@ def my_chat_member(
     }
 
 
+_callback_ids = itertools.count(1)
+
+
+def callback_query(
+    user_id: int, data: str, chat_id: int, message_id: int, text: str = "card"
+) -> JSONDict:
+    """A ``callback_query`` update: ``user_id`` pressed an inline button whose callback data
+    is ``data`` under the bot's message ``message_id`` in ``chat_id``."""
+    message: JSONDict = {
+        "message_id": message_id,
+        "date": DEFAULT_DATE,
+        "chat": _chat_for_id(chat_id),
+        "from": dict(BOT_USER),
+        "text": text,
+    }
+    return {
+        "callback_query": {
+            "id": str(next(_callback_ids)),
+            "from": user(user_id),
+            "chat_instance": str(chat_id),
+            "message": message,
+            "data": data,
+        }
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # Request parsing
 # --------------------------------------------------------------------------------------------
@@ -452,6 +478,8 @@ class FakeTelegram:
             "close": self._return_true,
             "logout": self._return_true,
             "answercallbackquery": self._return_true,
+            "editmessagetext": self._edit_message_text,
+            "leavechat": self._return_true,
         }
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -754,3 +782,24 @@ class FakeTelegram:
     async def _delete_my_commands(self, request: web.Request, params: JSONDict) -> bool:
         self.commands.pop(self._commands_key(params), None)
         return True
+
+    async def _edit_message_text(self, request: web.Request, params: JSONDict) -> JSONDict:
+        """Edit a message sent earlier, as Telegram does: a missing message or an edit that
+        changes nothing is a 400; the inline keyboard goes unless it is sent again."""
+        chat_id, message_id = _as_int(params.get("chat_id")), _as_int(params.get("message_id"))
+        text = params.get("text")
+        if not isinstance(text, str) or not text:
+            raise TelegramHTTPError(400, "Bad Request: message text is empty")
+        found = [m for m in self.sent if (m.chat_id, m.message_id) == (chat_id, message_id)]
+        if not found or chat_id is None or message_id is None:
+            raise TelegramHTTPError(400, "Bad Request: message to edit not found")
+        sent = found[0]
+        markup = params.get("reply_markup")
+        if sent.text == text and sent.params.get("reply_markup") == markup:
+            raise TelegramHTTPError(400, "Bad Request: message is not modified")
+        sent.text, sent.parse_mode = text, params.get("parse_mode")
+        sent.params = {**sent.params, "text": text, "reply_markup": markup}
+        if markup is None:
+            del sent.params["reply_markup"]
+        self._notify()
+        return self._message_json(chat_id, message_id, text, sent.params)

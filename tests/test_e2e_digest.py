@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.context import Services
 from bot.delivery import deliver_daily
 from tests.conftest import MODERATOR, Harness
-from tests.fake_telegram import channel_post
+from tests.fake_telegram import channel_post, my_chat_member
 
 PUBLIC, PRIVATE = -1001000000001, -1001000000002
 SUBSCRIBERS = (101, 102, 103)
@@ -69,6 +69,9 @@ async def setup_world(h: Harness) -> None:
             title="Echo <demo>",
         ),
     ]
+    # A moderator added the bot to both channels: they count without approval.
+    await h.push(my_chat_member(PUBLIC, "Echo <demo>", "echo", user_id=MODERATOR))
+    await h.push(my_chat_member(PRIVATE, "Private", None, user_id=MODERATOR))
     for payload in posts:
         await h.push(payload)
 

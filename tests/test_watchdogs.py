@@ -19,7 +19,7 @@ from storage.follows import FollowRepository
 from storage.models import DigestItem, IncomingPost
 from storage.posts import ChannelRepository, PostRepository
 from tests.conftest import ANALYST, MODERATOR, STRANGER, FakeClock, Harness
-from tests.fake_telegram import channel_post
+from tests.fake_telegram import channel_post, my_chat_member
 from tests.test_digest import END, KYIV, START, item
 
 SPREADER, WATCHDOG = -1001000000001, -1001000000009
@@ -161,6 +161,8 @@ async def test_the_digest_lists_a_watchdog_apart(harness: Harness) -> None:
     await harness.command(MODERATOR, "/watch goodwill-gesture жест доброй воли")
     now = harness.clock.now
     date = int((now - timedelta(hours=2)).timestamp())
+    for chat, name in ((SPREADER, "echo"), (WATCHDOG, "fc")):
+        await harness.push(my_chat_member(chat, name, name, user_id=MODERATOR))
     await harness.push(
         channel_post(SPREADER, 1, "Это был жест доброй воли.", username="echo", date=date)
     )

@@ -1,0 +1,196 @@
+"""Channel approval by moderators: the Approve / Leave buttons, /approve, the pending cards.
+
+A channel the bot was added to by someone who is not a moderator is pending: its posts are
+stored but left out of digests and counts (storage.approvals). Buttons are hostile input
+like any other: anyone who sees a card can press one, a client can send any callback data,
+and a card can be pressed again long after it was decided.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from bot.context import Context, services_of
+from bot.roles import Role, may, role_of
+from handlers.common import command_args, reply
+from handlers.registry import Command
+from storage.models import Approval, ChannelStats
+
+log = logging.getLogger(__name__)
+
+CARDS_PER_LIST = 10  # /channels shows at most this many pending cards (a flood stays short)
+NOTIFY_PENDING_MAX = 20  # above this many pending channels, admins get no more cards
+_BUTTON = re.compile(r"chan:(approve|leave):(-?[0-9]{1,19})")
+APPROVE_USAGE = (
+    "Usage: /approve @channel (or the chat id /channels shows for a private one)\n"
+    "Counts a pending channel's posts in digests. /channels lists the pending ones with "
+    "Approve and Leave buttons."
+)
+
+
+def parse_button(data: object) -> tuple[str, int] | None:
+    """(action, chat id) of a button FrameWatch made; None for anything else."""
+    found = _BUTTON.fullmatch(data) if isinstance(data, str) else None
+    return (found[1], int(found[2])) if found else None
+
+
+def keyboard(chat_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Approve", callback_data=f"chan:approve:{chat_id}"),
+                InlineKeyboardButton("Leave", callback_data=f"chan:leave:{chat_id}"),
+            ]
+        ]
+    )
+
+
+def channel_name(channel: ChannelStats) -> str:
+    """HTML: the channel's title, @name and id."""
+    at = f" @{channel.username}" if channel.username else ""
+    return f"<b>{escape(channel.title or 'untitled')}</b>{escape(at)} ({channel.chat_id})"
+
+
+def pending_card(channel: ChannelStats) -> str:
+    who = (
+        f"added by user {channel.added_by}"
+        if channel.added_by is not None
+        else "its posts came without word of who added me"
+    )
+    return (
+        f"Channel waiting for approval: {channel_name(channel)} · {who} · "
+        f"{channel.post_count} posts stored. Until a moderator approves it, its posts stay "
+        "out of digests and counts. Leave: I leave it; its posts stay stored, uncounted."
+    )
+
+
+async def send_card(context: Context, chat_id: int, channel: ChannelStats) -> None:
+    await context.bot.send_message(
+        chat_id,
+        pending_card(channel),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(channel.chat_id),
+    )
+
+
+async def notify_pending(context: Context, chat_id: int) -> None:
+    """Tell the admins a channel waits for approval. Best effort: intake never fails on it."""
+    services = services_of(context)
+    channel = await services.channels.find(str(chat_id))
+    if channel is None or await services.channels.approvals.count_pending() > NOTIFY_PENDING_MAX:
+        return
+    for admin in sorted(services.settings.admin_ids):
+        try:
+            await send_card(context, admin, channel)
+        except TelegramError as exc:  # e.g. the admin never started the bot
+            log.warning("could not tell admin %s about channel %s: %s", admin, chat_id, exc)
+
+
+async def list_pending(update: Update, context: Context, channels: list[ChannelStats]) -> None:
+    """/channels: one card with buttons per pending channel (the oldest few)."""
+    pending = [c for c in channels if c.approval == "pending"]
+    chat = update.effective_chat
+    if not pending or chat is None:
+        return
+    for channel in pending[:CARDS_PER_LIST]:
+        await send_card(context, chat.id, channel)
+    if len(pending) > CARDS_PER_LIST:
+        more = len(pending) - CARDS_PER_LIST
+        await reply(update, f"{more} more pending: /approve &lt;chat id&gt; approves one.")
+
+
+async def button(update: Update, context: Context) -> None:
+    """A press on Approve or Leave: moderators only, stale or foreign buttons answered."""
+    query = update.callback_query
+    if query is None:
+        return
+    parsed = parse_button(query.data)
+    if parsed is None:
+        await query.answer("This button is not one of mine. /channels lists pending channels.")
+        return
+    services = services_of(context)
+    role = await role_of(services, query.from_user.id)
+    if not may(role, Role.MODERATOR):
+        log.info("refused channel button to user %s (%s)", query.from_user.id, role)
+        await query.answer(
+            f"Only moderators may approve or leave channels. Your role: {role.label}.",
+            show_alert=True,
+        )
+        return
+    action, chat_id = parsed
+    text, note = await _decide(context, action, chat_id, query.from_user)
+    await query.answer(note)
+    if text is not None:
+        try:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+        except BadRequest as exc:  # the card is gone or already says so
+            log.info("could not edit the card of channel %s: %s", chat_id, exc)
+
+
+async def _decide(
+    context: Context, action: str, chat_id: int, user: User
+) -> tuple[str | None, str]:
+    """(the card's new HTML text or None, the short answer to the press)."""
+    services = services_of(context)
+    channel = await services.channels.find(str(chat_id))
+    approval: Approval = "approved" if action == "approve" else "rejected"
+    decision = await services.channels.approvals.decide(
+        chat_id, approval, user.id, services.clock()
+    )
+    if channel is None or decision is None:
+        return None, f"I know no channel {chat_id}. /channels lists the channels I know."
+    who = (
+        f"{escape(user.full_name)} ({user.id})"
+        if decision.changed
+        else f"user {decision.decided_by}"
+    )
+    if approval == "approved":
+        text = f"{channel_name(channel)} approved by {who}: its posts count in digests."
+        return text, "Approved." if decision.changed else "It was already approved."
+    left = await _leave(context, chat_id)
+    text = (
+        f"{channel_name(channel)} rejected by {who}: {left} Its {channel.post_count} stored "
+        "posts stay stored, left out of digests and counts. /approve undoes it."
+    )
+    return text, "I left the channel." if decision.changed else "It was already rejected."
+
+
+async def _leave(context: Context, chat_id: int) -> str:
+    try:
+        await context.bot.leave_chat(chat_id)
+    except TelegramError as exc:  # already removed from it, or Telegram is down
+        log.info("could not leave channel %s: %s", chat_id, exc)
+        return "I could not leave it (am I still in it?)."
+    return "I left it."
+
+
+async def approve(update: Update, context: Context) -> None:
+    args = command_args(update, 1)
+    if not args:
+        await reply(update, APPROVE_USAGE)
+        return
+    services = services_of(context)
+    channel = await services.channels.find(args[0])
+    user = update.effective_user
+    if channel is None or user is None:
+        await reply(update, f"I store no channel {escape(args[0])}.\n\n{APPROVE_USAGE}")
+        return
+    text, _note = await _decide(context, "approve", channel.chat_id, user)
+    await reply(update, text or APPROVE_USAGE)
+
+
+COMMANDS = [
+    Command(
+        ("approve",),
+        approve,
+        Role.MODERATOR,
+        "/approve @channel",
+        "count a pending (or rejected) channel's posts in digests",
+    ),
+]
