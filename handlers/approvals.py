@@ -12,7 +12,14 @@ import logging
 import re
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -112,25 +119,35 @@ async def button(update: Update, context: Context) -> None:
         return
     parsed = parse_button(query.data)
     if parsed is None:
-        await query.answer("This button is not one of mine. /channels lists pending channels.")
+        await _answer(query, "This button is not one of mine. /channels lists pending channels.")
         return
     services = services_of(context)
     role = await role_of(services, query.from_user.id)
     if not may(role, Role.MODERATOR):
         log.info("refused channel button to user %s (%s)", query.from_user.id, role)
-        await query.answer(
-            f"Only moderators may approve or leave channels. Your role: {role.label}.",
-            show_alert=True,
+        await _answer(
+            query, f"Only moderators may approve or leave channels. Your role: {role.label}.", True
         )
         return
     action, chat_id = parsed
     text, note = await _decide(context, action, chat_id, query.from_user)
-    await query.answer(note)
-    if text is not None:
+    await _answer(query, note)
+    # A card older than 48 hours is inaccessible to the bot: the answer has to do.
+    message = query.message
+    if text is not None and isinstance(message, Message) and message.is_accessible:
         try:
             await query.edit_message_text(text, parse_mode=ParseMode.HTML)
         except BadRequest as exc:  # the card is gone or already says so
             log.info("could not edit the card of channel %s: %s", chat_id, exc)
+
+
+async def _answer(query: CallbackQuery, text: str, alert: bool = False) -> None:
+    """Answer a press; one replayed after a restart may be too old to answer, which must
+    not stop the card from being edited."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("could not answer a button press: %s", exc)
 
 
 async def _decide(

@@ -327,17 +327,19 @@ _callback_ids = itertools.count(1)
 
 
 def callback_query(
-    user_id: int, data: str, chat_id: int, message_id: int, text: str = "card"
+    user_id: int,
+    data: str,
+    chat_id: int,
+    message_id: int,
+    text: str = "card",
+    inaccessible: bool = False,
 ) -> JSONDict:
     """A ``callback_query`` update: ``user_id`` pressed an inline button whose callback data
-    is ``data`` under the bot's message ``message_id`` in ``chat_id``."""
-    message: JSONDict = {
-        "message_id": message_id,
-        "date": DEFAULT_DATE,
-        "chat": _chat_for_id(chat_id),
-        "from": dict(BOT_USER),
-        "text": text,
-    }
+    is ``data`` under the bot's message ``message_id`` in ``chat_id``. An inaccessible
+    message (older than 48 hours) comes as chat, id and date 0 only."""
+    message: JSONDict = {"message_id": message_id, "date": 0, "chat": _chat_for_id(chat_id)}
+    if not inaccessible:
+        message.update({"date": DEFAULT_DATE, "from": dict(BOT_USER), "text": text})
     return {
         "callback_query": {
             "id": str(next(_callback_ids)),

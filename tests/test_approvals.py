@@ -185,6 +185,31 @@ async def test_leave_rejects_the_channel_and_the_bot_stays_out(harness: Harness)
     assert "https://t.me/phish/1" in await digest(harness)
 
 
+async def test_a_press_on_a_card_too_old_to_edit_is_still_answered(harness: Harness) -> None:
+    await setup(harness)
+    await harness.push(my_chat_member(CHANNEL, "Phish", "phish", user_id=STRANGER))
+    before = len(harness.tg.requests_for("answerCallbackQuery"))
+
+    await harness.push(callback_query(MODERATOR, approve(), MODERATOR, 5, inaccessible=True))
+
+    (answer,) = harness.tg.requests_for("answerCallbackQuery")[before:]
+    assert answer.params["text"] == "Approved."
+    assert harness.tg.requests_for("editMessageText") == []
+    assert await approval(harness) == ("approved", STRANGER, MODERATOR)
+
+
+async def test_a_press_too_old_to_answer_still_edits_the_card(harness: Harness) -> None:
+    await setup(harness)
+    await harness.push(my_chat_member(CHANNEL, "Phish", "phish", user_id=STRANGER))
+    (card,) = cards(harness, ADMIN)
+    harness.tg.fail("answerCallbackQuery", status=400, description="Bad Request: query is too old")
+
+    await harness.push(callback_query(ADMIN, approve(), card.chat_id, card.message_id))
+
+    assert "approved by User (1)" in card.text
+    assert await approval(harness) == ("approved", STRANGER, ADMIN)
+
+
 async def test_a_failed_leave_still_keeps_the_posts_out(harness: Harness) -> None:
     await setup(harness)
     await harness.push(my_chat_member(CHANNEL, "Phish", "phish", user_id=STRANGER))
