@@ -90,7 +90,10 @@ async def notify_pending(context: Context, chat_id: int) -> None:
     """Tell the admins a channel waits for approval. Best effort: intake never fails on it."""
     services = services_of(context)
     channel = await services.channels.find(str(chat_id))
-    if channel is None or await services.channels.approvals.count_pending() > NOTIFY_PENDING_MAX:
+    if channel is None:
+        return
+    if await services.channels.approvals.count_pending() > NOTIFY_PENDING_MAX:
+        log.warning("channel %s pending; over %d pending: no card", chat_id, NOTIFY_PENDING_MAX)
         return
     for admin in sorted(services.settings.admin_ids):
         try:
@@ -100,7 +103,7 @@ async def notify_pending(context: Context, chat_id: int) -> None:
 
 
 async def list_pending(update: Update, context: Context, channels: list[ChannelStats]) -> None:
-    """/channels: one card with buttons per pending channel (the oldest few)."""
+    """/channels: one card with buttons per pending channel (the first few listed)."""
     pending = [c for c in channels if c.approval == "pending"]
     chat = update.effective_chat
     if not pending or chat is None:
