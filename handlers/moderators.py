@@ -233,7 +233,14 @@ async def forwarded_post(update: Update, context: Context) -> None:
     result = await store_post(services.posts, post, services.clock())
     link = post_link(post.chat_id, post.channel_username, post.message_id)
     verb = {"new": "Stored", "edited": "Updated"}.get(result.outcome, "Already had")
-    await reply(update, f"{verb} the post from <b>{escape(post.channel_title)}</b>: {link}")
+    channel = await services.channels.find(str(post.chat_id))
+    state = channel.approval if channel else "approved"
+    note = (
+        ""
+        if state == "approved"
+        else f"\nThe channel is {state}: /approve {post.chat_id} counts it."
+    )
+    await reply(update, f"{verb} the post from <b>{escape(post.channel_title)}</b>: {link}{note}")
 
 
 COMMANDS = [

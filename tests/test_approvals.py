@@ -22,7 +22,13 @@ from handlers.approvals import CARDS_PER_LIST, parse_button
 from storage.db import Database, _migration_files, migrate, open_database
 from storage.models import IncomingPost
 from tests.conftest import ADMIN, ANALYST, MODERATOR, STRANGER, Harness
-from tests.fake_telegram import SentMessage, callback_query, channel_post, my_chat_member
+from tests.fake_telegram import (
+    SentMessage,
+    callback_query,
+    channel_post,
+    forwarded_channel_post,
+    my_chat_member,
+)
 
 CHANNEL = -1001555000001
 PHISH = "Жест доброй воли! Подробности: https://evil.example/login"
@@ -245,6 +251,24 @@ async def test_posts_of_a_channel_never_registered_wait_for_approval(harness: Ha
     assert "phish" not in await digest(harness)
     (notice,) = cards(harness, ADMIN)
     assert "without word of who added me" in notice.text
+
+
+async def test_a_moderators_forward_from_a_pending_channel_says_how_to_count_it(
+    harness: Harness,
+) -> None:
+    await setup(harness)
+    await harness.push(my_chat_member(CHANNEL, "Phish", "phish", user_id=STRANGER))
+    forward = forwarded_channel_post(MODERATOR, CHANNEL, 3, PHISH, origin_username="phish")
+    before = len(harness.tg.sent_to(MODERATOR))
+
+    await harness.push(forward)
+
+    (reply,) = [m.text for m in harness.tg.sent_to(MODERATOR)[before:]]
+    assert f"The channel is pending: /approve {CHANNEL} counts it." in reply
+    assert await approval(harness) == ("pending", STRANGER, None)
+    other = forwarded_channel_post(MODERATOR, -1001555000003, 4, "text", origin_username="ok")
+    await harness.push(other)
+    assert "/approve" not in harness.tg.sent_to(MODERATOR)[-1].text  # new: a moderator's
 
 
 async def test_a_channel_moderators_follow_is_watched_whoever_adds_the_bot(
