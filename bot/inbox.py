@@ -79,15 +79,14 @@ class DurablePoller:
         """One getUpdates call: save the batch, dispatch it (and wait for the handlers
         unless `wait` is False). Returns the next offset."""
         rows, last = rows_of(await self._bot.get_raw_updates(offset, self._timeout, self._allowed))
-        if not rows:
-            return offset
-        await self._services.inbox.save(rows, self._services.clock())
-        await self._start_saved()
+        if rows:
+            await self._services.inbox.save(rows, self._services.clock())
+        await self._start_saved()  # also on an empty round: failed rows get their next try
         if wait:
             await self.drain()
-        if last is None:
+        if rows and last is None:
             raise MalformedBatchError(f"{len(rows)} update(s) without an update_id")
-        return last + 1
+        return offset if last is None else last + 1
 
     async def drain(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Wait for the updates being handled; after `timeout` seconds cancel the rest

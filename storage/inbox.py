@@ -108,13 +108,13 @@ class InboxRepository:
         assert row is not None
         return InboxCounts(pending=int(row[0]), quarantined=int(row[1]))
 
-    async def quarantined(self, limit: int = 50) -> list[QuarantinedUpdate]:
-        """Quarantined updates, newest first."""
+    async def quarantined(self, limit: int | None = 50) -> list[QuarantinedUpdate]:
+        """Quarantined updates, newest first (all if `limit` is None)."""
         rows = await self._db.fetchall(
             "SELECT update_id, payload, received_at, quarantined_at, attempts, error FROM inbox"
             " WHERE quarantined_at IS NOT NULL AND processed_at IS NULL"
             " ORDER BY quarantined_at DESC, update_id DESC LIMIT ?",
-            (limit,),
+            (-1 if limit is None else limit,),
         )
         return [
             QuarantinedUpdate(
