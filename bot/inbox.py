@@ -137,10 +137,12 @@ class DurablePoller:
 
     async def _handle(self, update_id: int, update: Update) -> None:
         chat = _chat_of(update)
+        key = chat.id if chat is not None and type(chat.id) is int else None
         try:
-            error = await self._order.run(
-                None if chat is None else chat.id, lambda: self._process(update)
-            )
+            error = await self._order.run(key, lambda: self._process(update))
+        except Exception as exc:  # defensive: nothing may leave a row pending forever
+            error = exc
+        try:
             if error is None:
                 await self._services.inbox.mark_processed(update_id, self._services.clock())
             else:
