@@ -35,6 +35,7 @@ from telegram.ext import Application
 from bot.chat_order import ChatOrder
 from bot.context import Services
 from bot.logs import redact
+from bot.quarantine import AdminNotice
 from bot.raw_updates import IntakeBot, MalformedBatchError, rows_of
 from storage.models import InboxUpdate
 
@@ -67,6 +68,7 @@ class DurablePoller:
         self._order = ChatOrder(MAX_CONCURRENT)
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._failed: dict[int, BaseException] = {}  # update_id -> its handler's exception
+        self._notice = AdminNotice(app.bot, services.settings.admin_ids)
         app.add_error_handler(self._note_failure)
 
     async def dispatch_saved(self) -> int:
@@ -175,6 +177,7 @@ class DurablePoller:
                 update_id,
                 error,
             )
+            await self._notice.set_aside(update_id, error, self._services.clock())
         else:
             log.warning("update %s failed (%s); it is tried again later", update_id, error)
 

@@ -1,13 +1,21 @@
 """What `framewatch inbox` and /inbox share: reading which updates to act on, and one line
-per quarantined update (plain text; the bot escapes it)."""
+per quarantined update (plain text; the bot escapes it); and the admins' notice."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import tzinfo
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, tzinfo
+
+from telegram import Bot
+from telegram.error import TelegramError
 
 from storage.inbox import QuarantinedUpdate
+
+log = logging.getLogger(__name__)
+
+NOTICE_EVERY = timedelta(hours=1)
 
 SELECTION_HELP = "update ids from the list (e.g. 1005 1007), or all"
 
@@ -49,3 +57,30 @@ def line(update: QuarantinedUpdate, zone: tzinfo) -> str:
         f"{update.update_id}  {when:%Y-%m-%d %H:%M}  {kind_of(update.payload)}, "
         f"{update.attempts} attempt(s): {update.error}"
     )
+
+
+class AdminNotice:
+    """Tells the admins in Telegram that updates were set aside: at most one message an
+    hour, so a flood of hostile updates cannot turn into a flood of notices."""
+
+    def __init__(self, bot: Bot, admin_ids: Iterable[int], every: timedelta = NOTICE_EVERY):
+        self._bot = bot
+        self._admins = sorted(admin_ids)
+        self._every = every
+        self._last: datetime | None = None
+        self._unsent = 0
+
+    async def set_aside(self, update_id: int, error: str, now: datetime) -> None:
+        self._unsent += 1
+        if self._last is not None and now - self._last < self._every:
+            return
+        text = (
+            f"FrameWatch set aside {self._unsent} update(s) that could not be handled "
+            f"(newest: {update_id}, {error}). /inbox shows them, to retry or drop."
+        )
+        self._last, self._unsent = now, 0
+        for admin in self._admins:
+            try:
+                await self._bot.send_message(admin, text)
+            except TelegramError as exc:  # e.g. the admin never started the bot
+                log.warning("could not tell admin %s about the quarantine: %s", admin, exc)

@@ -5,6 +5,7 @@ a bounded number of attempts, the offset moves on, and the next updates are hand
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -140,3 +141,22 @@ async def test_a_conflict_is_one_warning_and_polling_goes_on(
         await harness.poll()
     await start_is_answered(harness)
     assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.WARNING]
+
+
+async def test_admins_get_one_notice_an_hour_about_the_quarantine(harness: Harness) -> None:
+    for payload in ({"channel_post": "one"}, {"channel_post": "two"}):
+        harness.tg.push_update(payload)
+    for _ in range(MAX_ATTEMPTS):
+        await harness.poll()
+    (notice,) = [m.text for m in harness.tg.sent_to(ADMIN)]
+    assert notice.startswith("FrameWatch set aside 1 update(s) that could not be handled")
+    assert notice.endswith("/inbox shows them, to retry or drop.")
+
+    harness.clock.now += timedelta(hours=1)
+    harness.tg.push_update({"channel_post": "three"})
+    for _ in range(MAX_ATTEMPTS):
+        await harness.poll()
+    assert [m.text[:40] for m in harness.tg.sent_to(ADMIN)] == [
+        "FrameWatch set aside 1 update(s) that co",
+        "FrameWatch set aside 2 update(s) that co",  # the one held back, and the new one
+    ]
