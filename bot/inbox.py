@@ -57,6 +57,7 @@ class DurablePoller:
         services: Services,
         allowed_updates: list[str],
         poll_timeout: int = 30,
+        max_concurrent: int = MAX_CONCURRENT,
     ) -> None:
         if not isinstance(app.bot, IntakeBot):
             raise TypeError("build the application with bot.app.build_application")
@@ -65,7 +66,7 @@ class DurablePoller:
         self._services = services
         self._allowed = allowed_updates
         self._timeout = poll_timeout
-        self._order = ChatOrder(MAX_CONCURRENT)
+        self._order = ChatOrder(max_concurrent)
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._failed: dict[int, BaseException] = {}  # update_id -> its handler's exception
         self._notice = AdminNotice(app.bot, services.settings.admin_ids)
