@@ -68,6 +68,7 @@ class DurablePoller:
         self._timeout = poll_timeout
         self._order = ChatOrder(max_concurrent)
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._settled: set[int] = set()  # finished since the last look at the pending rows
         self._failed: dict[int, BaseException] = {}  # update_id -> its handler's exception
         self._notice = AdminNotice(app.bot, services.settings.admin_ids)
         app.add_error_handler(self._note_failure)
@@ -107,10 +108,16 @@ class DurablePoller:
         """Start handling every pending row not already being handled, oldest first.
         Each row is tried once per call: a failed one waits for the next round."""
         started, after = 0, None
-        while batch := await self._services.inbox.unprocessed(after=after):
+        while True:
+            # A handler finishing while the SELECT runs may be listed as pending yet no
+            # longer be in flight: _settled remembers it, so it is not handled twice.
+            self._settled.clear()
+            batch = await self._services.inbox.unprocessed(after=after)
+            if not batch:
+                break
             after = batch[-1].update_id
             for saved in batch:
-                if saved.update_id not in self._in_flight:
+                if saved.update_id not in self._in_flight and saved.update_id not in self._settled:
                     await self._start(saved)
                     started += 1
         return started
@@ -131,6 +138,7 @@ class DurablePoller:
 
     def _forget(self, update_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(update_id, None)
+        self._settled.add(update_id)
 
     def _parse(self, saved: InboxUpdate) -> Update:
         data = json.loads(saved.payload)
