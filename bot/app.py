@@ -11,10 +11,13 @@ from typing import Any
 from telegram import BotCommand
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.context import BotData, Clock, Services
 from bot.inbox import DurablePoller
+from bot.raw_updates import IntakeBot
+from bot.single_instance import single_instance
 from handlers import ALLOWED_UPDATES, register, schedule
 from storage.db import open_database
 
@@ -40,12 +43,19 @@ def utc_now() -> datetime:
 
 def build_application(settings: Settings, services: Services) -> AnyApp:
     """The PTB application with FrameWatch's handlers and jobs; it does not poll by itself."""
+    bot = IntakeBot(  # ExtBot that can fetch updates as raw JSON for the DurablePoller
+        token=settings.token(),
+        base_url=settings.api_base_url,
+        # What ApplicationBuilder would give: many connections for handlers running side
+        # by side, one for the long poll.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        rate_limiter=AIORateLimiter(max_retries=3),
+    )
     app = (
         ApplicationBuilder()
-        .token(settings.token())
-        .base_url(settings.api_base_url)
+        .bot(bot)
         .updater(None)  # our DurablePoller saves updates before acknowledging them
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .context_types(ContextTypes(bot_data=BotData))
         .build()
     )
@@ -57,7 +67,13 @@ def build_application(settings: Settings, services: Services) -> AnyApp:
 
 
 async def run_bot(settings: Settings, clock: Clock = utc_now, poll_timeout: int = 30) -> None:
-    """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably."""
+    """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably. Refuses to
+    start (AlreadyRunningError) while another run holds the same database."""
+    with single_instance(settings.db_path):
+        await _run_locked(settings, clock, poll_timeout)
+
+
+async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> None:
     db = await open_database(settings.db_path)
     try:
         services = Services.create(settings, db, clock)

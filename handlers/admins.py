@@ -1,10 +1,13 @@
-"""Admin commands: /grant, /revoke, /roles."""
+"""Admin commands: /grant, /revoke, /roles, /inbox."""
 
 from __future__ import annotations
+
+from html import escape
 
 from telegram import Update
 
 from bot.context import Context, services_of
+from bot.quarantine import SelectionError, line, parse_selection
 from bot.roles import GRANTABLE, Role
 from handlers.common import command_args, reply
 from handlers.registry import Command
@@ -80,10 +83,61 @@ async def list_roles(update: Update, context: Context) -> None:
     await reply(update, "\n".join(lines))
 
 
+INBOX_SHOWN = 10
+INBOX_USAGE = (
+    "Retry: <code>/inbox retry ID</code> (or <code>all</code>), drop: "
+    "<code>/inbox drop ID</code> (or <code>all</code>); raw JSON: "
+    "<code>framewatch inbox show ID</code>."
+)
+
+
+async def inbox(update: Update, context: Context) -> None:
+    """Updates set aside after failing repeatedly: counts and the newest, or retry/drop."""
+    services = services_of(context)
+    args = command_args(update, 2)
+    if args and args[0].lower() in ("retry", "drop"):
+        await _resolve_inbox(update, context, args[0].lower(), args[1:])
+        return
+    if args:
+        await reply(update, "Usage: /inbox, or /inbox retry|drop ID|all. " + INBOX_USAGE)
+        return
+    counts = await services.inbox.counts()
+    waiting = max(counts.pending - 1, 0)  # this /inbox is itself pending until it returns
+    lines = [f"<b>Inbox</b>: {waiting} waiting, {counts.quarantined} quarantined."]
+    newest = await services.inbox.quarantined(limit=INBOX_SHOWN)
+    lines += [escape(line(q, services.settings.zone), quote=False) for q in newest]
+    if newest:
+        lines.append(INBOX_USAGE)
+    await reply(update, "\n".join(lines))
+
+
+async def _resolve_inbox(update: Update, context: Context, verb: str, rest: list[str]) -> None:
+    services = services_of(context)
+    try:
+        ids = parse_selection(rest[0].split() if rest else [])
+    except SelectionError as exc:
+        await reply(update, f"{escape(str(exc), quote=False)}. Nothing changed.")
+        return
+    actor = update.effective_user.id if update.effective_user else None
+    act = services.inbox.retry if verb == "retry" else services.inbox.drop
+    done = await act(ids, actor, services.clock())
+    if not done:
+        await reply(update, "No such quarantined update; nothing changed. /inbox lists them.")
+        return
+    await reply(update, f"{done} update(s) {'queued again' if verb == 'retry' else 'dropped'}.")
+
+
 COMMANDS = [
     Command(
         ("grant",), grant, Role.ADMIN, "/grant &lt;user_id&gt; moderator|analyst", "give a role"
     ),
     Command(("revoke",), revoke, Role.ADMIN, "/revoke &lt;user_id&gt;", "take a role away"),
     Command(("roles",), list_roles, Role.ADMIN, "/roles", "who has which role"),
+    Command(
+        ("inbox",),
+        inbox,
+        Role.ADMIN,
+        "/inbox [retry|drop &lt;id&gt;|all]",
+        "updates set aside after failing repeatedly",
+    ),
 ]

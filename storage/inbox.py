@@ -1,13 +1,45 @@
-"""Durable intake of raw updates: saved and committed before Telegram is told we have them."""
+"""Durable intake of raw updates: saved and committed before Telegram is told we have them.
+
+A row is pending, processed, or quarantined (it failed MAX_ATTEMPTS times and waits for an
+admin to retry or drop it). Nothing leaves the quarantine without an admin.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from storage import audit
 from storage.db import Database
 from storage.models import InboxUpdate
-from storage.timeutil import iso
+from storage.timeutil import from_iso, iso
+
+MAX_ATTEMPTS = 3  # parse or handling failures before an update is set aside
+# retry and drop act on quarantined rows among the ids given as a JSON list (NULL: all).
+_RETRY = """UPDATE inbox SET quarantined_at = NULL, attempts = 0
+ WHERE quarantined_at IS NOT NULL AND processed_at IS NULL
+ AND (? IS NULL OR update_id IN (SELECT value FROM json_each(?))) RETURNING update_id"""
+_DROP = """UPDATE inbox SET processed_at = ?, dropped_by = ?
+ WHERE quarantined_at IS NOT NULL AND processed_at IS NULL
+ AND (? IS NULL OR update_id IN (SELECT value FROM json_each(?))) RETURNING update_id"""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedUpdate:
+    update_id: int  # negative: the element had no integer update_id (see bot.inbox)
+    payload: str
+    received_at: datetime
+    quarantined_at: datetime
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxCounts:
+    pending: int
+    quarantined: int
 
 
 class InboxRepository:
@@ -25,15 +57,20 @@ class InboxRepository:
             return conn.total_changes - before
 
     async def next_offset(self) -> int | None:
-        """The getUpdates offset that acknowledges every saved update (None: nothing saved)."""
-        value = await self._db.fetchval("SELECT max(update_id) FROM inbox")
+        """The getUpdates offset that acknowledges every saved update (None: nothing saved).
+
+        Negative keys are elements saved without an update_id: they never count, or a
+        negative offset would ask Telegram for the last updates again."""
+        value = await self._db.fetchval("SELECT max(update_id) FROM inbox WHERE update_id >= 0")
         return None if value is None else int(value) + 1
 
-    async def unprocessed(self, limit: int = 100) -> list[InboxUpdate]:
+    async def unprocessed(self, limit: int = 100, after: int | None = None) -> list[InboxUpdate]:
+        """Pending rows (not processed, not quarantined) after `after`, oldest first."""
         rows = await self._db.fetchall(
-            "SELECT update_id, payload FROM inbox WHERE processed_at IS NULL"
+            "SELECT update_id, payload FROM inbox"
+            " WHERE processed_at IS NULL AND quarantined_at IS NULL AND update_id > ?"
             " ORDER BY update_id LIMIT ?",
-            (limit,),
+            (-(2**63) if after is None else after, limit),
         )
         return [InboxUpdate(r[0], r[1]) for r in rows]
 
@@ -44,6 +81,76 @@ class InboxRepository:
                 " WHERE update_id = ?",
                 (iso(now), error, update_id),
             )
+
+    async def record_failure(
+        self, update_id: int, now: datetime, error: str, final: bool = False
+    ) -> bool:
+        """Count a failed attempt; at MAX_ATTEMPTS (or `final`) set the update aside.
+        Returns whether it is now quarantined."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE inbox SET attempts = attempts + 1, error = ?,"
+                " quarantined_at = CASE WHEN ? OR attempts + 1 >= ? THEN ? END"
+                " WHERE update_id = ? AND processed_at IS NULL"
+                " RETURNING quarantined_at",
+                (error, final, MAX_ATTEMPTS, iso(now), update_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return row is not None and row[0] is not None
+
+    async def counts(self) -> InboxCounts:
+        row = await self._db.fetchone(
+            "SELECT count(*) FILTER (WHERE quarantined_at IS NULL),"
+            " count(*) FILTER (WHERE quarantined_at IS NOT NULL)"
+            " FROM inbox WHERE processed_at IS NULL"
+        )
+        assert row is not None
+        return InboxCounts(pending=int(row[0]), quarantined=int(row[1]))
+
+    async def quarantined(self, limit: int | None = 50) -> list[QuarantinedUpdate]:
+        """Quarantined updates, newest first (all if `limit` is None)."""
+        rows = await self._db.fetchall(
+            "SELECT update_id, payload, received_at, quarantined_at, attempts, error FROM inbox"
+            " WHERE quarantined_at IS NOT NULL AND processed_at IS NULL"
+            " ORDER BY quarantined_at DESC, update_id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        return [
+            QuarantinedUpdate(
+                r[0], r[1], from_iso(r[2]), from_iso(r[3]), int(r[4]), r[5] or "unknown error"
+            )
+            for r in rows
+        ]
+
+    async def retry(
+        self, update_ids: Sequence[int] | None, actor: int | None, now: datetime
+    ) -> int:
+        """Put quarantined updates (all if None) back in the queue with a fresh attempt count."""
+        return await self._resolve("retry", _RETRY, [], update_ids, actor, now)
+
+    async def drop(self, update_ids: Sequence[int] | None, actor: int | None, now: datetime) -> int:
+        """Give quarantined updates (all if None) up: marked processed, pruned later."""
+        return await self._resolve("drop", _DROP, [iso(now), actor], update_ids, actor, now)
+
+    async def _resolve(
+        self,
+        verb: str,
+        sql: str,
+        params: list[object],
+        ids: Sequence[int] | None,
+        actor: int | None,
+        now: datetime,
+    ) -> int:
+        wanted = None if ids is None else json.dumps(list(ids))
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(sql, [*params, wanted, wanted])
+            done = sorted(int(r[0]) for r in await cursor.fetchall())
+            await cursor.close()
+            if done:
+                detail = ", ".join(map(str, done[:50])) + (" ..." if len(done) > 50 else "")
+                await audit.record(conn, actor, f"inbox-{verb}", detail, now)
+        return len(done)
 
     async def prune(self, before: datetime) -> int:
         """Forget processed updates older than `before`, keeping the newest for the offset."""

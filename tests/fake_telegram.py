@@ -444,6 +444,18 @@ Handler = Callable[[web.Request, JSONDict], Any]
 # --------------------------------------------------------------------------------------------
 
 
+CONFLICT_DESCRIPTION = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+_RAW = "_raw_element"  # key of an element pushed with push_raw, served without its wrapper
+
+
+@dataclass
+class _LongPoll:
+    terminated: bool = False
+
+
 class FakeTelegram:
     """An in-process Bot API server on 127.0.0.1 with an OS-assigned port.
 
@@ -461,6 +473,8 @@ class FakeTelegram:
         self.hook_errors: list[Exception] = []
         self.date = DEFAULT_DATE
         self._updates: list[JSONDict] = []
+        self._polls: list[_LongPoll] = []  # getUpdates calls waiting now
+        self.conflicts = 0  # getUpdates calls ended with 409 Conflict
         self._next_update_id = FIRST_UPDATE_ID
         self._message_ids: dict[int, int] = {}
         self._failures: list[_FailureRule] = []
@@ -677,7 +691,10 @@ class FakeTelegram:
         return True
 
     async def _get_updates(self, request: web.Request, params: JSONDict) -> web.StreamResponse:
-        """Long-poll like Telegram: ack by offset, wait up to ``timeout`` for new updates."""
+        """Long-poll like Telegram: ack by offset, wait up to ``timeout`` for new updates.
+
+        Like Telegram, a getUpdates arriving while another one waits ends the waiting one
+        with 409 Conflict: two pollers on one token keep cutting each other off."""
         if "allowed_updates" in params:
             self.allowed_updates = params["allowed_updates"]
         offset = _as_int(params.get("offset"))
@@ -685,9 +702,33 @@ class FakeTelegram:
             self._acknowledge(offset)
         limit = min(max(_as_int(params.get("limit")) or MAX_UPDATES_LIMIT, 1), MAX_UPDATES_LIMIT)
         timeout = float(params.get("timeout") or 0)
-        await self._wait_until(lambda: self._closing or self._deliverable(offset) != [], timeout)
+        for earlier in self._polls:
+            earlier.terminated = True
+        poll = _LongPoll()
+        self._polls.append(poll)
+        self._notify()
+        try:
+            await self._wait_until(
+                lambda: self._closing or poll.terminated or self._deliverable(offset) != [],
+                timeout,
+            )
+        finally:
+            self._polls.remove(poll)
+        if poll.terminated and not self._closing:
+            self.conflicts += 1
+            raise TelegramHTTPError(409, CONFLICT_DESCRIPTION)
         updates = [] if self._closing else self._deliverable(offset)[:limit]
-        return await self._write_updates(request, updates)
+        return await self._write_updates(request, [u.get(_RAW, u) for u in updates])
+
+    def push_raw(self, element: Any) -> int:
+        """Queue any JSON value as an element of getUpdates' result, as a broken proxy
+        might send it; it is acknowledged like an update with the id returned (which it
+        does not carry)."""
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._updates.append({"update_id": update_id, _RAW: element})
+        self._notify()
+        return update_id
 
     def _acknowledge(self, offset: int) -> None:
         """Forget confirmed updates; a negative offset keeps only the last ``-offset``."""
