@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import Role, role_of
+from bot.telegram_text import escape
 from handlers import admins, analysts, explain, moderators, sources, subscribers, watchdogs
 from handlers.common import reply
 from handlers.registry import Command
