@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from storage.db import Database
@@ -16,6 +17,7 @@ HIGHLIGHT_END = "\x03"
 MAX_QUERY_LENGTH = 500
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DATABASE_ERRORS = ("locked", "busy", "disk", "i/o", "readonly", "no such table", "corrupt")
 
 
@@ -31,6 +33,9 @@ class SearchRepository:
         """Best matches by bm25 rank, each with a snippet around the matched words."""
         if len(query) > MAX_QUERY_LENGTH:
             raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+        if not query.isprintable() and _SURROGATE.search(query):
+            # sqlite3 cannot encode a lone surrogate (from a bad JSON escape) as UTF-8.
+            raise QuerySyntaxError("the query holds a character that is not valid Unicode")
         try:
             rows = await self._db.fetchall(
                 "SELECT p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
