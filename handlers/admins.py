@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import GRANTABLE, Role
-from handlers.common import command_args, reply
+from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
 
 GRANT_USAGE = (
@@ -77,7 +77,7 @@ async def list_roles(update: Update, context: Context) -> None:
     ]
     if len(lines) == 1:
         lines.append("No roles yet.")
-    await reply(update, "\n".join(lines))
+    await reply_chunks(update, lines)
 
 
 COMMANDS = [
