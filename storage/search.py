@@ -9,9 +9,9 @@ from storage.db import Database
 from storage.models import SearchHit
 from storage.timeutil import from_unix
 
-# Control characters never occur in post text we keep for display, so they can mark the
-# matched words in a snippet without clashing with anything; the caller turns them into
-# <b></b> after escaping the text.
+# Control characters mark the matched words in a snippet; the caller turns them into bold
+# as it escapes the text. A post may hold these characters too: the caller treats them as
+# switches (start: bold on, end: off), so a stray one cannot leave a tag unclosed.
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
 MAX_QUERY_LENGTH = 500

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
-MAX_TEXT_UNITS = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH
-MAX_CAPTION_UNITS = 1024  # telegram.constants.MessageLimit.CAPTION_LENGTH
+from telegram.constants import MessageLimit
+
+MAX_TEXT_UNITS: int = MessageLimit.MAX_TEXT_LENGTH
+MAX_CAPTION_UNITS: int = MessageLimit.CAPTION_LENGTH
 
 SUPPORTED_TAGS = frozenset(
     {

@@ -53,7 +53,7 @@ async def test_channels_with_a_5000_character_name_is_not_cut_inside_a_tag(
     harness: Harness,
 ) -> None:
     await harness.grant_roles()
-    await harness.push(channel_post(CHANNEL, 1, "hello", title="<b>" * 1250, username="longname"))
+    await harness.push(channel_post(CHANNEL, 1, "hello", title="<b>" * 1667, username="longname"))
     await harness.push(channel_post(CHANNEL - 1, 1, "hi", title="Plain", username="plain"))
 
     text = _accepted(await harness.command(MODERATOR, "/channels"))
