@@ -68,7 +68,7 @@ def _assert_accepted(messages: list[str], limit: int) -> None:
         assert not CONTROLS.search(message)
 
 
-@BOUNDED
+@settings(BOUNDED, max_examples=60)  # each example renders up to 12 lines of up to 120,000 chars
 @given(st.lists(_lines(), max_size=12), st.sampled_from([MAX_TEXT, MAX_CAPTION, 64]))
 def test_every_message_parses_fits_and_is_not_empty(lines: list[Line], limit: int) -> None:
     _assert_accepted(render(lines, limit), limit)
