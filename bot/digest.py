@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.links import post_link
+from bot.telegram_text import ELLIPSIS, MAX_TEXT
 from storage.models import DigestItem
 
-TELEGRAM_LIMIT = 4096  # max message length, in UTF-16 code units
+TELEGRAM_LIMIT = MAX_TEXT  # max message length, in UTF-16 code units
 TOP_POSTS = 5  # posts shown per framing
 QUOTED_POSTS = 2  # watchdog posts shown per framing
 SNIPPET_MAX = 300  # characters of context shown around a match
@@ -30,7 +31,6 @@ RECURRING_MIN_POSTS = 3  # distinct posts in the period
 # word is an initial or abbreviation ("U.S. officials", "J. Smith", "т.е."), not an end.
 _BOUNDARY = re.compile(r"(?:(?<!\b\w)\.|[!?…])[.!?…]*(?=\s|$)|\n")
 _SPACE = re.compile(r"\s+")
-ELLIPSIS = "…"
 
 
 @dataclass(frozen=True, slots=True)

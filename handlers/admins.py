@@ -9,7 +9,7 @@ from telegram import Update
 from bot.context import Context, services_of
 from bot.quarantine import SelectionError, line, parse_selection
 from bot.roles import GRANTABLE, Role
-from handlers.common import command_args, reply
+from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
 
 GRANT_USAGE = (
@@ -80,7 +80,7 @@ async def list_roles(update: Update, context: Context) -> None:
     ]
     if len(lines) == 1:
         lines.append("No roles yet.")
-    await reply(update, "\n".join(lines))
+    await reply_chunks(update, lines)
 
 
 INBOX_SHOWN = 10

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from html import escape
+import re
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -10,6 +10,7 @@ from telegram import Update
 from bot.context import Context, services_of
 from bot.links import post_link
 from bot.roles import Role
+from bot.telegram_text import Line, Piece, Text
 from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
 from storage.models import SearchHit
@@ -25,35 +26,55 @@ SEARCH_HELP = (
 )
 
 
-def format_hit(hit: SearchHit, tz: ZoneInfo) -> str:
-    snippet = escape(hit.snippet).replace(HIGHLIGHT_START, "<b>").replace(HIGHLIGHT_END, "</b>")
-    name = f"@{hit.channel_username}" if hit.channel_username else escape(hit.channel_title)
-    if hit.watchdog:
-        name += " (watchdog)"
+def format_hit(hit: SearchHit, tz: ZoneInfo) -> list[Line]:
+    """Three lines: when and where, the snippet with the matched words in bold, the link."""
+    name = f"@{hit.channel_username}" if hit.channel_username else hit.channel_title
+    watchdog = " (watchdog)" if hit.watchdog else ""
     link = post_link(hit.chat_id, hit.channel_username, hit.message_id)
-    return f"• {hit.posted_at.astimezone(tz):%Y-%m-%d %H:%M} · {name}\n  {snippet}\n  {link}"
+    return [
+        [f"• {hit.posted_at.astimezone(tz):%Y-%m-%d %H:%M} · ", Text(name), watchdog],
+        ["  ", *highlighted(hit.snippet)],
+        ["  ", Text(link)],
+    ]
+
+
+def highlighted(snippet: str) -> list[Piece]:
+    """The snippet as user text, with the words between the highlight markers in bold.
+
+    Markers toggle a state rather than being replaced by tags, so a post containing a
+    stray marker character cannot leave a <b> unclosed.
+    """
+    pieces: list[Piece] = []
+    bold = False
+    for part in re.split(f"([{HIGHLIGHT_START}{HIGHLIGHT_END}])", snippet):
+        if part in (HIGHLIGHT_START, HIGHLIGHT_END):
+            bold = part == HIGHLIGHT_START
+        elif part:
+            pieces += ["<b>", Text(part), "</b>"] if bold else [Text(part)]
+    return pieces
 
 
 async def search(update: Update, context: Context) -> None:
     services = services_of(context)
     args = command_args(update, 1)
     if not args:
-        await reply(update, "Usage: /search &lt;query&gt;\n\n" + SEARCH_HELP)
+        await reply(update, "Usage: /search &lt;query&gt;", "", SEARCH_HELP)
         return
     query = args[0]
     try:
         hits = await services.search.search(query, limit=10)
     except QuerySyntaxError:
         await reply(
-            update, f"I could not read the search “{escape(query[:200])}”.\n\n{SEARCH_HELP}"
+            update, ["I could not read the search “", Text(query[:200]), "”."], "", SEARCH_HELP
         )
         return
     if not hits:
-        await reply(update, f"No stored post matches “{escape(query[:200])}”.")
+        await reply(update, ["No stored post matches “", Text(query[:200]), "”."])
         return
     tz = services.settings.zone
-    lines = [f"<b>Best {len(hits)} posts for</b> “{escape(query[:200])}”"]
-    lines += [format_hit(h, tz) for h in hits]
+    lines: list[Line] = [[f"<b>Best {len(hits)} posts for</b> “", Text(query[:200]), "”"]]
+    for hit in hits:
+        lines += format_hit(hit, tz)
     await reply_chunks(update, lines)
 
 

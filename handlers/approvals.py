@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from html import escape
 
 from telegram import (
     CallbackQuery,
@@ -25,6 +24,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import Context, services_of
 from bot.roles import Role, may, role_of
+from bot.telegram_text import Line, Text, fit
 from handlers.common import command_args, reply
 from handlers.registry import Command
 from storage.models import Approval, ChannelStats
@@ -58,10 +58,10 @@ def keyboard(chat_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def channel_name(channel: ChannelStats) -> str:
-    """HTML: the channel's title, @name and id."""
+def channel_name(channel: ChannelStats) -> Line:
+    """The channel's title, @name and id, as pieces for the renderer."""
     at = f" @{channel.username}" if channel.username else ""
-    return f"<b>{escape(channel.title or 'untitled')}</b>{escape(at)} ({channel.chat_id})"
+    return ["<b>", Text(channel.title or "untitled"), "</b>", Text(at), f" ({channel.chat_id})"]
 
 
 def pending_card(channel: ChannelStats) -> str:
@@ -70,10 +70,14 @@ def pending_card(channel: ChannelStats) -> str:
         if channel.added_by is not None
         else "its posts came without word of who added me"
     )
-    return (
-        f"Channel waiting for approval: {channel_name(channel)} · {who} · "
-        f"{channel.post_count} posts stored. Until a moderator approves it, its posts stay "
-        "out of digests and counts. Leave: I leave it; its posts stay stored, uncounted."
+    return fit(
+        [
+            "Channel waiting for approval: ",
+            *channel_name(channel),
+            f" · {who} · {channel.post_count} posts stored. Until a moderator approves it, "
+            "its posts stay out of digests and counts. Leave: I leave it; its posts stay "
+            "stored, uncounted.",
+        ]
     )
 
 
@@ -165,18 +169,23 @@ async def _decide(
     )
     if channel is None or decision is None:
         return None, f"I know no channel {chat_id}. /channels lists the channels I know."
-    who = (
-        f"{escape(user.full_name)} ({user.id})"
+    who: Line = (
+        [Text(user.full_name), f" ({user.id})"]
         if decision.changed
-        else f"user {decision.decided_by}"
+        else [f"user {decision.decided_by}"]
     )
     if approval == "approved":
-        text = f"{channel_name(channel)} approved by {who}: its posts count in digests."
+        text = fit([*channel_name(channel), " approved by ", *who, ": its posts count in digests."])
         return text, "Approved." if decision.changed else "It was already approved."
     left = await _leave(context, chat_id)
-    text = (
-        f"{channel_name(channel)} rejected by {who}: {left} Its {channel.post_count} stored "
-        "posts stay stored, left out of digests and counts. /approve undoes it."
+    text = fit(
+        [
+            *channel_name(channel),
+            " rejected by ",
+            *who,
+            f": {left} Its {channel.post_count} stored posts stay stored, left out of digests "
+            "and counts. /approve undoes it.",
+        ]
     )
     return text, "I left the channel." if decision.changed else "It was already rejected."
 
@@ -199,7 +208,7 @@ async def approve(update: Update, context: Context) -> None:
     channel = await services.channels.find(args[0])
     user = update.effective_user
     if channel is None or user is None:
-        await reply(update, f"I store no channel {escape(args[0])}.\n\n{APPROVE_USAGE}")
+        await reply(update, ["I store no channel ", Text(args[0]), "."], "", APPROVE_USAGE)
         return
     text, _note = await _decide(context, "approve", channel.chat_id, user)
     await reply(update, text or APPROVE_USAGE)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Iterable
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 
-MAX_REPLY_CHARS = 4096
+from bot.telegram_text import Line, Piece, Text, render
 
 
 def command_args(update: Update, parts: int) -> list[str]:
@@ -22,46 +22,28 @@ def command_args(update: Update, parts: int) -> list[str]:
     return rest.split(maxsplit=parts - 1) if rest.strip() else []
 
 
-def titled(slug: str, title: str) -> str:
+def titled(slug: str, title: str) -> list[Piece]:
     """ " — Title" after a framing's slug, or nothing when the title is just the slug."""
-    return "" if title in ("", slug) else f" — {escape(title)}"
+    return [] if title in ("", slug) else [" — ", Text(title)]
 
 
-def telegram_length(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units (an emoji can count 2)."""
-    return len(text.encode("utf-16-le")) // 2
+async def reply(update: Update, *lines: Line | str) -> None:
+    """Reply in the chat the update came from, as HTML, without link previews.
+
+    Each line is markup (`str`) or pieces of markup and user text (`Text`); the renderer
+    escapes and shortens the user text and splits long replies between lines.
+    """
+    await reply_chunks(update, lines)
 
 
-async def reply(update: Update, html_text: str) -> None:
-    """Reply in the chat the update came from, as HTML, without link previews."""
+async def reply_chunks(update: Update, lines: Iterable[Line | str]) -> None:
+    """Reply with the lines joined into as few messages as fit Telegram's limit."""
     chat = update.effective_chat
     if chat is None:
         return
-    await chat.send_message(
-        _fit(html_text),
-        parse_mode=ParseMode.HTML,
-        link_preview_options=LinkPreviewOptions(is_disabled=True),
-    )
-
-
-def _fit(html_text: str) -> str:
-    """Shorten an over-long reply at a line boundary, so no tag is cut in half."""
-    while telegram_length(html_text) > MAX_REPLY_CHARS and "\n" in html_text:
-        html_text = html_text[: html_text.rfind("\n")]
-    return html_text if telegram_length(html_text) <= MAX_REPLY_CHARS else html_text[:2000]
-
-
-async def reply_chunks(update: Update, lines: list[str]) -> None:
-    """Reply with lines joined into as few messages as fit Telegram's limit.
-
-    Callers keep each line well under the limit (terms are at most 200 characters), so
-    splitting between lines never cuts an HTML tag or entity.
-    """
-    chunk = ""
-    for line in lines:
-        if chunk and telegram_length(chunk) + telegram_length(line) + 1 > MAX_REPLY_CHARS:
-            await reply(update, chunk)
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        await reply(update, chunk)
+    for message in render(lines):
+        await chat.send_message(
+            message,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from html import escape
 
 from telegram import Update
 
@@ -12,6 +11,7 @@ from bot.context import Context, services_of
 from bot.roles import Role
 from bot.rules import FoundWord, TermExplanation, detect_language
 from bot.rules import explain as explain_text
+from bot.telegram_text import Line, Piece, Text
 from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 
@@ -67,47 +67,55 @@ def explanation_lines(
     language: object,
     explained: Sequence[TermExplanation],
     names: dict[int, tuple[str, str]],
-) -> list[str]:
-    """HTML lines, each well under Telegram's limit, so reply_chunks can split between them."""
+) -> list[Line]:
+    """The reply's lines of markup and user text (the renderer escapes and fits them)."""
     matched = [e for e in explained if e.matched]
     framings = sorted({e.framing_id for e in matched}, key=lambda f: names.get(f, ("?",))[0])
-    lines = [
-        f"<b>Explained</b> a text of {len(text)} characters (language: {escape(str(language))})",
-        f"{len(framings)} framings match, with {len(matched)} of {len(explained)} terms."
-        if matched
-        else f"No framing matches: none of the {len(explained)} terms is found.",
+    lines: list[Line] = [
+        [
+            f"<b>Explained</b> a text of {len(text)} characters (language: ",
+            Text(str(language)),
+            ")",
+        ],
+        [
+            f"{len(framings)} framings match, with {len(matched)} of {len(explained)} terms."
+            if matched
+            else f"No framing matches: none of the {len(explained)} terms is found."
+        ],
     ]
     for framing_id in framings:
         slug, title = names.get(framing_id, (f"#{framing_id}", ""))
-        lines.append(f"\n✅ <b>{escape(slug)}</b>{titled(slug, title)}")
+        lines.append(["\n✅ <b>", Text(slug), "</b>", *titled(slug, title)])
         lines += [_matched_line(e) for e in matched if e.framing_id == framing_id]
     misses = [e for e in explained if not e.matched and e.closest_miss]
     if misses:
-        lines.append("\n<b>Closest misses</b> (terms that do not match):")
+        lines.append(["\n<b>Closest misses</b> (terms that do not match):"])
         lines += [_miss_line(e, names) for e in misses[:MISSES_SHOWN]]
         if len(misses) > MISSES_SHOWN:
-            lines.append(f"…and {len(misses) - MISSES_SHOWN} more.")
+            lines.append([f"…and {len(misses) - MISSES_SHOWN} more."])
     return lines
 
 
-def _matched_line(e: TermExplanation) -> str:
-    words = " · ".join(_found_word(w) for w in e.found[:WORDS_SHOWN])
+def _matched_line(e: TermExplanation) -> Line:
+    words: list[Piece] = []
+    for index, word in enumerate(e.found[:WORDS_SHOWN]):
+        words += [": " if index == 0 else " · ", *_found_word(word)]
     more = f" …and {len(e.found) - WORDS_SHOWN} more" if len(e.found) > WORDS_SHOWN else ""
-    found = f": {words}{more}" if words else ""
-    return f"• “{escape(e.text)}”{found}"
+    return ["• “", Text(e.text), "”", *words, more]
 
 
-def _found_word(word: FoundWord) -> str:
-    shown = escape(_short(word.word, 40))
+def _found_word(word: FoundWord) -> list[Piece]:
+    shown: list[Piece] = ["<i>", Text(_short(word.word, 40)), "</i>"]
     lemmas = [lemma for lemma in word.lemmas if lemma]
     if not lemmas:
-        return f"<i>{shown}</i>"
-    return f"<i>{shown}</i> → {escape(_short(' / '.join(lemmas[:4]), 60))}"
+        return shown
+    return [*shown, " → ", Text(_short(" / ".join(lemmas[:4]), 60))]
 
 
-def _miss_line(e: TermExplanation, names: dict[int, tuple[str, str]]) -> str:
+def _miss_line(e: TermExplanation, names: dict[int, tuple[str, str]]) -> Line:
     slug = names.get(e.framing_id, (f"#{e.framing_id}", ""))[0]
-    return f"• {escape(slug)} “{escape(e.text)}”: {escape(_short(str(e.closest_miss), 200))}"
+    miss = _short(str(e.closest_miss), 200)
+    return ["• ", Text(slug), " “", Text(e.text), "”: ", Text(miss)]
 
 
 def _short(text: str, limit: int) -> str:

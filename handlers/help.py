@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import Role, role_of
+from bot.telegram_text import escape
 from handlers import (
     admins,
     analysts,
@@ -18,7 +17,7 @@ from handlers import (
     subscribers,
     watchdogs,
 )
-from handlers.common import reply
+from handlers.common import reply_chunks
 from handlers.registry import Command
 
 INTRO = (
@@ -45,7 +44,8 @@ async def start(update: Update, context: Context) -> None:
     role = await role_of(services, user.id if user else None)
     settings = services.settings
     when = f"{settings.digest_time:%H:%M} ({escape(settings.timezone)})"
-    await reply(update, help_text(all_commands(), user.id if user else None, role, when))
+    text = help_text(all_commands(), user.id if user else None, role, when)
+    await reply_chunks(update, text.split("\n"))  # each line is balanced: split between them
 
 
 HELP = Command(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -13,11 +13,12 @@ from bot.ingest import post_from_forward, store_post
 from bot.links import post_link
 from bot.roles import Role
 from bot.scan import rescan_percent
+from bot.telegram_text import Line, Piece, Text
 from handlers.approvals import list_pending
 from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from handlers.sources import follow_state
-from storage.models import RuleChange
+from storage.models import FramingStats, RuleChange
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
@@ -47,7 +48,7 @@ async def watch(update: Update, context: Context) -> None:
         slug = check_slug(args[0])
         term = check_new_term(args[1])
     except FramingError as exc:
-        await reply(update, f"{escape(str(exc))}\n\n{WATCH_USAGE}")
+        await reply(update, [Text(str(exc))], "", WATCH_USAGE)
         return
     if await services.framings.term_count(slug) >= MAX_TERMS_PER_FRAMING:
         await reply(
@@ -61,14 +62,19 @@ async def watch(update: Update, context: Context) -> None:
         slug, term.text, term.key, user.id if user else None, services.clock()
     )
     if not result.term_added:
-        await reply(update, f"{slug} already has the term “{escape(term.text)}”; nothing changed.")
+        await reply(
+            update, [f"{slug} already has the term “", Text(term.text), "”; nothing changed."]
+        )
         return
     created = "New framing " if result.framing_created else "Framing "
     await reply(
         update,
-        f"{created}<b>{slug}</b>: added “{escape(term.text)}” (rules version "
-        f"{result.version}). Stored posts are rescanned for it in the background; "
-        "/framings shows the progress and the counts.",
+        [
+            f"{created}<b>{slug}</b>: added “",
+            Text(term.text),
+            f"” (rules version {result.version}). Stored posts are rescanned for it in the "
+            "background; /framings shows the progress and the counts.",
+        ],
     )
 
 
@@ -82,7 +88,7 @@ async def unwatch(update: Update, context: Context) -> None:
         slug = check_slug(args[0])
         term = check_new_term(args[1]) if len(args) > 1 else None
     except FramingError as exc:
-        await reply(update, f"{escape(str(exc))}\n\n{UNWATCH_USAGE}")
+        await reply(update, [Text(str(exc))], "", UNWATCH_USAGE)
         return
     if not await services.framings.exists(slug):
         await reply(update, f"There is no framing called {slug}. /framings lists them.")
@@ -100,13 +106,18 @@ async def unwatch(update: Update, context: Context) -> None:
         return
     removed = await services.framings.remove_term(slug, term.key, user_id, now)
     if removed is None:
-        await reply(update, f"{slug} has no term “{escape(term.text)}”. /framings lists its terms.")
+        await reply(
+            update, [f"{slug} has no term “", Text(term.text), "”. /framings lists its terms."]
+        )
     else:
         version = await services.framings.rules_version()
         await reply(
             update,
-            f"Removed “{escape(removed)}” from <b>{slug}</b>, with its matches "
-            f"(rules version {version}).",
+            [
+                "Removed “",
+                Text(removed),
+                f"” from <b>{slug}</b>, with its matches (rules version {version}).",
+            ],
         )
 
 
@@ -130,43 +141,59 @@ async def list_framings(update: Update, context: Context) -> None:
         chosen = [f for f in framings if f.slug == args[0].strip().lower()]
         if not chosen:
             await reply(
-                update, f"There is no framing called {escape(args[0][:70])}. /framings lists them."
+                update,
+                ["There is no framing called ", Text(args[0][:70]), ". /framings lists them."],
             )
             return
-        f = chosen[0]
-        lines = [
-            f"<b>{f.slug}</b>{titled(f.slug, f.title)} · {f.post_count} posts matched"
-            + rescans.get(f.slug, ""),
-            f"{len(f.terms)} terms:",
-            *(f"• {escape(t)}" for t in f.terms),
-        ]
-        history = await services.framings.history(f.slug, HISTORY_SHOWN)
-        if history:
-            lines.append(f"\nLatest changes, newest first (at most {HISTORY_SHOWN}):")
-            lines += [change_line(c, services.settings.zone) for c in history]
-        await reply_chunks(update, lines)
+        history = await services.framings.history(chosen[0].slug, HISTORY_SHOWN)
+        zone = services.settings.zone
+        await reply_chunks(update, _framing_lines(chosen[0], rescans, history, zone))
         return
     version = await services.framings.rules_version()
-    lines = [f"<b>{len(framings)} framings</b> · rules version {version}"]
+    lines: list[Line] = [[f"<b>{len(framings)} framings</b> · rules version {version}"]]
     for f in framings:
-        shown = "; ".join(escape(t) for t in f.terms[:TERMS_SHOWN]) or "(no terms)"
-        more = len(f.terms) - TERMS_SHOWN
-        if more > 0:
-            shown += f" …and {more} more (/framings {f.slug})"
-        lines.append(
-            f"\n<b>{f.slug}</b>{titled(f.slug, f.title)} · {f.post_count} posts matched"
-            f"{rescans.get(f.slug, '')}\n"
-            f"terms ({len(f.terms)}): {shown}"
-        )
+        terms: list[Piece] = [Text("; ".join(f.terms[:TERMS_SHOWN]) or "(no terms)")]
+        if len(f.terms) > TERMS_SHOWN:
+            terms.append(f" …and {len(f.terms) - TERMS_SHOWN} more (/framings {f.slug})")
+        lines += [
+            [""],
+            _framing_line(f.slug, f.title, f.post_count, rescans.get(f.slug, "")),
+            [f"terms ({len(f.terms)}): ", *terms],
+        ]
     await reply_chunks(update, lines)
 
 
-def change_line(change: RuleChange, zone: ZoneInfo) -> str:
+def _framing_lines(
+    f: FramingStats, rescans: dict[str, str], history: Sequence[RuleChange], zone: ZoneInfo
+) -> list[Line]:
+    """/framings <slug>: every term of one framing, and its latest rule changes."""
+    lines: list[Line] = [
+        _framing_line(f.slug, f.title, f.post_count, rescans.get(f.slug, "")),
+        [f"{len(f.terms)} terms:"],
+    ]
+    lines += [["• ", Text(t)] for t in f.terms]
+    if history:
+        lines.append([f"\nLatest changes, newest first (at most {HISTORY_SHOWN}):"])
+        lines += [change_line(c, zone) for c in history]
+    return lines
+
+
+def _framing_line(slug: str, title: str, post_count: int, rescan: str) -> Line:
+    return [f"<b>{slug}</b>", *titled(slug, title), f" · {post_count} posts matched{rescan}"]
+
+
+def change_line(change: RuleChange, zone: ZoneInfo) -> Line:
     """One history row: "v12 + жест доброй воли · /watch by 123 · 2026-11-25 10:00"."""
     sign = "+" if change.change == "added" else "−"
     who = f" by {change.user_id}" if change.user_id is not None else ""
     when = f"{change.at.astimezone(zone):%Y-%m-%d %H:%M}"
-    return f"v{change.version} {sign} {escape(change.term)} · {escape(change.via)}{who} · {when}"
+    return [
+        f"v{change.version} {sign} ",
+        Text(change.term),
+        " · ",
+        Text(change.via),
+        f"{who} · {when}",
+    ]
 
 
 async def rescan_notes(services: Services) -> dict[str, str]:
@@ -192,7 +219,7 @@ async def list_channels(update: Update, context: Context) -> None:
         )
         return
     tz = services.settings.zone
-    lines = [f"<b>{len(channels)} channels</b>"]
+    lines: list[Line] = [[f"<b>{len(channels)} channels</b>"]]
     for c in channels:
         name = f"@{c.username}" if c.username else f"private {c.chat_id}"
         last = f"{c.last_post_at.astimezone(tz):%Y-%m-%d %H:%M}" if c.last_post_at else "never"
@@ -205,15 +232,17 @@ async def list_channels(update: Update, context: Context) -> None:
         if c.approval != "approved":
             state += f" · {_APPROVAL[c.approval]}"
         lines.append(
-            f"• <b>{escape(c.title or name)}</b> {name} · {c.post_count} posts · "
-            f"last post {last} · {state}"
+            [
+                *("• <b>", Text(c.title or name), "</b> ", Text(name)),
+                *(f" · {c.post_count} posts · last post {last} · ", Text(state)),
+            ]
         )
     await reply_chunks(update, lines)
     await list_pending(update, context, channels)
 
 
 _APPROVAL = {
-    "pending": "<b>pending approval</b>: posts stored, not counted",
+    "pending": "pending approval: posts stored, not counted",
     "rejected": "rejected: posts stored, not counted",
 }
 
@@ -240,7 +269,10 @@ async def forwarded_post(update: Update, context: Context) -> None:
         if state == "approved"
         else f"\nThe channel is {state}: /approve {post.chat_id} counts it."
     )
-    await reply(update, f"{verb} the post from <b>{escape(post.channel_title)}</b>: {link}{note}")
+    await reply(
+        update,
+        [f"{verb} the post from <b>", Text(post.channel_title), "</b>: ", Text(link), note],
+    )
 
 
 COMMANDS = [

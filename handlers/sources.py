@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from bot.roles import Role
 from bot.sources.poller import WebPreviewPoller, follow_message
 from bot.sources.tme_http import open_client
 from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
+from bot.telegram_text import Text, escape
 from handlers.common import command_args, reply
 from handlers.registry import Command
 from storage.models import Follow
@@ -41,7 +41,7 @@ async def follow(update: Update, context: Context) -> None:
         result = await poller.follow(username, user.id if user else None)
     settings = services.settings
     interval = timedelta(seconds=settings.poll_interval_seconds)
-    await reply(update, escape(follow_message(result, interval, settings.backfill_posts)))
+    await reply(update, [Text(follow_message(result, interval, settings.backfill_posts))])
 
 
 async def unfollow(update: Update, context: Context) -> None:
@@ -71,12 +71,12 @@ async def _username_or_usage(update: Update, usage: str) -> str | None:
     try:
         return parse_username(args[0])
     except UsernameError as exc:
-        await reply(update, f"{escape(str(exc))}\n\n{usage}")
+        await reply(update, [Text(str(exc))], "", usage)
         return None
 
 
 def follow_state(follow: Follow, zone: ZoneInfo) -> str:
-    """How /channels shows a followed channel's polling state (HTML)."""
+    """How /channels shows a followed channel's polling state (plain text)."""
     last = (
         f"{follow.last_poll_at.astimezone(zone):%Y-%m-%d %H:%M}" if follow.last_poll_at else "never"
     )
@@ -86,7 +86,7 @@ def follow_state(follow: Follow, zone: ZoneInfo) -> str:
         parts.append(f"next try {follow.next_poll_at.astimezone(zone):%Y-%m-%d %H:%M}")
     if follow.backfill_before is not None and follow.backfill_left > 0:
         parts.append("still reading older posts")
-    return escape(" · ".join(parts))
+    return " · ".join(parts)
 
 
 async def poll_job(context: Context) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from html import escape
 
 from telegram import Update
 
 from bot.context import Context, services_of
 from bot.delivery import compose, send_html
 from bot.roles import Role
+from bot.telegram_text import escape
 from handlers.common import reply
 from handlers.registry import Command
 

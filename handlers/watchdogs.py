@@ -6,12 +6,11 @@ posts are stored and matched like any other; digests list them apart (bot.digest
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import Role
+from bot.telegram_text import Piece, Text
 from handlers.common import command_args, reply
 from handlers.registry import Command
 
@@ -46,28 +45,32 @@ async def _set_watchdog(update: Update, context: Context, on: bool) -> None:
     if channel is None:
         await reply(
             update,
-            f"I store no channel {escape(args[0])}. /channels lists the ones I know; add me to "
-            "the channel, /follow @name, or forward me one of its posts first.\n\n" + usage,
+            [
+                *("I store no channel ", Text(args[0]), ". /channels lists the ones I know; "),
+                "add me to the channel, /follow @name, or forward me one of its posts first.",
+            ],
+            "",
+            usage,
         )
         return
     user = update.effective_user
     changed = await services.channels.set_watchdog(
         channel.chat_id, on, user.id if user else None, services.clock()
     )
-    name = escape(f"@{channel.username}" if channel.username else channel.title or "")
-    name = f"<b>{name}</b> ({channel.chat_id})"
+    shown = f"@{channel.username}" if channel.username else channel.title or ""
+    name: list[Piece] = ["<b>", Text(shown), f"</b> ({channel.chat_id})"]
     if on and changed:
         text = (
-            f"{name} is now a watchdog: digests list its posts that quote a framing apart, "
+            " is now a watchdog: digests list its posts that quote a framing apart, "
             "not counted as spreading it. Its stored posts and matches stay."
         )
     elif on:
-        text = f"{name} is already a watchdog."
+        text = " is already a watchdog."
     elif changed:
-        text = f"{name} is no longer a watchdog: its matching posts count in digests again."
+        text = " is no longer a watchdog: its matching posts count in digests again."
     else:
-        text = f"{name} was not a watchdog. /channels shows the watchdogs."
-    await reply(update, text)
+        text = " was not a watchdog. /channels shows the watchdogs."
+    await reply(update, [*name, text])
 
 
 COMMANDS = [

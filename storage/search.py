@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from storage.db import Database
 from storage.models import SearchHit
 from storage.timeutil import from_unix
 
-# Control characters never occur in post text we keep for display, so they can mark the
-# matched words in a snippet without clashing with anything; the caller turns them into
-# <b></b> after escaping the text.
+# Control characters mark the matched words in a snippet; the caller turns them into bold
+# as it escapes the text. A post may hold these characters too: the caller treats them as
+# switches (start: bold on, end: off), so a stray one cannot leave a tag unclosed.
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
 MAX_QUERY_LENGTH = 500
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DATABASE_ERRORS = ("locked", "busy", "disk", "i/o", "readonly", "no such table", "corrupt")
 
 
@@ -31,6 +33,9 @@ class SearchRepository:
         """Best matches by bm25 rank, each with a snippet around the matched words."""
         if len(query) > MAX_QUERY_LENGTH:
             raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+        if not query.isprintable() and _SURROGATE.search(query):
+            # sqlite3 cannot encode a lone surrogate (from a bad JSON escape) as UTF-8.
+            raise QuerySyntaxError("the query holds a character that is not valid Unicode")
         try:
             rows = await self._db.fetchall(
                 "SELECT p.chat_id, c.username, c.title, p.message_id, p.posted_at,"

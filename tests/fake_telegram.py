@@ -26,6 +26,8 @@ from typing import Any, Self
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from tests.telegram_html import MAX_TEXT_UNITS, check_message, units
+
 JSONDict = dict[str, Any]
 
 DEFAULT_DATE = 1_700_000_000
@@ -427,6 +429,18 @@ def _default_description(status: int, retry_after: int) -> str:
     }.get(status, "Internal Server Error")
 
 
+def _check_text(text: str, parse_mode: object, limit: int) -> None:
+    """Refuse a text (or caption) the way the Bot API does: bad HTML, empty, too long."""
+    if isinstance(parse_mode, str) and parse_mode.upper() == "HTML":
+        problem = check_message(text, limit)
+    elif not text.strip():
+        problem = "Bad Request: message text is empty"
+    else:
+        problem = "Bad Request: message is too long" if units(text) > limit else ""
+    if problem:
+        raise TelegramHTTPError(400, problem)
+
+
 def _chat_for_id(chat_id: int) -> JSONDict:
     """Guess the chat type from the id the way Telegram numbers chats."""
     if chat_id > 0:
@@ -777,6 +791,7 @@ class FakeTelegram:
         text = params.get("text")
         if not isinstance(text, str) or not text:
             raise TelegramHTTPError(400, "Bad Request: message text is empty")
+        _check_text(text, params.get("parse_mode"), MAX_TEXT_UNITS)
         message_id = self._message_ids.get(chat_id, 0) + 1
         self._message_ids[chat_id] = message_id
         parse_mode = params.get("parse_mode")

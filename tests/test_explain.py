@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from bot.rules import TermRule, explain
-from handlers.common import MAX_REPLY_CHARS, telegram_length
+from bot.telegram_text import MAX_TEXT, units
 from storage.framings import PackFraming
 from tests.conftest import ANALYST, MODERATOR, STRANGER, Harness
 from tests.fake_telegram import forwarded_channel_post, private_message
@@ -167,7 +167,7 @@ async def test_long_explanations_are_escaped_and_split_under_the_limit(harness: 
     answer = await send(harness, ANALYST, reply_to(ANALYST, "/explain", post))
 
     assert len(answer) >= 2
-    assert all(telegram_length(chunk) <= MAX_REPLY_CHARS for chunk in answer)
+    assert all(units(chunk) <= MAX_TEXT for chunk in answer)
     everything = "\n".join(plain(chunk) for chunk in answer)
     assert "✅ many-terms — Tags <b> & “quotes” </i>" in everything
     assert "1 framings match, with 400 of 400 terms." in everything

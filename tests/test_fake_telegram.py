@@ -15,7 +15,7 @@ import pytest
 import telegram
 from telegram import BotCommand, MessageOriginChannel, Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
 from tests.fake_telegram import (
     BOT_USER,
@@ -336,3 +336,24 @@ async def test_wait_for_sent_returns_and_times_out(tg: FakeTelegram, bot: telegr
     assert [m.text for m in sent] == ["async"]
     with pytest.raises(AssertionError, match="expected 2 sent message"):
         await tg.wait_for_sent(2, timeout=0.05)
+
+
+@pytest.mark.parametrize(
+    ("text", "parse_mode", "error"),
+    [
+        ("<b>unclosed", "HTML", "Can't parse entities: can't find end tag corresponding to start"),
+        ("<blink>x</blink>", "HTML", "Can't parse entities: unsupported start tag"),
+        ("<b></b>  ", "HTML", "Message text is empty"),
+        ("&lt;" * 4097, "HTML", "Message is too long"),
+        ("x" * 4097, None, "Message is too long"),
+    ],
+)
+async def test_send_message_is_refused_like_telegram_does(
+    tg: FakeTelegram, bot: telegram.Bot, text: str, parse_mode: str | None, error: str
+) -> None:
+    with pytest.raises(BadRequest, match=f"(?i)^{error}"):
+        await bot.send_message(USER_ID, text, parse_mode=parse_mode)
+    assert tg.sent == []
+    await bot.send_message(USER_ID, "<b>bold</b> &amp; &lt;fine&gt;", parse_mode="HTML")
+    await bot.send_message(USER_ID, "<not html>", parse_mode=None)
+    assert len(tg.sent) == 2

@@ -77,7 +77,7 @@ async def import_export(
                 progress(source.bytes_read, source.size)
         if progress is not None:
             progress(source.bytes_read, source.size)  # the end, after the last read
-    except ijson.JSONError as exc:
+    except _BROKEN_JSON as exc:
         report.error = describe_json_error(source.path, exc, source.chunk_start)
     except ExportError as exc:
         report.error = str(exc)
@@ -110,7 +110,7 @@ def _batches(
             if len(batch) >= size:
                 yield batch
                 batch = []
-    except (ijson.JSONError, ExportError):
+    except (*_BROKEN_JSON, ExportError):
         # The messages read before the broken part are complete and valid: keep them.
         if batch:
             yield batch
@@ -119,9 +119,16 @@ def _batches(
         yield batch
 
 
-def describe_json_error(path: Path, exc: ijson.JSONError, chunk_start: int) -> str:
+# ijson's C parser raises UnicodeDecodeError for a string escaping a lone surrogate
+# ("\ud800"), which is invalid JSON text too.
+_BROKEN_JSON = (ijson.JSONError, UnicodeDecodeError)
+
+
+def describe_json_error(path: Path, exc: Exception, chunk_start: int) -> str:
     """Where and why the JSON is broken, and what to do."""
-    reason = exc.args[0] if exc.args else b""
+    reason: object = exc.args[0] if exc.args else b""
+    if isinstance(exc, UnicodeDecodeError):
+        reason = f"a string holds an invalid character ({exc.reason})"
     if isinstance(reason, bytes):
         reason = reason.decode("utf-8", "replace")
     reason = (str(reason).strip().splitlines() or ["malformed JSON"])[0]
@@ -153,7 +160,7 @@ def _locate_json_error(path: Path, chunk_start: int) -> tuple[int, int]:
         while byte := source.read(1):
             try:
                 parser.send(byte)
-            except ijson.JSONError:
+            except _BROKEN_JSON:
                 return source.chunk_start, line
             line += byte == b"\n"
             del sink[:]

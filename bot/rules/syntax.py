@@ -58,6 +58,7 @@ QUOTES = frozenset('"“”„«»')
 DEFAULT_NEAR = 10
 MAX_NEAR = 50
 MIN_PREFIX = 2
+MAX_NESTING = 20  # brackets and NOTs inside each other; deeper would exhaust Python's stack
 _NEAR = re.compile(r"NEAR(?:/(\d+))?")
 _SPECIAL = QUOTES | frozenset("(),")
 
@@ -212,6 +213,7 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self._tokens = tokens
         self._index = 0
+        self._depth = 0
 
     def _peek(self) -> _Token | None:
         return self._tokens[self._index] if self._index < len(self._tokens) else None
@@ -269,8 +271,19 @@ class _Parser:
                 _Kind.OR,
             ):
                 raise TermError(f"NOT at position {token.position} needs something after it.")
-            return Not(self._unary())
+            return Not(self._nested(token, self._unary))
         return self._primary()
+
+    def _nested(self, opening: _Token, parse: Callable[[], Node]) -> Node:
+        if self._depth >= MAX_NESTING:
+            raise TermError(
+                f"{opening.text} at position {opening.position} is nested more than "
+                f"{MAX_NESTING} deep: write the term more simply."
+            )
+        self._depth += 1
+        node = parse()
+        self._depth -= 1
+        return node
 
     def _primary(self) -> Node:
         token = self._peek()
@@ -293,7 +306,7 @@ class _Parser:
             raise TermError(
                 f"The ( at position {opening.position} is empty: put words or a condition inside."
             )
-        node = self.expression()
+        node = self._nested(opening, self.expression)
         closing = self._peek()
         if closing is None:
             raise TermError(f"The ( at position {opening.position} is never closed: add ).")

@@ -242,7 +242,10 @@ class MessageReader:
         """`<key>_unixtime` (exact), else `<key>`: local time of the exporting computer."""
         unix = message.get(f"{key}_unixtime")
         if (isinstance(unix, str) and unix.isdigit()) or type(unix) is int:
-            return from_unix(int(unix))
+            try:
+                return from_unix(int(unix))
+            except (ValueError, OverflowError, OSError):
+                return None  # beyond the years datetime can hold: an invalid date
         local = message.get(key)
         if not isinstance(local, str):
             return None

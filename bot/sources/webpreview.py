@@ -161,12 +161,20 @@ def _older(tree: LexborHTMLParser) -> int | None:
         prev = tree.css_first('link[rel="prev"][href]')
         found = re.search(r"[?&]before=(\d+)", (prev.attributes.get("href") or "") if prev else "")
         value = found.group(1) if found else None
-    return int(value) if value and value.isascii() and value.isdigit() else None
+    return _message_id(value or "")
+
+
+def _message_id(text: str) -> int | None:
+    """A message id as the page writes it; None unless a positive int SQLite can store."""
+    # The length check first: int() refuses strings of over 4300 digits (ValueError).
+    ok = text.isascii() and text.isdigit() and len(text) <= 15 and int(text) > 0
+    return int(text) if ok else None
 
 
 def _post(block: LexborNode, username: str | None) -> PreviewPost | None:
     name, _, ident = (block.attributes.get("data-post") or "").rpartition("/")
-    if not name or not (ident.isascii() and ident.isdigit()):
+    message_id = _message_id(ident)
+    if not name or message_id is None:
         return None
     if username is not None and name.lower() != username.lower():
         return None
@@ -176,7 +184,7 @@ def _post(block: LexborNode, username: str | None) -> PreviewPost | None:
     forwarded_from, forwarded_link = _forwarded(block)
     return PreviewPost(
         username=name,
-        message_id=int(ident),
+        message_id=message_id,
         posted_at=posted_at,
         text=_message_text(block),
         views=parse_views(_text_of(block.css_first(".tgme_widget_message_views"))),
@@ -238,7 +246,7 @@ def _forwarded(block: LexborNode) -> tuple[str | None, str | None]:
 def _reply_to(block: LexborNode) -> int | None:
     reply = block.css_first("a.tgme_widget_message_reply[href]")
     found = re.search(r"/(\d+)(?:[?#]|$)", (reply.attributes.get("href") or "") if reply else "")
-    return int(found.group(1)) if found else None
+    return _message_id(found.group(1)) if found else None
 
 
 # Most telling first: a grouped post with photos and a video is a "video" post.
