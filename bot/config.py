@@ -74,12 +74,8 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)"
-            ) from None
+        if zone_named(value) is None:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)")
         return value
 
     @field_validator("log_level")
@@ -118,6 +114,14 @@ class Settings(BaseSettings):
                 "environment or in .env"
             )
         return self.bot_token.get_secret_value().strip()
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA time zone `name`, or None ("Europe" names a folder of zones: OSError)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 def check_db_path(value: str) -> str:

@@ -13,7 +13,7 @@ from bot.roles import Role
 from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
 from storage.models import SearchHit
-from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError
+from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError, QueryTooLongError
 
 SEARCH_HELP = (
     "How to write a search:\n"
@@ -43,6 +43,9 @@ async def search(update: Update, context: Context) -> None:
     query = args[0]
     try:
         hits = await services.search.search(query, limit=10)
+    except QueryTooLongError as exc:
+        await reply(update, f"That search is {exc}: shorten it.")
+        return
     except QuerySyntaxError:
         await reply(
             update, f"I could not read the search “{escape(query[:200])}”.\n\n{SEARCH_HELP}"
