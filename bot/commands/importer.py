@@ -25,7 +25,6 @@ from bot.config import Settings, zone_named
 from bot.context import Services
 from bot.ingest import store_posts
 from bot.links import internal_channel_id
-from bot.terminal import clean
 from bot.sources.export import (
     PUBLIC_CHAT_TYPES,
     ExportError,
@@ -36,6 +35,7 @@ from bot.sources.export import (
     describe_message,
     open_export,
 )
+from bot.terminal import clean
 from storage.models import IncomingPost
 from storage.posts import PostRepository
 
