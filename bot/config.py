@@ -146,8 +146,9 @@ def check_db_path(value: str) -> str:
     # SQLite writes the -wal and -shm files beside the database: the folder must be writable.
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"the folder {folder} cannot be written by this user")
-    if target.exists() and not os.access(target, os.R_OK | os.W_OK):
-        raise ValueError(f"{path} cannot be read and written by this user")
+    # A read-only file is fine for `search`; commands that write find out at open.
+    if target.exists() and not os.access(target, os.R_OK):
+        raise ValueError(f"{path} cannot be read by this user")
     return path
 
 

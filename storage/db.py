@@ -70,7 +70,14 @@ async def open_database(path: str | Path, *, read_only: bool = False) -> Databas
     otherwise keep the process alive. storage.errors says what the error means.
     """
     path = str(path)
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    pending = aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn = await pending
+    except BaseException:
+        # aiosqlite stops its worker thread after a failed open without waiting for it;
+        # wait here, or the thread reports to an event loop that asyncio.run has closed.
+        await asyncio.to_thread(pending._thread.join, 10)
+        raise
     try:
         conn.row_factory = sqlite3.Row
         for pragma in (
