@@ -204,7 +204,7 @@ def test_a_closed_pipe_ends_quietly(demo_db: Path) -> None:
         errors = child.stderr.read().decode()
         child.stderr.close()
         assert child.wait(timeout=60) == 0, (command, errors)
-        assert errors == "" or "Traceback" not in errors and "Exception" not in errors
+        assert errors == "" or ("Traceback" not in errors and "Exception" not in errors)
 
 
 def test_export_since_out_of_range_is_one_line(demo_db: Path) -> None:
