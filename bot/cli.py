@@ -16,7 +16,7 @@ from typing import Any
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, check_db_path, load_settings
 from bot.context import Services
 from bot.links import post_link
 from bot.logs import configure_logging, redact
@@ -221,6 +221,10 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import demo_summary, run_demo
 
+    try:
+        check_db_path(args.db)
+    except ValueError as exc:
+        return _fail(f"--db: {exc}", 2)
     _remove_database(args.db)
 
     async def work(services: Services) -> int:

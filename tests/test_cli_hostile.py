@@ -76,10 +76,12 @@ def test_a_bad_database_path_is_refused_with_one_line(
     assert not (tmp_path / "typo").exists()  # a typo is not created silently
 
 
-def test_a_database_under_an_unreadable_path_is_one_line(tmp_path: Path) -> None:
-    # Passing the settings check, then failing in SQLite: the demo's --db has no check.
-    result = run_framewatch("demo", "--db", str(tmp_path / "missing" / "d.db"), cwd=tmp_path)
-    one_line_error(result, 1, "cannot be opened", "SQLITE_CANTOPEN")
+def test_the_demo_database_path_is_checked_too(tmp_path: Path) -> None:
+    (tmp_path / "folder.db").mkdir()
+    for path, says in (("missing/d.db", "does not exist"), ("folder.db", "is a folder")):
+        result = run_framewatch("demo", "--db", str(tmp_path / path), cwd=tmp_path)
+        one_line_error(result, 2, "--db", says)
+    assert (tmp_path / "folder.db").is_dir()
 
 
 @pytest.fixture
