@@ -18,6 +18,8 @@ import pytest
 
 from bot.commands.importer import _import
 from bot.config import Settings
+from bot.sources.export import open_export
+from bot.sources.json_bounds import BoundedReader, BoundsError
 from tests.cli import run_framewatch
 
 ESC = "\x1b"
@@ -182,3 +184,23 @@ async def test_ctrl_c_during_an_import_says_what_was_stored(
     err = capsys.readouterr().err
     assert f"interrupted: {stored} new posts were stored (committed)" in err
     assert "Run the same import again to continue" in err
+
+
+def read_all(path: Path, chunk: int) -> None:
+    with open_export(path) as source:
+        reader = BoundedReader(source)
+        while reader.read(chunk):
+            pass
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 65536])
+def test_the_bounds_hold_across_any_chunk_boundary(tmp_path: Path, chunk: int) -> None:
+    # Brackets, quotes and backslashes inside strings are text, wherever a chunk ends.
+    tricky = ['[[[[{{{{ \\"quoted\\" \\\\', ']]]] back\\\\slash \\\\\\" {{{{' * 20]
+    fine = write(tmp_path / "fine.json", channel([message(i, tricky[i % 2]) for i in range(40)]))
+    read_all(fine, chunk)  # no BoundsError
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"messages": [{"text": "[[[[[", "x":\n' + nested(70) + "}]}")
+    # 37 bytes up to the 3rd level; the 62nd "[" is the 65th level: at offset 37 + 61.
+    with pytest.raises(BoundsError, match=r"nested deeper than 64 levels at byte 98 \(line 2\)"):
+        read_all(deep, chunk)
