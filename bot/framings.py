@@ -7,7 +7,9 @@ reported at once (framing, term and reason), and a pack with any problem imports
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +78,8 @@ def default_pack_path() -> Path:
 
 def read_pack(path: Path) -> list[PackFraming]:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open forever
+            raise PackError(str(path), ["not a regular file: give a .toml file"])
         with path.open("rb") as file:
             data = file.read(MAX_PACK_BYTES + 1)
         text = data.decode("utf-8-sig")  # tolerate a byte-order mark

@@ -3,6 +3,7 @@ by result code, ASCII numbers, slugs, pack bounds, and the bot's replies."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -175,3 +176,10 @@ async def test_search_in_the_bot_says_too_long(harness: Harness) -> None:
     assert replies == ["That search is too long (501 characters; at most 500): shorten it."]
     replies = await harness.command(ANALYST, "/search disk: x")
     assert "could not read the search" in replies[0]
+
+
+def test_a_pack_path_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "pack.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(PackError, match="not a regular file"):
+        read_pack(fifo)
