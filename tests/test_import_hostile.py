@@ -18,7 +18,7 @@ import pytest
 
 from bot.commands.importer import _import
 from bot.config import Settings
-from bot.sources.export import open_export
+from bot.sources.export import ExportError, ExportReader, open_export
 from bot.sources.json_bounds import BoundedReader, BoundsError
 from tests.cli import run_framewatch
 
@@ -202,5 +202,7 @@ def test_the_bounds_hold_across_any_chunk_boundary(tmp_path: Path, chunk: int) -
     deep = tmp_path / "deep.json"
     deep.write_text('{"messages": [{"text": "[[[[[", "x":\n' + nested(70) + "}]}")
     # 37 bytes up to the 3rd level; the 62nd "[" is the 65th level: at offset 37 + 61.
-    with pytest.raises(BoundsError, match=r"nested deeper than 64 levels at byte 98 \(line 2\)"):
+    with pytest.raises(BoundsError, match=r"^nested deeper than 64 levels at byte 98$"):
         read_all(deep, chunk)
+    with open_export(deep) as source, pytest.raises(ExportError, match=r"at byte 98 \(line 2\)"):
+        list(ExportReader(source).messages())

@@ -157,7 +157,11 @@ class ExportReader:
         try:
             yield from self._messages()
         except BoundsError as exc:
-            raise ExportError(f"{self.source.path}: {exc}") from None
+            raise ExportError(
+                f"{self.source.path}: {exc.what} at byte {exc.at} (line "
+                f"{_line_at(self.source.path, exc.at)}): not a Telegram Desktop export, or a "
+                "damaged one; nothing after this point was read"
+            ) from None
 
     def _messages(self) -> Iterator[tuple[Chat, Any]]:
         chat = self._one_chat_head()
@@ -212,6 +216,16 @@ class ExportReader:
                 elif event in ("end_map", "end_array"):
                     self._bounded.message_ends()
             yield prefix, event, value
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line of a byte offset, read again from the file: for error messages only."""
+    line, done = 1, 0
+    with path.open("rb") as file:
+        while done < offset and (chunk := file.read(min(1 << 20, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
 
 
 def _set_chat_field(chat: Chat, name: str, value: Any) -> None:

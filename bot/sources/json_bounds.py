@@ -6,10 +6,10 @@ of brackets took 2.8 GB. A Telegram export nests about 6 levels deep, its string
 post texts, and a message is a few KB: refusing more than MAX_DEPTH levels, a string over
 MAX_STRING_BYTES or a message over MAX_MESSAGE_BYTES keeps memory flat whatever the file.
 
-The checks run at C speed, a chunk at a time: escaped backslashes and quotes are removed
-with bytes.replace, the rest split at quotes (inside and outside strings alternate), and
-everything but brackets dropped with bytes.translate. Only a chunk that breaks a bound is
-walked byte by byte, to say where.
+The checks run at C speed, a chunk at a time, with bytes methods only: escaped backslashes
+and quotes are removed, everything but quotes and brackets is dropped, then the strings
+(now "" in most cases). Only a chunk that breaks a bound is walked byte by byte, to say
+where.
 """
 
 from __future__ import annotations
@@ -21,14 +21,19 @@ MAX_DEPTH = 64
 MAX_STRING_BYTES = 1_000_000
 MAX_MESSAGE_BYTES = 1_000_000
 
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
 
 
 class BoundsError(ValueError):
-    """The file is beyond a bound; the message says which and where."""
+    """The file is beyond a bound: `what`, at byte `at` of the file."""
+
+    def __init__(self, what: str, at: int) -> None:
+        super().__init__(f"{what} at byte {at}")
+        self.what = what
+        self.at = at
 
 
 class Source(Protocol):
@@ -46,7 +51,6 @@ class BoundedReader:
         self._in_string = False
         self._string_length = 0  # of the string that continues into the next chunk
         self._backslash = b""  # a lone backslash ending the chunk: it escapes the next byte
-        self._lines = 1  # at the start of the chunk being checked
         self._message_from: int | None = None
 
     def read(self, n: int = 64 * 1024) -> bytes:
@@ -55,13 +59,11 @@ class BoundedReader:
         before = (self._depth, self._in_string, bool(self._backslash), self._string_length)
         if not self._fits(data):
             what, at = _locate(data, *before)
-            self._fail(what, start + at, self._lines + data.count(b"\n", 0, at))
+            raise BoundsError(what, start + at)
         if self._message_from is not None:
             size = self._source.bytes_read - self._message_from
             if size > MAX_MESSAGE_BYTES + n:
-                what = f"a message is larger than {MAX_MESSAGE_BYTES // 1000} KB"
-                self._fail(what, start, self._lines)
-        self._lines += data.count(b"\n")
+                raise BoundsError(f"a message is larger than {MAX_MESSAGE_BYTES // 1000} KB", start)
         return data
 
     def message_starts(self) -> None:
@@ -75,38 +77,42 @@ class BoundedReader:
         """Whether this chunk stays within the depth and string bounds; the state moves on."""
         text = self._backslash + data
         odd = 0
-        if b"\\" in text:  # rare in exports: skip the copies when there is none
+        if b"\\" in text:
             odd = (len(text) - len(text.rstrip(b"\\"))) % 2
             text = text[: len(text) - odd].replace(b"\\\\", b"").replace(b'\\"', b"")
         self._backslash = b"\\" if odd else b""
-        # Now every quote opens or closes a string: split there, inside and outside alternate.
-        parts = text.split(b'"')
-        outside = parts[1::2] if self._in_string else parts[0::2]
-        ends_inside = self._in_string != (len(parts) % 2 == 0)
-        # A string longer than a chunk shows as chunks without a quote: count those only.
-        if len(parts) == 1:
-            self._string_length += len(text) if self._in_string else 0
-            longest = self._string_length
-        else:
-            longest = self._string_length + len(parts[0]) if self._in_string else 0
-            self._string_length = len(parts[-1]) if ends_inside else 0
-        if len(text) > MAX_STRING_BYTES:  # a read bigger than a string may be: look inside
-            inside = parts[0::2] if self._in_string else parts[1::2]
-            longest = max(longest, *map(len, inside[:-1] if ends_inside else inside), 0)
+        # Now every quote opens or closes a string.
+        # Only quotes and brackets matter for the depth. A string without brackets is then
+        # "", as are a closing and an opening quote with nothing between: dropping those
+        # pairs changes no bracket's side, and leaves only brackets in most chunks.
+        skeleton = text.translate(None, _NOT_STRUCTURE)
+        longest, ends_inside = self._strings(text, skeleton.count(b'"'))
+        skeleton = (b'"' if self._in_string else b"") + skeleton
+        skeleton = skeleton.replace(b'""', b"")
+        if b'"' in skeleton:
+            skeleton = b"".join(skeleton.split(b'"')[0::2])  # what is outside strings
         self._in_string = ends_inside
-        brackets = b"".join(outside).translate(None, _NOT_BRACKETS)
-        opened = brackets.count(b"[") + brackets.count(b"{")
+        opened = skeleton.count(b"[") + skeleton.count(b"{")
         deepest = self._depth + opened
         if deepest > MAX_DEPTH:
-            deepest = max(accumulate(map(_STEP.__getitem__, brackets), initial=self._depth))
-        self._depth += 2 * opened - len(brackets)
-        return max(longest, self._string_length) <= MAX_STRING_BYTES and deepest <= MAX_DEPTH
+            deepest = max(accumulate(map(_STEP.__getitem__, skeleton), initial=self._depth))
+        self._depth += 2 * opened - len(skeleton)
+        return longest <= MAX_STRING_BYTES and deepest <= MAX_DEPTH
 
-    def _fail(self, what: str, at: int, line: int) -> None:
-        raise BoundsError(
-            f"{what} at byte {at} (line {line}): not a Telegram Desktop export, or a "
-            "damaged one; nothing after this point was read"
-        )
+    def _strings(self, text: bytes, quotes: int) -> tuple[int, bool]:
+        """The longest string this chunk ends or holds, and whether it ends in one. A
+        string longer than a read spans reads without a quote: only those are counted."""
+        first = text.find(b'"')
+        if first < 0:
+            self._string_length += len(text) if self._in_string else 0
+            return self._string_length, self._in_string
+        longest = self._string_length + first if self._in_string else 0
+        if len(text) > MAX_STRING_BYTES:  # a read bigger than a string may be: look inside
+            inside = text.split(b'"')[0 if self._in_string else 1 :: 2]
+            longest = max(longest, *map(len, inside))
+        ends_inside = self._in_string != (quotes % 2 == 1)
+        self._string_length = len(text) - text.rfind(b'"') - 1 if ends_inside else 0
+        return max(longest, self._string_length), ends_inside
 
 
 def _locate(
