@@ -8,6 +8,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
@@ -15,12 +16,15 @@ from typing import Any
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, check_db_path, load_settings
 from bot.context import Services
 from bot.links import post_link
 from bot.logs import configure_logging, redact
+from bot.terminal import clean
 from storage.db import Database, open_database
-from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError
+from storage.errors import describe
+from storage.numbers import ascii_int
+from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError, QueryTooLongError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Full-text search (SQLite FTS5) of stored posts.",
     )
     search.add_argument("query", help='e.g. "жест доброй воли" or \'"organized withdrawal"\'')
-    search.add_argument("--limit", type=int, default=10, help="how many results (default 10)")
+    search.add_argument(
+        "--limit", type=count_argument, default=10, help="how many results (default 10)"
+    )
     demo = sub.add_parser(
         "demo",
         help="offline demo on a fresh database, prints a digest",
@@ -65,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+def count_argument(text: str) -> int:
+    """argparse type of a count: ASCII digits only (int() would read "١٠" as 10)."""
+    number = ascii_int(text.strip())
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: write digits 0-9")
+    return number
 
 
 def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,7 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
     try:
+        code = _dispatch(args)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe cannot be caught
+        return code
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): its choice, not an error. Point stdout at
+        # /dev/null so the final flush at exit does not complain again (Python's advice).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command; every failure a user can fix ends in one line and an exit code."""
+    try:
         settings = load_settings()
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+    try:
         configure_logging(
             settings.log_level if args.command == "run" else "WARNING",
             secrets=settings.secrets(),
@@ -93,34 +123,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = getattr(args, "handler", None) or _COMMANDS[args.command]
         return asyncio.run(handler(settings, args))
     except ConfigError as exc:
-        print(f"framewatch: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
+    except sqlite3.Error as exc:
+        # with_services and run_bot closed the database on the way out, so the process
+        # can exit (an open aiosqlite connection's thread would keep it alive).
+        return _fail(describe(exc, getattr(args, "db", None) or settings.db_path), 1)
     except InvalidToken:
         # PTB's own message quotes the token: say it in our words instead.
-        print(
-            "framewatch: Telegram rejected FRAMEWATCH_BOT_TOKEN (unauthorized): copy the token "
+        return _fail(
+            "Telegram rejected FRAMEWATCH_BOT_TOKEN (unauthorized): copy the token "
             "again from @BotFather",
-            file=sys.stderr,
+            2,
         )
-        return 2
     except NetworkError as exc:
-        print(
-            f"framewatch: cannot reach the Bot API at {settings.api_base_url} "
+        return _fail(
+            f"cannot reach the Bot API at {settings.api_base_url} "
             f"({redact(str(exc), settings.secrets())}); "
             "check FRAMEWATCH_API_BASE_URL and the network",
-            file=sys.stderr,
+            1,
         )
-        return 1
     except KeyboardInterrupt:
         return 130
 
 
+def _fail(message: str, code: int) -> int:
+    print(f"framewatch: {clean(message, multiline=True)}", file=sys.stderr)
+    return code
+
+
 async def with_services(
-    path: str, work: Callable[[Services], Awaitable[int]], settings: Settings
+    path: str,
+    work: Callable[[Services], Awaitable[int]],
+    settings: Settings,
+    *,
+    read_only: bool = False,
 ) -> int:
+    """Open the database, run `work`, close the database whatever happens."""
     from bot.app import utc_now
 
-    db: Database = await open_database(path)
+    db: Database = await open_database(path, read_only=read_only)
     try:
         return await work(Services.create(settings, db, utc_now))
     finally:
@@ -146,7 +187,7 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
         )
         for f in flagged:
             link = post_link(f.chat_id, f.channel_username, f.message_id)
-            print(f"  {f.framing_slug:24} {link}  “{f.matched_text}” (term: {f.term})")
+            print(clean(f"  {f.framing_slug:24} {link}  “{f.matched_text}” (term: {f.term})"))
         return 0
 
     return await with_services(settings.db_path, work, settings)
@@ -156,16 +197,17 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
         try:
             hits = await services.search.search(args.query, limit=max(1, min(args.limit, 1000)))
+        except QueryTooLongError as exc:
+            return _fail(f"the query is {exc}; shorten it", 2)
         except QuerySyntaxError as exc:
-            print(
-                f'framewatch: cannot read the query ({exc}). Write words, "a phrase", '
+            return _fail(
+                f'cannot read the query ({exc}). Write words, "a phrase", '
                 "OR / NOT in capitals, or a prefix*.",
-                file=sys.stderr,
+                2,
             )
-            return 2
         tz = settings.zone
         for h in hits:
-            snippet = h.snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
+            snippet = clean(h.snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]"))
             print(
                 f"{h.posted_at.astimezone(tz):%Y-%m-%d %H:%M}  "
                 f"{post_link(h.chat_id, h.channel_username, h.message_id)}\n    {snippet}"
@@ -173,16 +215,20 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{len(hits)} result(s).")
         return 0
 
-    return await with_services(settings.db_path, work, settings)
+    return await with_services(settings.db_path, work, settings, read_only=True)
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import demo_summary, run_demo
 
+    try:
+        check_db_path(args.db)
+    except ValueError as exc:
+        return _fail(f"--db: {exc}", 2)
     _remove_database(args.db)
 
     async def work(services: Services) -> int:
-        print(demo_summary(await run_demo(services)))
+        print(clean(demo_summary(await run_demo(services)), multiline=True))
         print(
             f"\n(Demo database: {args.db}; try: FRAMEWATCH_DB_PATH={args.db} "
             "framewatch search 'жест доброй воли')"

@@ -6,12 +6,16 @@ variable; the bot token's value never appears in any message.
 
 from __future__ import annotations
 
+import os
 from datetime import time
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.numbers import ascii_int
 
 ENV_PREFIX = "FRAMEWATCH_"
 
@@ -43,32 +47,35 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
-        bad = [p for p in parts if not p.lstrip("-").isdigit()]
+        ids = [ascii_int(p, signed=True) for p in parts]
+        bad = [p for p, number in zip(parts, ids, strict=True) if number is None]
         if bad:
             raise ValueError(f"expected comma-separated numeric Telegram user ids, got {bad[0]!r}")
-        return frozenset(int(p) for p in parts)
+        return frozenset(number for number in ids if number is not None)
 
     @field_validator("digest_time", mode="before")
     @classmethod
     def _parse_time(cls, value: Any) -> Any:
         if isinstance(value, str):
-            hours, sep, minutes = value.strip().partition(":")
-            if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            hours_text, sep, minutes_text = value.strip().partition(":")
+            hours, minutes = ascii_int(hours_text), ascii_int(minutes_text)
+            if not (sep and hours is not None and minutes is not None and len(minutes_text) == 2):
                 raise ValueError(f"expected a time as HH:MM, got {value!r}")
-            if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+            if not (0 <= hours <= 23 and 0 <= minutes <= 59):
                 raise ValueError(f"expected a time between 00:00 and 23:59, got {value!r}")
-            return time(int(hours), int(minutes))
+            return time(hours, minutes)
         return value
+
+    @field_validator("db_path")
+    @classmethod
+    def _check_db_path(cls, value: str) -> str:
+        return check_db_path(value)
 
     @field_validator("timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)"
-            ) from None
+        if zone_named(value) is None:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)")
         return value
 
     @field_validator("log_level")
@@ -109,12 +116,53 @@ class Settings(BaseSettings):
         return self.bot_token.get_secret_value().strip()
 
 
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA time zone `name`, or None ("Europe" names a folder of zones: OSError)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def check_db_path(value: str) -> str:
+    """The database file's path, if SQLite can create or write it there; else ValueError.
+
+    An empty path would give SQLite's private temporary database (nothing kept across a
+    restart), and a missing folder is a typo more often than a wish: neither is created.
+    """
+    path = value.strip()
+    if not path:
+        raise ValueError(
+            "is empty: give the database file's path, e.g. framewatch.db or "
+            "/var/lib/framewatch/framewatch.db"
+        )
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{path} is a folder: give a file's path, e.g. {target / 'framewatch.db'}")
+    folder = target.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ValueError(f"the folder {folder} {what}: create it or fix the path")
+    # SQLite writes the -wal and -shm files beside the database: the folder must be writable.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"the folder {folder} cannot be written by this user")
+    # A read-only file is fine for `search`; commands that write find out at open.
+    if target.exists() and not os.access(target, os.R_OK):
+        raise ValueError(f"{path} cannot be read by this user")
+    return path
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and .env, or ConfigError naming the bad variable."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except UnicodeDecodeError as exc:
+        # pydantic-settings reads .env as UTF-8; its error would be a traceback.
+        raise ConfigError(
+            f".env is not UTF-8 text (byte {exc.start} cannot be read): save it as UTF-8"
+        ) from None
 
 
 def _describe(exc: ValidationError) -> str:

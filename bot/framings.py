@@ -7,7 +7,9 @@ reported at once (framing, term and reason), and a pack with any problem imports
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +20,13 @@ from typing import Any
 from bot.rules import TermError, check_term, term_key
 from storage.framings import FramingRepository, PackFraming, PackImport
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # fullmatch: $ allows "x\n"
 MAX_TERM_CHARS = 200
 MAX_TERMS_PER_FRAMING = 500
 PACK_KEYS = ("slug", "title", "description", "terms")
+# A pack is a few hundred framings of short terms; these bound what a hostile file costs.
+MAX_PACK_BYTES = 4_000_000
+MAX_PACK_DEPTH = 16  # a pack nests 3 levels; tomllib recurses once per level
 
 
 class FramingError(ValueError):
@@ -41,7 +46,7 @@ class PackError(FramingError):
 
 
 def check_slug(slug: str) -> str:
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         shown = slug if len(slug) <= 70 else slug[:67] + "..."
         raise FramingError(
             f"'{shown}' is not a valid framing name: use 1-64 lowercase letters a-z, digits "
@@ -73,18 +78,34 @@ def default_pack_path() -> Path:
 
 def read_pack(path: Path) -> list[PackFraming]:
     try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(str(path), [f"cannot read the file: {exc}"]) from None
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open forever
+            raise PackError(str(path), ["not a regular file: give a .toml file"])
+        with path.open("rb") as file:
+            data = file.read(MAX_PACK_BYTES + 1)
+        text = data.decode("utf-8-sig")  # tolerate a byte-order mark
+    except OSError as exc:
+        raise PackError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise PackError(
+            str(path), [f"not UTF-8 text (byte {exc.start}): save the pack as UTF-8"]
+        ) from None
+    if len(data) > MAX_PACK_BYTES:
+        raise PackError(str(path), [f"larger than {MAX_PACK_BYTES // 1_000_000} MB: split it"])
     return parse_pack(text, str(path))
 
 
 def parse_pack(text: str, source: str) -> list[PackFraming]:
     """Every framing of the pack, checked; PackError lists every problem found."""
+    if (depth := _nesting(text)) > MAX_PACK_DEPTH:
+        raise PackError(
+            source, [f"arrays or tables nested {depth} deep (at most {MAX_PACK_DEPTH})"]
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PackError(source, [f"malformed TOML: {_toml_problem(exc)}"]) from None
+    except RecursionError:  # nesting _nesting() did not see, e.g. inside a broken string
+        raise PackError(source, [f"nested too deep (at most {MAX_PACK_DEPTH} levels)"]) from None
     problems = [
         f"unknown top-level key {key!r}: a pack has only [[framing]] tables"
         for key in data
@@ -114,6 +135,26 @@ def parse_pack(text: str, source: str) -> list[PackFraming]:
     if problems:
         raise PackError(source, problems)
     return framings
+
+
+_STRINGS_AND_COMMENTS = re.compile(
+    r'''"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|#[^\n]*''',
+    re.DOTALL,
+)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _nesting(text: str) -> int:
+    """How deep [ and { nest outside strings and comments, an upper bound of tomllib's
+    recursion: deep nesting would raise RecursionError (a traceback) inside tomllib."""
+    depth = deepest = 0
+    for char in _NOT_BRACKETS.sub("", _STRINGS_AND_COMMENTS.sub("", text)):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _toml_problem(exc: tomllib.TOMLDecodeError) -> str:

@@ -11,6 +11,7 @@ from bot.quarantine import SelectionError, line, parse_selection
 from bot.roles import GRANTABLE, Role
 from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
+from storage.numbers import ascii_int
 
 GRANT_USAGE = (
     "Usage: /grant &lt;user_id&gt; moderator|analyst\n"
@@ -22,7 +23,8 @@ REVOKE_USAGE = (
 
 
 def _user_id(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < int(text) < 2**53 else None
+    number = ascii_int(text)  # not isdigit(): "²²²" passes it and int() then raises
+    return number if number is not None and 0 < number < 2**53 else None
 
 
 async def grant(update: Update, context: Context) -> None:

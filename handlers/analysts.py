@@ -14,7 +14,7 @@ from bot.telegram_text import Line, Piece, Text
 from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
 from storage.models import SearchHit
-from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError
+from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError, QueryTooLongError
 
 SEARCH_HELP = (
     "How to write a search:\n"
@@ -63,6 +63,9 @@ async def search(update: Update, context: Context) -> None:
     query = args[0]
     try:
         hits = await services.search.search(query, limit=10)
+    except QueryTooLongError as exc:
+        await reply(update, f"That search is {exc}: shorten it.")
+        return
     except QuerySyntaxError:
         await reply(
             update, ["I could not read the search “", Text(query[:200]), "”."], "", SEARCH_HELP

@@ -61,27 +61,53 @@ class Database:
         await self._conn.close()
 
 
-async def open_database(path: str | Path) -> Database:
-    """Open (creating if needed) the SQLite file and bring its schema up to date."""
+async def open_database(path: str | Path, *, read_only: bool = False) -> Database:
+    """Open the SQLite file (creating it if its folder exists) and bring its schema up to
+    date. Unless read_only, check now that it can be written: a bot that finds out at its
+    first write would run on without storing anything.
+
+    Any sqlite3.Error closes the connection before it propagates: its worker thread would
+    otherwise keep the process alive. storage.errors says what the error means.
+    """
     path = str(path)
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    for pragma in (
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = NORMAL",  # with WAL: durable at every checkpoint, crash-safe
-        "PRAGMA foreign_keys = ON",
-        "PRAGMA busy_timeout = 5000",
-    ):
-        await conn.execute(pragma)
-    db = Database(conn, path)
+    pending = aiosqlite.connect(path, isolation_level=None)
     try:
+        conn = await pending
+    except BaseException:
+        # aiosqlite stops its worker thread after a failed open without waiting for it;
+        # wait here, or the thread reports to an event loop that asyncio.run has closed.
+        await asyncio.to_thread(pending._thread.join, 10)
+        raise
+    try:
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",  # with WAL: durable at every checkpoint, crash-safe
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 5000",
+        ):
+            await conn.execute(pragma)
+        db = Database(conn, path)
         await migrate(db)
+        if not read_only:
+            await _check_writable(db)
     except BaseException:
         await conn.close()
         raise
     return db
+
+
+async def _check_writable(db: Database) -> None:
+    """SQLITE_READONLY now if the file cannot be written. A write of the value it already
+    has, rolled back: no change, but SQLite must be able to lock and write the file."""
+    async with db._lock:
+        await db._conn.execute("BEGIN IMMEDIATE")
+        try:
+            async with db._conn.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+            await db._conn.execute(f"PRAGMA user_version = {int(row[0]) if row else 0}")
+        finally:
+            await db._conn.rollback()
 
 
 def _migration_files() -> list[tuple[int, str, str]]:

@@ -12,6 +12,7 @@ from storage import audit
 from storage.approvals import ApprovalRepository, Joined, after_membership
 from storage.db import Database
 from storage.models import ChannelStats, IncomingPost, StoreResult
+from storage.numbers import ascii_int
 from storage.timeutil import from_unix, iso, unix
 
 
@@ -287,9 +288,9 @@ class ChannelRepository:
     async def find(self, reference: str) -> ChannelStats | None:
         """A stored channel by @username (any case) or chat id; None if unknown or ambiguous."""
         text = reference.strip().removeprefix("@")
-        if text.lstrip("-").isdigit():
+        if (chat_id := ascii_int(text, signed=True)) is not None:
             rows = await self._db.fetchall(
-                _STATS + " WHERE c.chat_id = ? GROUP BY c.chat_id", (int(text),)
+                _STATS + " WHERE c.chat_id = ? GROUP BY c.chat_id", (chat_id,)
             )
         else:
             rows = await self._db.fetchall(

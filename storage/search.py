@@ -6,6 +6,7 @@ import re
 import sqlite3
 
 from storage.db import Database
+from storage.errors import Failure, classify
 from storage.models import SearchHit
 from storage.timeutil import from_unix
 
@@ -18,11 +19,19 @@ MAX_QUERY_LENGTH = 500
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_DATABASE_ERRORS = ("locked", "busy", "disk", "i/o", "readonly", "no such table", "corrupt")
 
 
 class QuerySyntaxError(ValueError):
     """FTS5 could not parse the query."""
+
+
+class QueryTooLongError(QuerySyntaxError):
+    """The query is longer than MAX_QUERY_LENGTH characters."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self.limit = MAX_QUERY_LENGTH
+        super().__init__(f"too long ({length} characters; at most {MAX_QUERY_LENGTH})")
 
 
 class SearchRepository:
@@ -32,7 +41,7 @@ class SearchRepository:
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         """Best matches by bm25 rank, each with a snippet around the matched words."""
         if len(query) > MAX_QUERY_LENGTH:
-            raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+            raise QueryTooLongError(len(query))
         if not query.isprintable() and _SURROGATE.search(query):
             # sqlite3 cannot encode a lone surrogate (from a bad JSON escape) as UTF-8.
             raise QuerySyntaxError("the query holds a character that is not valid Unicode")
@@ -45,10 +54,11 @@ class SearchRepository:
                 " WHERE posts_fts MATCH ? ORDER BY posts_fts.rank, p.posted_at DESC LIMIT ?",
                 (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
             )
-        except sqlite3.OperationalError as exc:
-            # Whatever SQLite says about this statement is about the MATCH expression,
-            # unless the database itself is busy, locked or broken.
-            if any(sign in str(exc).lower() for sign in _DATABASE_ERRORS):
+        except sqlite3.Error as exc:
+            # SQLITE_ERROR from this fixed statement is about the MATCH expression; any
+            # other code (busy, read-only, corrupt, i/o...) is about the database. The
+            # message is not consulted: it may quote the user's words ("disk", "locked").
+            if classify(exc) is not Failure.SQL:
                 raise
             raise QuerySyntaxError(str(exc)) from None
         return [

@@ -69,6 +69,7 @@ async def scalar(db: Database, sql: str, params: tuple[object, ...] = ()) -> obj
 
 async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "fw.db"
+    path.parent.mkdir(parents=True)  # a missing folder is refused, not created (a typo?)
     first = await open_database(path)
     try:
         recorded = [

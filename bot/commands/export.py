@@ -2,7 +2,11 @@
 
 Rows are streamed from storage page by page and written as they come, so an export of
 millions of posts runs in constant memory. With --output the file appears only when the
-export is complete (written to FILE.part, then renamed).
+export is complete, and only a regular file is written (bot.outfile).
+
+CSV cells a spreadsheet would read as a formula (starting with = + - @, or a tab or
+carriage return before one) get a leading ' so that opening the export runs nothing;
+JSON Lines stay exact.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import re
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
@@ -22,7 +25,9 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
+from bot.outfile import OutputError, atomic_text_file
 from bot.sources.export import bot_api_chat_id
+from bot.terminal import clean
 from storage.exports import ExportedMatch, ExportedPost, ExportRepository
 
 POST_COLUMNS = (
@@ -82,18 +87,20 @@ def parse_since(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip())
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise UsageError(
             f"--since {text!r} is not a date: write 2024-05-01 or 2024-05-01T09:00+03:00"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past the last UTC date Python has
+        raise UsageError(f"--since {text!r} is out of range: give a date before 9999") from None
 
 
 def channel_candidates(text: str) -> tuple[list[int], str | None]:
     """Chat ids and a username that --channel may mean: -100123 or 123 (as in t.me/c/123)
     for ids, @name, name or t.me/name for a username."""
     text = text.strip()
-    if re.fullmatch(r"-?\d{1,20}", text):
+    if re.fullmatch(r"-?[0-9]{1,18}", text):  # ASCII digits: \d would take any script's
         number = int(text)
         return ([number, bot_api_chat_id(number)] if number > 0 else [number]), None
     found = _NAME.fullmatch(text)
@@ -197,6 +204,7 @@ async def _run(
         except UsageError as exc:
             return _usage_error(str(exc))
         count = 0
+        target = args.output or "standard output"
         try:
             async with aclosing(stream):
                 with _output(args.output) as out:
@@ -205,20 +213,19 @@ async def _run(
                         write(row)
                         count += 1
         except BrokenPipeError:
-            # The reader stopped early (`| head`): that is its choice, not an error. Point
-            # stdout at /dev/null so the final flush at exit does not complain again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            raise  # the reader stopped early (`| head`): bot.cli.main ends quietly
+        except OutputError as exc:
+            return _usage_error(str(exc))
         except OSError as exc:
-            return _usage_error(f"cannot write {args.output}: {exc.strerror or exc}")
-        print(f"Wrote {count} {what} to {args.output or 'standard output'}.", file=sys.stderr)
+            return _usage_error(f"cannot write {target}: {exc.strerror or exc}")
+        print(clean(f"Wrote {count} {what} to {target}."), file=sys.stderr)
         return 0
 
     return await with_services(settings.db_path, work, settings)
 
 
 def _usage_error(message: str) -> int:
-    print(f"framewatch: {message}", file=sys.stderr)
+    print(f"framewatch: {clean(message)}", file=sys.stderr)
     return 2
 
 
@@ -229,13 +236,8 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
-    partial = Path(path + ".part")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as file:
-            yield file
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_text_file(Path(path)) as file:
+        yield file
 
 
 def _writer(kind: str, out: TextIO, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
@@ -254,9 +256,16 @@ def _writer(kind: str, out: TextIO, columns: tuple[str, ...]) -> Callable[[dict[
     return write_csv
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        # Spreadsheets run a cell that starts like a formula (CSV injection, OWASP);
+        # the ' makes it text. Numbers are ints here, so -5 stays a number.
+        return "'" + value
     return value

@@ -13,6 +13,7 @@ from bot.links import post_link
 from bot.sources.poller import PollReport, WebPreviewPoller, follow_message
 from bot.sources.tme_http import open_client
 from bot.sources.webpreview import UsernameError, parse_username
+from bot.terminal import clean
 
 NAME_HELP = "@name, name, https://t.me/name or t.me/s/name"
 
@@ -47,7 +48,7 @@ def _username(raw: str) -> str | None:
     try:
         return parse_username(raw)
     except UsernameError as exc:
-        print(f"framewatch: {exc}", file=sys.stderr)
+        print(f"framewatch: {clean(str(exc))}", file=sys.stderr)
         return None
 
 
@@ -60,7 +61,7 @@ async def _follow(settings: Settings, args: argparse.Namespace) -> int:
         async with open_client() as client:
             result = await WebPreviewPoller.from_services(services, client).follow(username, None)
         interval = timedelta(seconds=settings.poll_interval_seconds)
-        print(follow_message(result, interval, settings.backfill_posts))
+        print(clean(follow_message(result, interval, settings.backfill_posts)))
         return 0 if result.outcome in {"followed", "already"} else 1
 
     return await with_services(settings.db_path, work, settings)
@@ -89,7 +90,7 @@ async def _poll(settings: Settings, args: argparse.Namespace) -> int:
             print("No channels are followed. Follow one: framewatch follow NAME")
             return 0
         for report in reports:
-            print(_describe(report, settings))
+            print(clean(_describe(report, settings), multiline=True))
         failed = [r for r in reports if r.state != "ok"]
         new = sum(len(r.new) for r in reports)
         edited = sum(len(r.edited) for r in reports)
@@ -113,7 +114,7 @@ def _describe(report: PollReport, settings: Settings) -> str:
         for post in sorted(posts, key=lambda p: p.message_id):
             link = post_link(post.chat_id, post.channel_username, post.message_id)
             when = post.posted_at.astimezone(settings.zone)
-            snippet = " ".join(post.text.split())
+            snippet = " ".join(clean(post.text).split())
             snippet = snippet if len(snippet) <= 80 else snippet[:79] + "…"
             lines.append(f"  {label:6} {when:%Y-%m-%d %H:%M}  {link}  {snippet}")
     return "\n".join(lines)

@@ -9,7 +9,9 @@ from pathlib import Path
 from bot.config import Settings
 from bot.context import Services
 from bot.framings import PackError, import_pack, write_pack
+from bot.outfile import OutputError, atomic_text_file
 from bot.scan import rescan_percent
+from bot.terminal import clean
 from storage.framings import FramingImport, PackImport, TermLimitError
 from storage.matches import RescanProgress
 
@@ -50,7 +52,7 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"framewatch: {message}", file=sys.stderr)
+    print(f"framewatch: {clean(message, multiline=True)}", file=sys.stderr)
     return 2
 
 
@@ -64,7 +66,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             return _fail(str(exc))
         except TermLimitError as exc:
             return _fail(f"{args.pack}: {exc}; nothing was imported")
-        print("\n".join(describe_import(args.pack.name, result)))
+        print(clean("\n".join(describe_import(args.pack.name, result)), multiline=True))
         return 0
 
     return await with_services(settings.db_path, work, settings)
@@ -117,22 +119,23 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         error = _write_atomically(Path(args.pack), text)
         if error:
-            return _fail(f"cannot write {args.pack}: {error}")
-        print(f"Exported {len(framings)} framings with {terms} terms to {args.pack}.")
+            return _fail(error)
+        print(clean(f"Exported {len(framings)} framings with {terms} terms to {args.pack}."))
         return 0
 
     return await with_services(settings.db_path, work, settings)
 
 
 def _write_atomically(path: Path, text: str) -> str | None:
-    """Write beside the target, then rename: an interrupted export leaves the old file."""
-    partial = path.with_name(path.name + ".partial")
+    """Write beside the target, then rename: an interrupted export leaves the old file.
+    The reason it could not, or None."""
     try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        with atomic_text_file(path) as file:
+            file.write(text)
+    except OutputError as exc:
+        return str(exc)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
-        return exc.strerror or str(exc)
+        return f"cannot write {path}: {exc.strerror or exc}"
     return None
 
 
@@ -154,7 +157,7 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
             )
             print(
                 f"  {f.slug:28} {len(f.terms):4} terms {f.post_count:6} posts matched"
-                f"{rescan} · {f.title}"
+                f"{rescan} · {clean(f.title)}"
             )
         return 0
 

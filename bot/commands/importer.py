@@ -8,6 +8,7 @@ and importing the same file again changes nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import sys
 import time
@@ -16,11 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import ijson
 
-from bot.config import Settings
+from bot.config import Settings, zone_named
 from bot.context import Services
 from bot.ingest import store_posts
 from bot.links import internal_channel_id
@@ -34,6 +35,7 @@ from bot.sources.export import (
     describe_message,
     open_export,
 )
+from bot.terminal import clean
 from storage.models import IncomingPost
 from storage.posts import PostRepository
 
@@ -209,9 +211,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         username = parse_username(args.username) if args.username is not None else None
     except ValueError as exc:
         return _usage_error(str(exc))
-    try:
-        zone = ZoneInfo(args.timezone or settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    zone = zone_named(args.timezone or settings.timezone)
+    if zone is None:
         return _usage_error(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow")
     try:
         source = open_export(Path(args.path))
@@ -220,25 +221,40 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(services: Services) -> int:
         bar = ProgressBar() if sys.stderr.isatty() else None
+        stored_before = await services.posts.count()
         with source:
             try:
                 report = await import_export(
                     source, services.posts, services.clock(), MessageReader(zone, username), bar
                 )
+            except asyncio.CancelledError:
+                # Ctrl-C: asyncio.run cancels this task. The batch being written was rolled
+                # back; every earlier batch is committed. Say so, and how to go on.
+                return await _interrupted(services, stored_before)
             finally:
                 if bar is not None:
                     bar.close()
-        print(summary(report, zone, username))
+        print(clean(summary(report, zone, username), multiline=True))
         if report.error is not None:
-            print(f"framewatch: {report.error}", file=sys.stderr)
+            print(f"framewatch: {clean(report.error)}", file=sys.stderr)
             return 2
         return 0
 
     return await with_services(settings.db_path, work, settings)
 
 
+async def _interrupted(services: Services, stored_before: int) -> int:
+    stored = await services.posts.count() - stored_before
+    print(
+        f"framewatch: interrupted: {stored} new posts were stored (committed). Run the same "
+        "import again to continue: stored posts are not duplicated.",
+        file=sys.stderr,
+    )
+    return 130
+
+
 def _usage_error(message: str) -> int:
-    print(f"framewatch: {message}", file=sys.stderr)
+    print(f"framewatch: {clean(message)}", file=sys.stderr)
     return 2
 
 

@@ -12,16 +12,20 @@ messages) are skipped and counted: they are not channels and have no post links.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
 
 from bot.ingest import MAX_POST_CHARS
+from bot.sources.json_bounds import BoundedReader, BoundsError
 from storage.models import IncomingPost
+from storage.numbers import ascii_int
 from storage.timeutil import from_unix
 
 IMPORTED_CHAT_TYPES = frozenset(
@@ -100,7 +104,10 @@ class ExportSource:
         self._file = file
 
     def read(self, n: int = 64 * 1024) -> bytes:
-        data = self._file.read(n)
+        try:
+            data = self._file.read(n)
+        except OSError as exc:
+            raise ExportError(f"{self.path}: cannot read it ({exc.strerror or exc})") from None
         if self.bytes_read == 0 and data.startswith(b"\xef\xbb\xbf"):
             data, self.bytes_read = data[3:], 3  # a byte order mark some editors add
         self.chunk_start = self.bytes_read
@@ -123,14 +130,17 @@ def open_export(path: Path) -> ExportSource:
     if path.is_dir():
         path = path / "result.json"
     try:
+        # Checked before opening: opening a FIFO would wait for a writer, forever.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ExportError(f"{path}: not a regular file; give an export's result.json")
         file = path.open("rb")
+        return ExportSource(path, file, os.fstat(file.fileno()).st_size)
     except FileNotFoundError:
         raise ExportError(
             f"{path}: no such file; give the result.json of a Telegram Desktop JSON export"
         ) from None
     except OSError as exc:
-        raise ExportError(f"{path}: cannot read it ({exc.strerror})") from None
-    return ExportSource(path, file, path.stat().st_size)
+        raise ExportError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
 @dataclass
@@ -140,15 +150,30 @@ class ExportReader:
     source: ExportSource
     one_chat_only: bool = False  # refuse a full-account export (--username names one chat)
     chats: list[Chat] = field(default_factory=lambda: [Chat()])  # the last is being read
+    _bounded: BoundedReader = field(init=False)
 
     def messages(self) -> Iterator[tuple[Chat, Any]]:
+        """ExportError also when the file is beyond json_bounds' limits."""
+        try:
+            yield from self._messages()
+        except BoundsError as exc:
+            raise ExportError(
+                f"{self.source.path}: {exc.what} at byte {exc.at} (line "
+                f"{_line_at(self.source.path, exc.at)}): not a Telegram Desktop export, or a "
+                "damaged one; nothing after this point was read"
+            ) from None
+
+    def _messages(self) -> Iterator[tuple[Chat, Any]]:
         chat = self._one_chat_head()
         self.source.rewind()
+        self._bounded = BoundedReader(self.source)
         if chat is not None:
             # The common case, one chat: ijson builds the messages in C, twice as fast.
             self.chats = [chat]
-            for message in ijson.items(self.source, "messages.item", use_float=True):
+            self._bounded.message_starts()  # no yield between messages: each is bounded
+            for message in ijson.items(self._bounded, "messages.item", use_float=True):
                 yield chat, message
+                self._bounded.message_starts()
             return
         for message in ijson.items(self._events(), "messages.item"):
             # items() yields a message as soon as its last event is read, before the
@@ -159,7 +184,7 @@ class ExportReader:
         """The fields of a one-chat export, read up to its messages; None for the other
         layout, or when a field comes after the messages."""
         chat = Chat()
-        for prefix, event, value in ijson.parse(self.source, use_float=True):
+        for prefix, event, value in ijson.parse(BoundedReader(self.source), use_float=True):
             if prefix in _CHAT_FIELDS and event in ("string", "number", "null"):
                 _set_chat_field(chat, prefix, value)
             elif prefix == "messages" and event == "start_array":
@@ -172,7 +197,7 @@ class ExportReader:
         return any(chat.bare_id is not None or chat.type for chat in self.chats)
 
     def _events(self) -> Iterator[tuple[str, str, Any]]:
-        for prefix, event, value in ijson.parse(self.source, use_float=True):
+        for prefix, event, value in ijson.parse(self._bounded, use_float=True):
             if prefix.startswith(_IN_FULL_EXPORT_CHAT):
                 # A chat of a full export reads like a one-chat export from here on.
                 prefix = prefix.partition(".item.")[2]
@@ -185,7 +210,22 @@ class ExportReader:
                 self.chats.append(Chat())
             if prefix in _CHAT_FIELDS and event in ("string", "number", "null"):
                 _set_chat_field(self.chats[-1], prefix, value)
+            elif prefix == "messages.item":  # only messages are built as objects: bound them
+                if event in ("start_map", "start_array"):
+                    self._bounded.message_starts()
+                elif event in ("end_map", "end_array"):
+                    self._bounded.message_ends()
             yield prefix, event, value
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line of a byte offset, read again from the file: for error messages only."""
+    line, done = 1, 0
+    with path.open("rb") as file:
+        while done < offset and (chunk := file.read(min(1 << 20, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
 
 
 def _set_chat_field(chat: Chat, name: str, value: Any) -> None:
@@ -241,21 +281,20 @@ class MessageReader:
     def _moment(self, message: dict[str, Any], key: str) -> datetime | None:
         """`<key>_unixtime` (exact), else `<key>`: local time of the exporting computer."""
         unix = message.get(f"{key}_unixtime")
-        if (isinstance(unix, str) and unix.isdigit()) or type(unix) is int:
-            try:
-                return from_unix(int(unix))
-            except (ValueError, OverflowError, OSError):
-                return None  # beyond the years datetime can hold: an invalid date
-        local = message.get(key)
-        if not isinstance(local, str):
-            return None
+        seconds = ascii_int(unix) if isinstance(unix, str) else unix if type(unix) is int else None
         try:
+            if seconds is not None:
+                return from_unix(seconds)
+            local = message.get(key)
+            if not isinstance(local, str):
+                return None
             moment = datetime.fromisoformat(local)
-        except ValueError:
+            naive = moment.tzinfo is None
+            moment = moment.replace(tzinfo=self.zone) if naive else moment
+            moment.astimezone(UTC)  # in range as a UTC time too (storage keeps UTC)
+            self.local_dates += naive and key == "date"
+        except (ValueError, OverflowError, OSError):  # not a date, or past year 1..9999
             return None
-        if moment.tzinfo is None:
-            self.local_dates += key == "date"
-            moment = moment.replace(tzinfo=self.zone)
         return moment
 
 
