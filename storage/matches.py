@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from storage.db import Database
 from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan
@@ -75,23 +75,26 @@ class MatchRepository:
         A post whose text changed since it was read (an edit arrived meanwhile) is left
         as it is, still marked for scanning, so its old text never produces matches.
         rules_version: the version of the matcher that found them (None: unknown).
+        One round trip: the whole batch runs on the database thread.
         """
         guard = _ANY_VERSION if rules_version is None else rules_version
-        new: list[MatchRow] = []
-        async with self._db.transaction() as conn:
-            for post in scanned:
-                cur = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> list[MatchRow]:
+            unchanged = [
+                p.post_id
+                for p in scanned
+                if conn.execute(
                     "UPDATE posts SET needs_scan = 0, scanned_version = ?"
                     " WHERE id = ? AND text = ?",
-                    (rules_version or 0, post.post_id, post.text),
-                )
-                if cur.rowcount != 1:
-                    continue
-                await conn.execute("DELETE FROM matches WHERE post_id = ?", (post.post_id,))
-                for m in (m for m in found if m.post_id == post.post_id):
-                    if await _insert(conn, m, now, guard):
-                        new.append(m)
-        return new
+                    (rules_version or 0, p.post_id, p.text),
+                ).rowcount
+                == 1
+            ]
+            conn.executemany("DELETE FROM matches WHERE post_id = ?", [(i,) for i in unchanged])
+            kept = set(unchanged)
+            return _insert_many(conn, [m for m in found if m.post_id in kept], now, guard)
+
+        return await self._db.run_in_transaction(work)
 
     async def pending_terms(self) -> list[PendingTerm]:
         """Terms whose background rescan over the stored posts is not finished."""
@@ -109,63 +112,53 @@ class MatchRepository:
         now: datetime,
         rules_version: int,
     ) -> list[MatchRow]:
-        """Store a rescan batch's matches and move its terms' cursor, in one transaction.
+        """Store a rescan batch's matches and move its terms' cursor, in one transaction
+        and one round trip.
 
         term_ids have now been applied to every post up to `through`; with done=True, to
         every stored post. Returns the matches that are new.
         """
-        new: list[MatchRow] = []
-        async with self._db.transaction() as conn:
-            for m in found:
-                if await _insert(conn, m, now, rules_version):
-                    new.append(m)
-            await conn.executemany(
+
+        def work(conn: sqlite3.Connection) -> list[MatchRow]:
+            new = _insert_many(conn, found, now, rules_version)
+            conn.executemany(
                 "UPDATE terms SET rescanned_through = max(rescanned_through, ?), backfilled = ?"
                 " WHERE id = ? AND version <= ? AND backfilled = 0",
                 [(through, int(done), t, rules_version) for t in term_ids],
             )
-        return new
+            return new
+
+        return await self._db.run_in_transaction(work)
 
     async def rescan_progress(self) -> dict[int, RescanProgress]:
         """framing id -> progress, for each framing with terms still being rescanned."""
         rows = await self._db.fetchall(
-            "SELECT framing_id, min(rescanned_through) FROM terms WHERE backfilled = 0"
-            " GROUP BY framing_id"
+            # Post ids only grow: the posts covered are those with an id up to the cursor.
+            "SELECT r.framing_id, (SELECT count(*) FROM posts WHERE id <= r.through),"
+            " (SELECT count(*) FROM posts)"
+            " FROM (SELECT framing_id, min(rescanned_through) AS through FROM terms"
+            "       WHERE backfilled = 0 GROUP BY framing_id) r"
         )
-        stored = int(await self._db.fetchval("SELECT count(*) FROM posts")) if rows else 0
-        if not stored:  # nothing to rescan: the next scan marks the terms done
-            return {}
-        progress = {}
-        for framing_id, through in rows:
-            covered = await self._db.fetchval(
-                "SELECT count(*) FROM posts WHERE id <= ?", (through,)
-            )
-            progress[int(framing_id)] = RescanProgress(int(covered), stored)
-        return progress
+        # No stored posts: nothing to rescan, the next scan marks the terms done.
+        return {int(r[0]): RescanProgress(int(r[1]), int(r[2])) for r in rows if r[2]}
 
     async def describe(self, rows: Sequence[MatchRow]) -> list[FlaggedPost]:
-        """What `framewatch scan` prints about new matches."""
-        described = []
-        for m in rows:
-            r = await self._db.fetchone(
-                "SELECT f.slug, t.text AS term, p.chat_id, c.username, p.message_id, p.text"
-                " FROM posts p JOIN channels c ON c.chat_id = p.chat_id,"
-                " terms t JOIN framings f ON f.id = t.framing_id"
-                " WHERE p.id = ? AND t.id = ?",
-                (m.post_id, m.term_id),
-            )
-            if r is not None:
-                described.append(
-                    FlaggedPost(
-                        r["slug"],
-                        r["term"],
-                        r["chat_id"],
-                        r["username"],
-                        r["message_id"],
-                        r["text"][m.start : m.end],
-                    )
-                )
-        return described
+        """What `framewatch scan --verbose` prints about matches, in the order given (rows
+        whose post or term is gone are left out); one query for all of them."""
+        if not rows:
+            return []
+        keys = json.dumps([[m.post_id, m.term_id, m.start, m.end] for m in rows])
+        found = await self._db.fetchall(
+            # substr counts characters, as Python offsets do: only the matched text travels.
+            "SELECT f.slug, t.text, p.chat_id, c.username, p.message_id,"
+            " substr(p.text, j.value ->> 2 + 1, (j.value ->> 3) - (j.value ->> 2))"
+            " FROM json_each(?) j JOIN posts p ON p.id = j.value ->> 0"
+            " JOIN channels c ON c.chat_id = p.chat_id"
+            " JOIN terms t ON t.id = j.value ->> 1 JOIN framings f ON f.id = t.framing_id"
+            " ORDER BY j.key",
+            (keys,),
+        )
+        return [FlaggedPost(r[0], r[1], r[2], r[3], r[4], r[5]) for r in found]
 
     async def digest_items(self, start: datetime, end: datetime) -> list[DigestItem]:
         """Every match in posts dated in [start, end), with what the digest shows."""
@@ -213,21 +206,22 @@ class MatchRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
 
 
-async def _insert(
-    conn: aiosqlite.Connection, m: MatchRow, now: datetime, rules_version: int
-) -> bool:
-    cur = await conn.execute(
-        _INSERT_MATCH,
-        (
-            m.post_id,
-            m.term_id,
-            m.framing_id,
-            m.start,
-            m.end,
-            iso(now),
-            m.term_id,
-            rules_version,
-            m.post_id,
-        ),
-    )
-    return cur.rowcount == 1
+def _insert_many(
+    conn: sqlite3.Connection, found: Sequence[MatchRow], now: datetime, rules_version: int
+) -> list[MatchRow]:
+    """INSERT OR IGNORE of each match under the guards of _INSERT_MATCH; the ones stored.
+
+    One statement per match, but all on the database thread inside one transaction (a few
+    microseconds each): the row count of each says whether it is new.
+    """
+    stamp = iso(now)
+    return [
+        m
+        for m in found
+        if conn.execute(
+            _INSERT_MATCH,
+            (m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp)
+            + (m.term_id, rules_version, m.post_id),
+        ).rowcount
+        == 1
+    ]
