@@ -220,8 +220,17 @@ def _insert_many(
         for m in found
         if conn.execute(
             _INSERT_MATCH,
-            (m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp)
-            + (m.term_id, rules_version, m.post_id),
+            (
+                m.post_id,
+                m.term_id,
+                m.framing_id,
+                m.start,
+                m.end,
+                stamp,
+                m.term_id,
+                rules_version,
+                m.post_id,
+            ),
         ).rowcount
         == 1
     ]
