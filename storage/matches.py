@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,11 +43,19 @@ class MatchRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def posts_needing_scan(self, limit: int) -> list[PostToScan]:
-        rows = await self._db.fetchall(
-            "SELECT id, text FROM posts WHERE needs_scan = 1 ORDER BY id LIMIT ?", (limit,)
-        )
-        return [PostToScan(r[0], r[1]) for r in rows]
+    async def posts_needing_scan(self, limit: int, after_id: int = 0) -> list[PostToScan]:
+        """Posts stored or edited since their last scan, in id order from after_id (a scan
+        pass moves this cursor, so it can read the next batch before the last is written)."""
+
+        def work(conn: sqlite3.Connection) -> list[PostToScan]:
+            cursor = conn.execute(
+                "SELECT id, text FROM posts WHERE needs_scan = 1 AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
+            cursor.row_factory = None  # plain tuples: no Row object per post
+            return [PostToScan(post_id, text) for post_id, text in cursor]
+
+        return await self._db.run_read(work)
 
     async def posts_after(
         self, after_id: int, limit: int, scanned_below: int = _ANY_VERSION
@@ -80,19 +88,29 @@ class MatchRepository:
         guard = _ANY_VERSION if rules_version is None else rules_version
 
         def work(conn: sqlite3.Connection) -> list[MatchRow]:
-            unchanged = [
+            update = (
+                "UPDATE posts SET needs_scan = 0, scanned_version = ? WHERE id = ? AND text = ?"
+            )
+            kept = {
                 p.post_id
                 for p in scanned
-                if conn.execute(
-                    "UPDATE posts SET needs_scan = 0, scanned_version = ?"
-                    " WHERE id = ? AND text = ?",
-                    (rules_version or 0, p.post_id, p.text),
-                ).rowcount
-                == 1
-            ]
-            conn.executemany("DELETE FROM matches WHERE post_id = ?", [(i,) for i in unchanged])
-            kept = set(unchanged)
-            return _insert_many(conn, [m for m in found if m.post_id in kept], now, guard)
+                if conn.execute(update, (rules_version or 0, p.post_id, p.text)).rowcount == 1
+            }
+            conn.executemany("DELETE FROM matches WHERE post_id = ?", [(i,) for i in kept])
+            # The posts in `kept` have no matches now and needs_scan = 0 (set just above):
+            # of the guards of _INSERT_MATCH only the term's remains, checked once per batch.
+            terms = {
+                r[0] for r in conn.execute("SELECT id FROM terms WHERE version <= ?", (guard,))
+            }
+            new = _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
+            stamp = iso(now)
+            conn.executemany(
+                "INSERT INTO matches"
+                " (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
+            )
+            return new
 
         return await self._db.run_in_transaction(work)
 
@@ -204,6 +222,18 @@ class MatchRepository:
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
+
+
+def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
+    """The first match of each (post, term), in order: what INSERT OR IGNORE would keep."""
+    seen: set[tuple[int, int]] = set()
+    firsts = []
+    for m in found:
+        key = (m.post_id, m.term_id)
+        if key not in seen:
+            seen.add(key)
+            firsts.append(m)
+    return firsts
 
 
 def _insert_many(
