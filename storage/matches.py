@@ -46,30 +46,29 @@ class MatchRepository:
     async def posts_needing_scan(self, limit: int, after_id: int = 0) -> list[PostToScan]:
         """Posts stored or edited since their last scan, in id order from after_id (a scan
         pass moves this cursor, so it can read the next batch before the last is written)."""
-
-        def work(conn: sqlite3.Connection) -> list[PostToScan]:
-            cursor = conn.execute(
+        return await self._db.run_read(
+            lambda conn: _posts_to_scan(
+                conn,
                 "SELECT id, text FROM posts WHERE needs_scan = 1 AND id > ? ORDER BY id LIMIT ?",
                 (after_id, limit),
             )
-            cursor.row_factory = None  # plain tuples: no Row object per post
-            return [PostToScan(post_id, text) for post_id, text in cursor]
-
-        return await self._db.run_read(work)
+        )
 
     async def posts_after(
         self, after_id: int, limit: int, scanned_below: int = _ANY_VERSION
     ) -> list[PostToScan]:
         """Scanned posts after after_id whose last scan was at a rules version below
         scanned_below: the ones a rescan of terms up to that version has to visit."""
-        rows = await self._db.fetchall(
-            # Posts still waiting for their first scan get every term then: skip them here
-            # so one match is not found (and reported) twice.
-            "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0 AND scanned_version < ?"
-            " ORDER BY id LIMIT ?",
-            (after_id, scanned_below, limit),
+        return await self._db.run_read(
+            lambda conn: _posts_to_scan(
+                conn,
+                # Posts still waiting for their first scan get every term then: skip them
+                # here so one match is not found (and reported) twice.
+                "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0"
+                " AND scanned_version < ? ORDER BY id LIMIT ?",
+                (after_id, scanned_below, limit),
+            )
         )
-        return [PostToScan(r[0], r[1]) for r in rows]
 
     async def replace_for_posts(
         self,
@@ -222,6 +221,12 @@ class MatchRepository:
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
+
+
+def _posts_to_scan(conn: sqlite3.Connection, sql: str, params: tuple[int, ...]) -> list[PostToScan]:
+    cursor = conn.execute(sql, params)
+    cursor.row_factory = None  # plain tuples: no Row object per post
+    return [PostToScan(post_id, text) for post_id, text in cursor]
 
 
 def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
