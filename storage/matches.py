@@ -149,15 +149,7 @@ class MatchRepository:
 
     async def rescan_progress(self) -> dict[int, RescanProgress]:
         """framing id -> progress, for each framing with terms still being rescanned."""
-        rows = await self._db.fetchall(
-            # Post ids only grow: the posts covered are those with an id up to the cursor.
-            "SELECT r.framing_id, (SELECT count(*) FROM posts WHERE id <= r.through),"
-            " (SELECT count(*) FROM posts)"
-            " FROM (SELECT framing_id, min(rescanned_through) AS through FROM terms"
-            "       WHERE backfilled = 0 GROUP BY framing_id) r"
-        )
-        # No stored posts: nothing to rescan, the next scan marks the terms done.
-        return {int(r[0]): RescanProgress(int(r[1]), int(r[2])) for r in rows if r[2]}
+        return await self._db.run_read(_rescan_progress)
 
     async def describe(self, rows: Sequence[MatchRow]) -> list[FlaggedPost]:
         """What `framewatch scan --verbose` prints about matches, in the order given (rows
@@ -221,6 +213,31 @@ class MatchRepository:
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
+
+
+def _rescan_progress(conn: sqlite3.Connection) -> dict[int, RescanProgress]:
+    cursors = dict(
+        conn.execute(
+            "SELECT framing_id, min(rescanned_through) FROM terms WHERE backfilled = 0"
+            " GROUP BY framing_id"
+        ).fetchall()
+    )
+    if not cursors:
+        return {}
+    # Post ids only grow: the posts covered are those with an id up to the cursor. One pass
+    # counts them for every cursor; with no WHERE clause SQLite reads a narrow covering
+    # index instead of the whole table (a rowid range would read every post's text).
+    through = sorted(set(cursors.values()))
+    sums = ", ".join(["sum(id <= ?)"] * len(through))  # only placeholders are joined in
+    query = f"SELECT count(*), {sums} FROM posts"  # noqa: S608
+    stored, *covered = conn.execute(query, through).fetchone()
+    if not stored:  # nothing to rescan: the next scan marks the terms done
+        return {}
+    by_cursor = dict(zip(through, covered, strict=True))
+    return {
+        int(framing): RescanProgress(int(by_cursor[cursor]), int(stored))
+        for framing, cursor in cursors.items()
+    }
 
 
 def _posts_to_scan(conn: sqlite3.Connection, sql: str, params: tuple[int, ...]) -> list[PostToScan]:

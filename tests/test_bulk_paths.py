@@ -19,7 +19,7 @@ from bot.scan import ScanReport, run_scan
 from bot.scan_report import count_by_framing, format_scan
 from storage.db import Database, Params, open_database
 from storage.framings import FramingRepository
-from storage.matches import MatchRepository
+from storage.matches import MatchRepository, RescanProgress
 from storage.models import FlaggedPost, IncomingPost, MatchRow, PostToScan
 from storage.posts import PostRepository
 from tests.cli import run_framewatch
@@ -257,3 +257,20 @@ async def test_scan_command_prints_a_summary_or_every_match(tmp_path: Path, verb
     else:
         assert every == []
         assert lines[-1] == "Every match: framewatch scan --verbose, or framewatch export matches."
+
+
+async def test_rescan_progress_of_framings_at_different_cursors(db: Database) -> None:
+    posts, matches = PostRepository(db), MatchRepository(db)
+    stored = await posts.store_many([post(i, f"post {i}") for i in range(10)], NOW)
+    ids = [r.post_id for r in stored]
+    feint = await add_term(db, "feint", "feint")
+    gesture = await add_term(db, "gesture", "gesture")
+    done = await add_term(db, "done", "done")
+    await matches.add_rescan_batch([], [feint.term_id], ids[2], False, NOW, rules_version=3)
+    await matches.add_rescan_batch([], [gesture.term_id], ids[6], False, NOW, rules_version=3)
+    await matches.add_rescan_batch([], [done.term_id], ids[9], True, NOW, rules_version=3)
+
+    assert await matches.rescan_progress() == {
+        feint.framing_id: RescanProgress(3, 10),
+        gesture.framing_id: RescanProgress(7, 10),
+    }
