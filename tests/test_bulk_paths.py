@@ -4,29 +4,25 @@ IGNORE), and `framewatch scan` prints a summary per framing."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
-import aiosqlite
 import pytest
 
 from bot.scan import ScanReport, run_scan
 from bot.scan_report import count_by_framing, format_scan
-from storage.db import Database, Params, open_database
+from storage.db import Database, open_database
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository, RescanProgress
 from storage.models import FlaggedPost, IncomingPost, MatchRow, PostToScan
 from storage.posts import PostRepository
 from tests.cli import run_framewatch
+from tests.counting_db import CountingDatabase
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
-T = TypeVar("T")
 
 
 def post(message_id: int, text: str, edited_at: datetime | None = None) -> IncomingPost:
@@ -41,58 +37,9 @@ def post(message_id: int, text: str, edited_at: datetime | None = None) -> Incom
     )
 
 
-class CountedConnection:
-    """The aiosqlite connection a transaction() block gets, counting each statement it
-    sends: every one is a round trip to the database thread."""
-
-    def __init__(self, conn: aiosqlite.Connection, calls: Counter[str]) -> None:
-        self._conn, self._calls = conn, calls
-
-    def __getattr__(self, name: str) -> object:
-        if name in ("execute", "executemany", "execute_fetchall", "execute_insert"):
-            self._calls["statement in a transaction"] += 1
-        return getattr(self._conn, name)
-
-
-class CountingDatabase(Database):
-    """The real Database, counting its round trips to the database thread: one per call
-    of these methods, and for transaction() one per statement too."""
-
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
-        super().__init__(conn, path)
-        self.calls: Counter[str] = Counter()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        self.calls["transaction"] += 1
-        async with super().transaction() as conn:
-            yield CountedConnection(conn, self.calls)  # type: ignore[misc]
-
-    async def run_in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        self.calls["run_in_transaction"] += 1
-        return await super().run_in_transaction(work)
-
-    async def run_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        self.calls["run_read"] += 1
-        return await super().run_read(work)
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        self.calls["fetchall"] += 1
-        return await super().fetchall(sql, params)
-
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        self.calls["fetchone"] += 1
-        return await super().fetchone(sql, params)
-
-
 @pytest.fixture
 async def counting(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
-    path = tmp_path / "counted.db"
-    await (await open_database(path)).close()  # schema
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA foreign_keys = ON")
-    db = CountingDatabase(conn, str(path))
+    db = await CountingDatabase.open(tmp_path / "counted.db")
     yield db
     await db.close()
 
