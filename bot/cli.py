@@ -43,11 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         help="run the bot (needs FRAMEWATCH_BOT_TOKEN)",
         description="Run the bot: poll Telegram, store posts, scan, send digests.",
     )
-    sub.add_parser(
+    scan = sub.add_parser(
         "scan",
-        help="match stored posts against all terms now and print new matches",
-        description="One scan pass now; prints what it flagged.",
+        help="match stored posts against all terms now and print new matches per framing",
+        description="One scan pass now; prints new matches per framing with an example.",
     )
+    scan.add_argument("--verbose", action="store_true", help="print every new match too")
     search = sub.add_parser(
         "search",
         help="full-text search of stored posts",
@@ -177,17 +178,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _scan(settings: Settings, args: argparse.Namespace) -> int:
     from bot.scan import run_scan
+    from bot.scan_report import scan_output
 
     async def work(services: Services) -> int:
         report = await run_scan(services.framings, services.matches, services.clock)
-        flagged = await services.matches.describe(report.new_matches)
-        print(
-            f"Scanned {report.posts_scanned} posts; applied {report.terms_backfilled} new "
-            f"terms to stored posts; {len(flagged)} new matches."
-        )
-        for f in flagged:
-            link = post_link(f.chat_id, f.channel_username, f.message_id)
-            print(clean(f"  {f.framing_slug:24} {link}  “{f.matched_text}” (term: {f.term})"))
+        output = await scan_output(report, services.framings, services.matches, args.verbose)
+        print(clean(output, multiline=True))
         return 0
 
     return await with_services(settings.db_path, work, settings)

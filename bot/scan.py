@@ -132,15 +132,33 @@ async def scan_new_posts(
     batch: int,
     report: ScanReport,
 ) -> None:
-    while posts := await matches.posts_needing_scan(batch):
-        compiled = await rules.current(framings)
-        found = await asyncio.to_thread(match_posts, compiled.matcher, posts)
-        report.new_matches += await matches.replace_for_posts(
-            posts, found, clock(), compiled.version
-        )
-        report.posts_scanned += len(posts)
-        if len(posts) < batch:
-            break
+    """One pass over the posts waiting for a scan, in id order. A batch is matched (in a
+    worker thread) while the previous one is written (on the database thread): the two use
+    different cores. A post edited meanwhile stays marked; the next scan takes it."""
+    writing: asyncio.Task[list[MatchRow]] | None = None
+    try:
+        posts = await matches.posts_needing_scan(batch)
+        while posts:
+            compiled = await rules.current(framings)
+            found = await asyncio.to_thread(match_posts, compiled.matcher, posts)
+            if writing is not None:
+                written, writing = writing, None
+                report.new_matches += await written
+            following = (
+                await matches.posts_needing_scan(batch, posts[-1].post_id)
+                if len(posts) == batch
+                else []
+            )
+            writing = asyncio.create_task(
+                matches.replace_for_posts(posts, found, clock(), compiled.version)
+            )
+            report.posts_scanned += len(posts)
+            posts = following
+    finally:
+        if writing is not None:
+            # A transaction under way finishes whatever happens here (it cannot be cut
+            # short on the database thread): wait for it, and report its matches.
+            report.new_matches += await writing
 
 
 async def rescan_batch(

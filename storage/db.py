@@ -12,18 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 class Database:
@@ -44,6 +45,25 @@ class Database:
                 raise
             await self._conn.commit()
 
+    async def run_in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """work(raw sqlite3 connection) inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK if it
+        raises), run whole on aiosqlite's thread: one round trip for a bulk write, however
+        many statements it runs. work must not touch the event loop."""
+        async with self._lock:
+            return await self._on_db_thread(_in_transaction, work)
+
+    async def run_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """work(raw sqlite3 connection) for several reads in one round trip (no transaction)."""
+        async with self._lock:
+            return await self._on_db_thread(work)
+
+    async def _on_db_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        # aiosqlite has no public "run this callable on the connection's thread"; _execute
+        # is the method every one of its calls goes through, and _conn the sqlite3 connection.
+        raw: sqlite3.Connection = self._conn._conn
+        result: T = await self._conn._execute(fn, raw, *args)  # type: ignore[no-untyped-call]
+        return result
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock, self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
@@ -59,6 +79,17 @@ class Database:
 
     async def close(self) -> None:
         await self._conn.close()
+
+
+def _in_transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(raw)
+    except BaseException:
+        raw.rollback()
+        raise
+    raw.commit()
+    return result
 
 
 async def open_database(path: str | Path, *, read_only: bool = False) -> Database:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from storage.db import Database
 from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan
@@ -43,25 +43,32 @@ class MatchRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def posts_needing_scan(self, limit: int) -> list[PostToScan]:
-        rows = await self._db.fetchall(
-            "SELECT id, text FROM posts WHERE needs_scan = 1 ORDER BY id LIMIT ?", (limit,)
+    async def posts_needing_scan(self, limit: int, after_id: int = 0) -> list[PostToScan]:
+        """Posts stored or edited since their last scan, in id order from after_id (a scan
+        pass moves this cursor, so it can read the next batch before the last is written)."""
+        return await self._db.run_read(
+            lambda conn: _posts_to_scan(
+                conn,
+                "SELECT id, text FROM posts WHERE needs_scan = 1 AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
         )
-        return [PostToScan(r[0], r[1]) for r in rows]
 
     async def posts_after(
         self, after_id: int, limit: int, scanned_below: int = _ANY_VERSION
     ) -> list[PostToScan]:
         """Scanned posts after after_id whose last scan was at a rules version below
         scanned_below: the ones a rescan of terms up to that version has to visit."""
-        rows = await self._db.fetchall(
-            # Posts still waiting for their first scan get every term then: skip them here
-            # so one match is not found (and reported) twice.
-            "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0 AND scanned_version < ?"
-            " ORDER BY id LIMIT ?",
-            (after_id, scanned_below, limit),
+        return await self._db.run_read(
+            lambda conn: _posts_to_scan(
+                conn,
+                # Posts still waiting for their first scan get every term then: skip them
+                # here so one match is not found (and reported) twice.
+                "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0"
+                " AND scanned_version < ? ORDER BY id LIMIT ?",
+                (after_id, scanned_below, limit),
+            )
         )
-        return [PostToScan(r[0], r[1]) for r in rows]
 
     async def replace_for_posts(
         self,
@@ -75,23 +82,36 @@ class MatchRepository:
         A post whose text changed since it was read (an edit arrived meanwhile) is left
         as it is, still marked for scanning, so its old text never produces matches.
         rules_version: the version of the matcher that found them (None: unknown).
+        One round trip: the whole batch runs on the database thread.
         """
         guard = _ANY_VERSION if rules_version is None else rules_version
-        new: list[MatchRow] = []
-        async with self._db.transaction() as conn:
-            for post in scanned:
-                cur = await conn.execute(
-                    "UPDATE posts SET needs_scan = 0, scanned_version = ?"
-                    " WHERE id = ? AND text = ?",
-                    (rules_version or 0, post.post_id, post.text),
-                )
-                if cur.rowcount != 1:
-                    continue
-                await conn.execute("DELETE FROM matches WHERE post_id = ?", (post.post_id,))
-                for m in (m for m in found if m.post_id == post.post_id):
-                    if await _insert(conn, m, now, guard):
-                        new.append(m)
-        return new
+
+        def work(conn: sqlite3.Connection) -> list[MatchRow]:
+            update = (
+                "UPDATE posts SET needs_scan = 0, scanned_version = ? WHERE id = ? AND text = ?"
+            )
+            kept = {
+                p.post_id
+                for p in scanned
+                if conn.execute(update, (rules_version or 0, p.post_id, p.text)).rowcount == 1
+            }
+            conn.executemany("DELETE FROM matches WHERE post_id = ?", [(i,) for i in kept])
+            # The posts in `kept` have no matches now and needs_scan = 0 (set just above):
+            # of the guards of _INSERT_MATCH only the term's remains, checked once per batch.
+            terms = {
+                r[0] for r in conn.execute("SELECT id FROM terms WHERE version <= ?", (guard,))
+            }
+            new = _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
+            stamp = iso(now)
+            conn.executemany(
+                "INSERT INTO matches"
+                " (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
+            )
+            return new
+
+        return await self._db.run_in_transaction(work)
 
     async def pending_terms(self) -> list[PendingTerm]:
         """Terms whose background rescan over the stored posts is not finished."""
@@ -109,63 +129,45 @@ class MatchRepository:
         now: datetime,
         rules_version: int,
     ) -> list[MatchRow]:
-        """Store a rescan batch's matches and move its terms' cursor, in one transaction.
+        """Store a rescan batch's matches and move its terms' cursor, in one transaction
+        and one round trip.
 
         term_ids have now been applied to every post up to `through`; with done=True, to
         every stored post. Returns the matches that are new.
         """
-        new: list[MatchRow] = []
-        async with self._db.transaction() as conn:
-            for m in found:
-                if await _insert(conn, m, now, rules_version):
-                    new.append(m)
-            await conn.executemany(
+
+        def work(conn: sqlite3.Connection) -> list[MatchRow]:
+            new = _insert_many(conn, found, now, rules_version)
+            conn.executemany(
                 "UPDATE terms SET rescanned_through = max(rescanned_through, ?), backfilled = ?"
                 " WHERE id = ? AND version <= ? AND backfilled = 0",
                 [(through, int(done), t, rules_version) for t in term_ids],
             )
-        return new
+            return new
+
+        return await self._db.run_in_transaction(work)
 
     async def rescan_progress(self) -> dict[int, RescanProgress]:
         """framing id -> progress, for each framing with terms still being rescanned."""
-        rows = await self._db.fetchall(
-            "SELECT framing_id, min(rescanned_through) FROM terms WHERE backfilled = 0"
-            " GROUP BY framing_id"
-        )
-        stored = int(await self._db.fetchval("SELECT count(*) FROM posts")) if rows else 0
-        if not stored:  # nothing to rescan: the next scan marks the terms done
-            return {}
-        progress = {}
-        for framing_id, through in rows:
-            covered = await self._db.fetchval(
-                "SELECT count(*) FROM posts WHERE id <= ?", (through,)
-            )
-            progress[int(framing_id)] = RescanProgress(int(covered), stored)
-        return progress
+        return await self._db.run_read(_rescan_progress)
 
     async def describe(self, rows: Sequence[MatchRow]) -> list[FlaggedPost]:
-        """What `framewatch scan` prints about new matches."""
-        described = []
-        for m in rows:
-            r = await self._db.fetchone(
-                "SELECT f.slug, t.text AS term, p.chat_id, c.username, p.message_id, p.text"
-                " FROM posts p JOIN channels c ON c.chat_id = p.chat_id,"
-                " terms t JOIN framings f ON f.id = t.framing_id"
-                " WHERE p.id = ? AND t.id = ?",
-                (m.post_id, m.term_id),
-            )
-            if r is not None:
-                described.append(
-                    FlaggedPost(
-                        r["slug"],
-                        r["term"],
-                        r["chat_id"],
-                        r["username"],
-                        r["message_id"],
-                        r["text"][m.start : m.end],
-                    )
-                )
-        return described
+        """What `framewatch scan --verbose` prints about matches, in the order given (rows
+        whose post or term is gone are left out); one query for all of them."""
+        if not rows:
+            return []
+        keys = json.dumps([[m.post_id, m.term_id, m.start, m.end] for m in rows])
+        found = await self._db.fetchall(
+            # substr counts characters, as Python offsets do: only the matched text travels.
+            "SELECT f.slug, t.text, p.chat_id, c.username, p.message_id,"
+            " substr(p.text, j.value ->> 2 + 1, (j.value ->> 3) - (j.value ->> 2))"
+            " FROM json_each(?) j JOIN posts p ON p.id = j.value ->> 0"
+            " JOIN channels c ON c.chat_id = p.chat_id"
+            " JOIN terms t ON t.id = j.value ->> 1 JOIN framings f ON f.id = t.framing_id"
+            " ORDER BY j.key",
+            (keys,),
+        )
+        return [FlaggedPost(r[0], r[1], r[2], r[3], r[4], r[5]) for r in found]
 
     async def digest_items(self, start: datetime, end: datetime) -> list[DigestItem]:
         """Every match in posts dated in [start, end), with what the digest shows; only
@@ -215,21 +217,74 @@ class MatchRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
 
 
-async def _insert(
-    conn: aiosqlite.Connection, m: MatchRow, now: datetime, rules_version: int
-) -> bool:
-    cur = await conn.execute(
-        _INSERT_MATCH,
-        (
-            m.post_id,
-            m.term_id,
-            m.framing_id,
-            m.start,
-            m.end,
-            iso(now),
-            m.term_id,
-            rules_version,
-            m.post_id,
-        ),
+def _rescan_progress(conn: sqlite3.Connection) -> dict[int, RescanProgress]:
+    cursors = dict(
+        conn.execute(
+            "SELECT framing_id, min(rescanned_through) FROM terms WHERE backfilled = 0"
+            " GROUP BY framing_id"
+        ).fetchall()
     )
-    return cur.rowcount == 1
+    if not cursors:
+        return {}
+    # Post ids only grow: the posts covered are those with an id up to the cursor. One pass
+    # counts them for every cursor; with no WHERE clause SQLite reads a narrow covering
+    # index instead of the whole table (a rowid range would read every post's text).
+    through = sorted(set(cursors.values()))
+    sums = ", ".join(["sum(id <= ?)"] * len(through))  # only placeholders are joined in
+    query = f"SELECT count(*), {sums} FROM posts"  # noqa: S608
+    stored, *covered = conn.execute(query, through).fetchone()
+    if not stored:  # nothing to rescan: the next scan marks the terms done
+        return {}
+    by_cursor = dict(zip(through, covered, strict=True))
+    return {
+        int(framing): RescanProgress(int(by_cursor[cursor]), int(stored))
+        for framing, cursor in cursors.items()
+    }
+
+
+def _posts_to_scan(conn: sqlite3.Connection, sql: str, params: tuple[int, ...]) -> list[PostToScan]:
+    cursor = conn.execute(sql, params)
+    cursor.row_factory = None  # plain tuples: no Row object per post
+    return [PostToScan(post_id, text) for post_id, text in cursor]
+
+
+def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
+    """The first match of each (post, term), in order: what INSERT OR IGNORE would keep."""
+    seen: set[tuple[int, int]] = set()
+    firsts = []
+    for m in found:
+        key = (m.post_id, m.term_id)
+        if key not in seen:
+            seen.add(key)
+            firsts.append(m)
+    return firsts
+
+
+def _insert_many(
+    conn: sqlite3.Connection, found: Sequence[MatchRow], now: datetime, rules_version: int
+) -> list[MatchRow]:
+    """INSERT OR IGNORE of each match under the guards of _INSERT_MATCH; the ones stored.
+
+    One statement per match, but all on the database thread inside one transaction (a few
+    microseconds each): the row count of each says whether it is new.
+    """
+    stamp = iso(now)
+    return [
+        m
+        for m in found
+        if conn.execute(
+            _INSERT_MATCH,
+            (
+                m.post_id,
+                m.term_id,
+                m.framing_id,
+                m.start,
+                m.end,
+                stamp,
+                m.term_id,
+                rules_version,
+                m.post_id,
+            ),
+        ).rowcount
+        == 1
+    ]

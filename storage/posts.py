@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
@@ -25,29 +26,24 @@ class PostRepository:
 
         Replaying the same update is harmless (outcome "unchanged"), and an older version
         arriving after a newer one is kept out of the current text (outcome "stale").
+        store_many of one post: there is one implementation of these rules.
         """
-        async with self._db.transaction() as conn:
-            await _upsert_channel(
-                conn, post.chat_id, post.channel_username, post.channel_title, now
-            )
-            async with conn.execute(
-                "SELECT id, text, edited_at FROM posts WHERE chat_id = ? AND message_id = ?",
-                (post.chat_id, post.message_id),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                return StoreResult(await _insert(conn, post, now), "new")
-            return await _update(conn, row, post, now)
+        [result] = await self.store_many([post], now)
+        return result
 
     async def store_many(self, posts: Sequence[IncomingPost], now: datetime) -> list[StoreResult]:
-        """store() of each post in order, in one transaction: the same outcomes and rows,
-        many times faster (for imports). A key repeated in `posts` starts a new run, so a
-        later copy sees the earlier one exactly as store() would."""
-        results: list[StoreResult] = []
-        async with self._db.transaction() as conn:
+        """store() of each post in order, in one transaction and one round trip (the whole
+        batch runs on the database thread): the same outcomes and rows as one by one. A key
+        repeated in `posts` starts a new run, so a later copy sees the earlier one exactly
+        as store() would."""
+
+        def work(conn: sqlite3.Connection) -> list[StoreResult]:
+            results: list[StoreResult] = []
             for run in _runs_without_repeats(posts):
-                results += await _store_run(conn, run, now)
-        return results
+                results += _store_run(conn, run, now)
+            return results
+
+        return await self._db.run_in_transaction(work)
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM posts"))
@@ -92,12 +88,6 @@ def _insert_params(post: IncomingPost, stored_at: str) -> tuple[object, ...]:
     )
 
 
-async def _insert(conn: aiosqlite.Connection, post: IncomingPost, now: datetime) -> int:
-    cur = await conn.execute(_INSERT_POST, _insert_params(post, iso(now)))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
-
-
 def _runs_without_repeats(posts: Sequence[IncomingPost]) -> Iterator[Sequence[IncomingPost]]:
     """Consecutive runs in which no (chat_id, message_id) occurs twice."""
     start, seen = 0, set[tuple[int, int]]()
@@ -111,21 +101,21 @@ def _runs_without_repeats(posts: Sequence[IncomingPost]) -> Iterator[Sequence[In
         yield posts[start:]
 
 
-async def _store_run(
-    conn: aiosqlite.Connection, posts: Sequence[IncomingPost], now: datetime
+def _store_run(
+    conn: sqlite3.Connection, posts: Sequence[IncomingPost], now: datetime
 ) -> list[StoreResult]:
     """store() for posts with distinct keys, in bulk. New posts are inserted in list order,
     so they get the ids that storing one by one gives; unchanged ones refresh their
     details; changed ones go through the very _update that store() uses."""
     stamp = iso(now)
-    await conn.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
-    stored = await _rows_by_key(conn, posts)
+    conn.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
+    stored = _rows_by_key(conn, posts)
     fresh = [p for p in posts if (p.chat_id, p.message_id) not in stored]
-    await conn.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
-    ids = await _rows_by_key(conn, fresh) if fresh else {}
+    conn.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
+    ids = _rows_by_key(conn, fresh) if fresh else {}
     same = [(p, row) for p in posts if (row := stored.get((p.chat_id, p.message_id)))]
     same = [(p, row) for p, row in same if row[1] == p.text]
-    await conn.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in same])
+    conn.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in same])
     results = []
     for post in posts:
         key = (post.chat_id, post.message_id)
@@ -134,7 +124,7 @@ async def _store_run(
         elif stored[key][1] == post.text:
             results.append(StoreResult(stored[key][0], "unchanged"))
         else:
-            results.append(await _update(conn, stored[key], post, now))
+            results.append(_update(conn, stored[key], post, now))
     return results
 
 
@@ -148,49 +138,46 @@ def _channel_rows(posts: Sequence[IncomingPost], stamp: str) -> list[tuple[objec
     return [(chat_id, name, title, stamp, stamp) for chat_id, (name, title) in final.items()]
 
 
-async def _rows_by_key(
-    conn: aiosqlite.Connection, posts: Sequence[IncomingPost]
-) -> dict[tuple[int, int], aiosqlite.Row]:
+def _rows_by_key(
+    conn: sqlite3.Connection, posts: Sequence[IncomingPost]
+) -> dict[tuple[int, int], sqlite3.Row]:
     """(chat_id, message_id) -> (id, text, edited_at) of the stored ones among posts."""
-    found: dict[tuple[int, int], aiosqlite.Row] = {}
-    for chat_id in {p.chat_id for p in posts}:
-        ids = json.dumps([p.message_id for p in posts if p.chat_id == chat_id])
-        async with conn.execute(
+    by_chat: dict[int, list[int]] = {}
+    for p in posts:  # grouped once, not filtered once per chat
+        by_chat.setdefault(p.chat_id, []).append(p.message_id)
+    found: dict[tuple[int, int], sqlite3.Row] = {}
+    for chat_id, message_ids in by_chat.items():
+        rows = conn.execute(
             # IN (subquery) probes the (chat_id, message_id) index once per id.
             "SELECT id, text, edited_at, message_id FROM posts"
             " WHERE chat_id = ? AND message_id IN (SELECT value FROM json_each(?))",
-            (chat_id, ids),
-        ) as cur:
-            found.update({(chat_id, r[3]): r for r in await cur.fetchall()})
+            (chat_id, json.dumps(message_ids)),
+        )
+        found.update({(chat_id, r[3]): r for r in rows})
     return found
 
 
-async def _update(
-    conn: aiosqlite.Connection, row: aiosqlite.Row, post: IncomingPost, now: datetime
+def _update(
+    conn: sqlite3.Connection, row: sqlite3.Row, post: IncomingPost, now: datetime
 ) -> StoreResult:
     post_id, old_text, old_edited = row[0], row[1], row[2]
     new_edited = unix(post.edited_at) if post.edited_at else None
-    await _refresh_details(conn, post_id, post)
+    conn.execute(_REFRESH_DETAILS, _refresh_params(post, post_id))
     if old_text == post.text:
         return StoreResult(post_id, "unchanged")
     if (new_edited or 0) < (old_edited or 0):
         return StoreResult(post_id, "stale")
-    await conn.execute(
+    conn.execute(
         "INSERT INTO post_versions (post_id, text, edited_at, replaced_at) VALUES (?, ?, ?, ?)",
         (post_id, old_text, old_edited, iso(now)),
     )
     # The new text must be matched again from scratch: drop the old matches.
-    await conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
-    await conn.execute(
+    conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
+    conn.execute(
         "UPDATE posts SET text = ?, edited_at = ?, needs_scan = 1 WHERE id = ?",
         (post.text, new_edited, post_id),
     )
     return StoreResult(post_id, "edited")
-
-
-async def _refresh_details(conn: aiosqlite.Connection, post_id: int, post: IncomingPost) -> None:
-    """Views grow and details may arrive from a later source: keep the latest known."""
-    await conn.execute(_REFRESH_DETAILS, _refresh_params(post, post_id))
 
 
 _REFRESH_DETAILS = (
@@ -202,6 +189,7 @@ _REFRESH_DETAILS = (
 
 
 def _refresh_params(post: IncomingPost, post_id: int) -> tuple[object, ...]:
+    """Views grow and details may arrive from a later source: keep the latest known."""
     p = post
     return (p.views, p.author, p.forwarded_from, p.forwarded_link, p.reply_to, p.media, post_id)
 

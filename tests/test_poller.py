@@ -4,9 +4,11 @@ real SQLite file: following, paging back, edits, identity, HTTP errors, timeouts
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from storage.follows import FollowRepository, is_synthetic
 from storage.models import IncomingPost
 from storage.posts import ChannelRepository, PostRepository
 from tests.conftest import SHARED_DATA, FakeClock
+from tests.counting_db import CountingDatabase
 from tests.fixtures.tme_s.server import FIXTURES, Reply, TmeServer, render_page
 
 INTERVAL = timedelta(seconds=600)
@@ -525,3 +528,29 @@ async def test_an_unreachable_host_is_an_error_not_a_crash(
     (report,) = await poller.poll_due()
 
     assert report.state == "error" and "could not reach t.me" in (report.error or "")
+
+
+async def test_a_page_is_stored_in_one_round_trip(
+    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock, tmp_path: Path
+) -> None:
+    tme.channel("fw_counted_channel", "Counted", page_size=10).add(*range(1, 31))
+    counted = await CountingDatabase.open(Path(db.path))
+    try:
+        poller = WebPreviewPoller(
+            client,
+            tme.base_url,
+            PostRepository(counted),  # the posts' writes are counted, the follows' are not
+            FollowRepository(db),
+            clock,
+            interval=INTERVAL,
+            backfill_posts=30,
+            rng=NoJitter(),
+        )
+        await poller.follow("fw_counted_channel", None)
+        await poller.poll_due()  # the newest page again, then the backfill: two more
+    finally:
+        await counted.close()
+
+    assert await stored_ids(db, synthetic_chat_id("fw_counted_channel")) == list(range(1, 31))
+    assert len(tme.requests) == 4
+    assert counted.calls == Counter(run_in_transaction=4)  # one per page of 10 posts

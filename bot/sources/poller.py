@@ -2,7 +2,7 @@
 
 Each poll reads the newest page, then older pages (?before=<id>) until it reaches a post
 stored before, and continues an unfinished backfill (how far back a new follow reaches).
-Every post goes through bot.ingest.store_post, so a changed text becomes an edit.
+Every page goes through bot.ingest.store_posts (one round trip), so a changed text becomes an edit.
 Failures are per channel: 429 (with Retry-After), 5xx, timeouts and unreadable pages back
 off exponentially; a channel without a public preview is re-checked once a day. The next
 poll time is stored, so the backoff survives a restart.
@@ -19,7 +19,7 @@ from datetime import timedelta
 import httpx
 
 from bot.context import Clock, Services
-from bot.ingest import store_post
+from bot.ingest import store_posts
 from bot.sources.tme_http import (
     NO_POSTS,
     NOT_PUBLIC,
@@ -283,12 +283,12 @@ class WebPreviewPoller:
         report.unreadable += page.skipped
         posts = sorted(page.posts, key=lambda p: p.message_id, reverse=True)[:limit]
         stored = await self._follows.stored_sources(chat_id, [p.message_id for p in posts])
-        for post in posts:
-            if stored.get(post.message_id, "web") != "web":
-                report.other_source += 1  # see the README: the bot's and imports' text wins
-                continue
-            incoming = to_incoming(post, chat_id, title, now)
-            result = await store_post(self._posts, incoming, now)
+        # The bot's and imports' text wins (see the README): those posts are left alone.
+        ours = [p for p in posts if stored.get(p.message_id, "web") == "web"]
+        report.other_source += len(posts) - len(ours)
+        incoming_posts = [to_incoming(post, chat_id, title, now) for post in ours]
+        results = await store_posts(self._posts, incoming_posts, now)  # one round trip
+        for incoming, result in zip(incoming_posts, results, strict=True):
             if result.outcome == "new":
                 report.new.append(incoming)
             elif result.outcome == "edited":
