@@ -15,6 +15,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.config import Settings
 from bot.context import BotData, Clock, Services
 from bot.inbox import DurablePoller
+from bot.rules.scanner import KIND as SCANNER_KIND
 from handlers import ALLOWED_UPDATES, register, schedule
 from storage.db import open_database
 
@@ -96,7 +97,7 @@ async def _announce(app: AnyApp) -> None:
         await app.bot.set_my_commands(MENU)
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
-    log.info("FrameWatch is running as @%s", app.bot.username)
+    log.info("FrameWatch is running as @%s; rule scanner: %s", app.bot.username, SCANNER_KIND)
 
 
 def _on_signals(stop: asyncio.Event) -> None:
