@@ -59,6 +59,9 @@ class ResolvedWords:
         self._by_symbols: dict[str, dict[Symbols, tuple[str, str]]] = {
             mode: {} for mode in MODE_LANGUAGES
         }
+        # (classes, group) by normalised word: raw words differ more than their normalised
+        # forms (case, ё, stress marks, look-alikes), and the value depends only on the latter.
+        self._by_norm: dict[str, dict[str, tuple[str, str]]] = {mode: {} for mode in MODE_LANGUAGES}
         self.classes_getters = {mode: self._classes_getter(mode) for mode in MODE_LANGUAGES}
 
     def memo(self, mode: str) -> dict[str, str]:
@@ -69,9 +72,10 @@ class ResolvedWords:
         return memo
 
     def clear(self, mode: str) -> None:
-        """Forget the words of a mode (both memos), so a long rescan cannot grow them forever."""
+        """Forget the words of a mode (every memo), so a long rescan cannot grow them forever."""
         self.groups[mode].clear()
         self.classes[mode].clear()
+        self._by_norm[mode].clear()
 
     def groups_of(self, words: list[str], mode: str) -> list[str]:
         """The group code of each word, resolving and remembering the words the memo lacks.
@@ -99,10 +103,17 @@ class ResolvedWords:
 
     def _resolve(self, words: list[str], mode: str) -> dict[str, str]:
         """The group code of each (distinct) new word, remembered in both memos."""
-        group_cache, class_cache = self.groups[mode], self.classes[mode]
+        group_cache, class_cache, by_norm = (
+            self.groups[mode],
+            self.classes[mode],
+            self._by_norm[mode],
+        )
         codes: dict[str, str] = {}
         for word, norm in zip(words, normalize_words(words), strict=True):
-            classes, group = self._fast(norm, mode) or self._slow(norm, mode)
+            value = by_norm.get(norm)
+            if value is None:
+                value = by_norm[norm] = self._fast(norm, mode) or self._slow(norm, mode)
+            classes, group = value
             if classes != FILLER:  # a FILLER word is in no phrase: nothing reads its classes
                 class_cache[word] = classes
             codes[word] = group_cache[word] = group
