@@ -14,11 +14,13 @@ many of them really occur) it prints:
   ratio of the first pass to it.
 Twice: with terms of any words and with words of 5+ letters only. Then the
 time and memory of compiling 10,000 terms in a fresh child process (max RSS, then tracemalloc
-peak in another child). The first line says which scanner ran (bot/rules/scanner.py,
-interpreted, or the same source compiled by mypyc when present).
+peak in another child). The second line says which scanner ran (bot/rules/scanner.py:
+interpreted, as installed; "compiled" only if someone compiled it with mypyc).
 
 Uses the Russian channel posts in ../shared/data/posts/nktkln_ru_news_channels when present,
-else a generated corpus. One core. Run: `.venv/bin/python bench/rules.py [--posts N]`;
+else a generated corpus. One core; times are this process's CPU time (time.process_time), so
+other work on a shared machine inflates them less than wall time would.
+Run: `.venv/bin/python bench/rules.py [--posts N]`;
 `--terms 10000` runs only that row (terms of any words) and skips the memory children.
 """
 
@@ -104,18 +106,18 @@ def naive(posts: list[str], terms: list[str]) -> int:
 
 
 def timed(fn: Callable[[], int], items: int) -> tuple[float, int]:
-    start = time.perf_counter()
+    start = time.process_time()
     found = fn()
-    return items / (time.perf_counter() - start), found
+    return items / (time.process_time() - start), found
 
 
 def run_count(posts: list[str], count: int, min_letters: int) -> None:
     terms = make_terms(posts, count, min_letters)
     rules = [TermRule(i, i % 50, t) for i, t in enumerate(terms)]
     clear_caches()
-    start = time.perf_counter()
+    start = time.process_time()
     matcher = compile_matcher(rules)
-    compile_s = time.perf_counter() - start
+    compile_s = time.process_time() - start
 
     def ours() -> int:
         return sum(len({h.term_id for h in matcher.find(text)}) for text in posts)
@@ -141,9 +143,9 @@ def memory_child(terms_file: str, traced: bool) -> None:
     before = peak_rss_mb()
     if traced:
         tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     compile_matcher(rules)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     if traced:
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         print(f"  tracemalloc peak {peak:.0f} MB allocated by Python during the compile")
