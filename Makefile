@@ -10,8 +10,7 @@ $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 
-# setup.py builds the C word scanner (bot/rules/_scan.c) into the source tree.
-$(STAMP): $(BIN)/python pyproject.toml setup.py bot/rules/_scan.c
+$(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -35,4 +34,4 @@ bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) framewatch-demo.db* .pytest_cache .mypy_cache .ruff_cache build bot/rules/*.so
+	rm -rf $(VENV) framewatch-demo.db* .pytest_cache .mypy_cache .ruff_cache build

@@ -14,18 +14,20 @@ many of them really occur) it prints:
   ratio of the first pass to it.
 Twice: with terms of any words and with words of 5+ letters only. Then the
 time and memory of compiling 10,000 terms in a fresh child process (max RSS, then tracemalloc
-peak in another child), and the 10,000-term row once more without the C extension
-(bot/rules/_scan.c), as on a machine where it could not be built.
+peak in another child). The second line says which scanner ran (bot/rules/scanner.py:
+interpreted, as installed; "compiled" only if someone compiled it with mypyc).
 
 Uses the Russian channel posts in ../shared/data/posts/nktkln_ru_news_channels when present,
-else a generated corpus. One core. Run: `.venv/bin/python bench/rules.py [--posts N]`.
+else a generated corpus. One core; times are this process's CPU time (time.process_time), so
+other work on a shared machine inflates them less than wall time would.
+Run: `.venv/bin/python bench/rules.py [--posts N]`;
+`--terms 10000` runs only that row (terms of any words) and skips the memory children.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import resource
@@ -43,9 +45,9 @@ from bot.rules import (
     TermRule,
     compile_matcher,
     morph,
-    scanner,
 )
 from bot.rules.normalize import normalize_word, tokenize
+from bot.rules.scanner import KIND
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "posts"
 REAL = SHARED / "nktkln_ru_news_channels"
@@ -104,18 +106,18 @@ def naive(posts: list[str], terms: list[str]) -> int:
 
 
 def timed(fn: Callable[[], int], items: int) -> tuple[float, int]:
-    start = time.perf_counter()
+    start = time.process_time()
     found = fn()
-    return items / (time.perf_counter() - start), found
+    return items / (time.process_time() - start), found
 
 
 def run_count(posts: list[str], count: int, min_letters: int) -> None:
     terms = make_terms(posts, count, min_letters)
     rules = [TermRule(i, i % 50, t) for i, t in enumerate(terms)]
     clear_caches()
-    start = time.perf_counter()
+    start = time.process_time()
     matcher = compile_matcher(rules)
-    compile_s = time.perf_counter() - start
+    compile_s = time.process_time() - start
 
     def ours() -> int:
         return sum(len({h.term_id for h in matcher.find(text)}) for text in posts)
@@ -141,9 +143,9 @@ def memory_child(terms_file: str, traced: bool) -> None:
     before = peak_rss_mb()
     if traced:
         tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()
     compile_matcher(rules)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     if traced:
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         print(f"  tracemalloc peak {peak:.0f} MB allocated by Python during the compile")
@@ -171,20 +173,19 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000, help="at most this many posts")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--fallback-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--terms", type=int, choices=COUNTS, help="only this row")
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child, args.traced)
         return
     posts, what = load_posts(args.posts)
-    if args.fallback_child:
-        print(f"scanner: {scanner_kind()}")
-        header()
-        run_count(posts, 10_000, 1)
-        return
     words = sum(len(tokenize(p)) for p in posts) / len(posts)
     print(f"corpus: {what}; {words:.0f} words per post on average")
-    print(f"scanner: {scanner_kind()}")
+    print(f"scanner: {KIND} (bot/rules/scanner.py)")
+    if args.terms:
+        header()
+        run_count(posts, args.terms, 1)
+        return
     for min_letters, label in ((1, "any words"), (5, "words of 5+ letters")):
         print(f"\nterms: phrases of 2-3 consecutive corpus words, {label}")
         header()
@@ -205,11 +206,6 @@ def main() -> None:
         for traced in ([], ["--traced"]):
             command = [sys.executable, __file__, "--memory-child", terms_file.name, *traced]
             subprocess.run(command, check=True)
-    if scanner.ACCELERATED:
-        print("\nthe same without the C extension (as where no C compiler was at install):")
-        environment = {**os.environ, "FRAMEWATCH_PURE_PYTHON": "1"}
-        command = [sys.executable, __file__, "--fallback-child", "--posts", str(args.posts)]
-        subprocess.run(command, check=True, env=environment)
 
 
 def header() -> None:
@@ -217,12 +213,6 @@ def header() -> None:
         f"{'terms':>6} {'compile':>10} {'1st pass/s':>12} {'2nd pass/s':>12} "
         f"{'rebuilt/s':>12} {'naive/s':>10} {'ratio':>9} {'terms/post':>10}"
     )
-
-
-def scanner_kind() -> str:
-    if scanner.ACCELERATED:
-        return "C extension bot.rules._scan (bot/rules/_scan.c)"
-    return "pure Python (the C extension is not built, or FRAMEWATCH_PURE_PYTHON=1)"
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import BotData, Clock, Services
 from bot.inbox import DurablePoller
 from bot.raw_updates import IntakeBot
+from bot.rules.scanner import KIND as SCANNER_KIND
 from bot.single_instance import single_instance
 from handlers import ALLOWED_UPDATES, register, schedule
 from storage.db import open_database
@@ -112,7 +113,7 @@ async def _announce(app: AnyApp) -> None:
         await app.bot.set_my_commands(MENU)
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
-    log.info("FrameWatch is running as @%s", app.bot.username)
+    log.info("FrameWatch is running as @%s; rule scanner: %s", app.bot.username, SCANNER_KIND)
 
 
 def _on_signals(stop: asyncio.Event) -> None:

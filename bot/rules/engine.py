@@ -5,13 +5,13 @@ term could be in, a pattern of class characters (vocabulary.py: one character pe
 standing for the lemmas, form or prefix it accepts). All patterns go into one pyahocorasick
 automaton per post language (search.py); regex terms go into one RE2 set (regex.py).
 
-Find: the post's words come from one regex split (C speed); each word becomes its group code
-through a per-matcher memo (resolve.py), so a word costs one dict lookup once seen (a word no
-term accepts is FILLER). The automaton then finds every phrase of every term in one pass over
-the joined codes, in C; each automaton value carries the (term, framing) pairs of its phrases,
-so a plain phrase term becomes a hit in the same loop, and those hits need no set to be
-distinct (see _direct_hits). Boolean and NEAR terms are evaluated (evaluate.py) only when one
-of their positive phrases occurred.
+Find (the hot loops are in scanner.py): the post's words come from one regex split (C speed);
+each word becomes its group code through a per-matcher memo (resolve.py), so a word costs one
+dict lookup once seen (a word no term accepts is FILLER). The automaton then finds every
+phrase of every term in one pass over the joined codes, in C; each automaton value carries the
+(term, framing) pairs of its phrases, so a plain phrase term becomes a hit in the same loop,
+and those hits need no set to be distinct (see _direct_hits). Boolean and NEAR terms are
+evaluated (evaluate.py) only when one of their positive phrases occurred.
 
 Compile and find are pure apart from the memo of resolved words (see ResolvedWords), so a
 matcher may be shared by worker threads.
@@ -24,24 +24,24 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phrases
-from bot.rules.normalize import term_languages
+from bot.rules.normalize import cyrillic_language, term_languages
 from bot.rules.regex import RegexSet, compile_pattern
 from bot.rules.resolve import ResolvedWords
-from bot.rules.scanner import c_walk, char_table, python_collect, scan, word_spans
-from bot.rules.scanner import language as post_language
-from bot.rules.search import Check, build_searches
+from bot.rules.scanner import (
+    Check,
+    Extra,
+    Owner,
+    RawHit,
+    Words,
+    collect,
+    joined_codes,
+    split_words,
+)
+from bot.rules.search import build_searches
 from bot.rules.syntax import Node, Phrase, Regex, TermError, clean, has_evidence, parse
 from bot.rules.vocabulary import Vocabulary, class_char
 
 log = logging.getLogger(__name__)
-
-Owner = tuple[int, int]  # (term_id, framing_id)
-RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, end): sorts as hits must
-# What an automaton value needs beyond its plain owners (None for most values): its plain
-# phrase ids that boolean and NEAR terms look at; per phrase needing a check, (the check, its
-# owners, its id or -1 when no boolean or NEAR term looks at it); and whether two of the
-# value's hits can be the same.
-Extra = tuple[tuple[int, ...], tuple[tuple[Check, tuple[Owner, ...], int], ...], bool]
 
 
 class Analysis(NamedTuple):
@@ -80,14 +80,11 @@ class Engine:
                 self._add_term(text, node, owners)
         self._regex_owners = list(regex_owners.values())
         self._regexes = RegexSet(list(regexes.values())) if regexes else None
-        self._searches = build_searches(
-            self.vocabulary, self.patterns, self._match_payload, automaton=c_walk is None
-        )
+        self._searches = build_searches(self.vocabulary, self.patterns, self._match_payload)
         self._resolved = ResolvedWords(
             self.vocabulary, {mode: search.group_value for mode, search in self._searches.items()}
         )
         self._needs_mode = any(kind in ("ru", "uk") for kind, _ in self.vocabulary.symbols)
-        self._char_table = char_table() if c_walk is not None else b""  # only C reads it
 
     def _add_regex(
         self, node: Regex, owners: list[Owner], regexes: dict[str, Any], by: dict[str, list[Owner]]
@@ -173,51 +170,44 @@ class Engine:
 
     def analyse(self, text: str) -> Analysis:
         """The words of a text, its mode and every phrase occurrence in it."""
-        words, spans, mode, groups, _ = self._words(text)
+        mode = self._mode(text)
+        words, bounds = split_words(text)
         if not self._searches:
-            return Analysis(words, word_spans(spans), mode, [])
+            return Analysis(words, bounds, mode, [])
+        groups = self._resolved.groups_of(words, mode)
         classes = self._resolved.classes_getters[mode]
         occurrences = self._searches[mode].occurrences(groups, words, classes)
-        return Analysis(words, word_spans(spans), mode, occurrences)
+        return Analysis(words, bounds, mode, occurrences)
 
-    def _words(self, text: str) -> tuple[list[str], bytes, str, list[str], str]:
-        """A text's words, their spans (see scanner.word_spans), its mode, the words' group
-        codes (each word's code from the memo, resolved first if new) and those joined."""
-        mode = post_language(text) if self._needs_mode else "other"
-        memo, resolver = self._resolved.for_scan(mode) if self._searches else ({}, None)
-        words, groups, spans, tokens = scan(text, self._char_table, memo, resolver)
-        if tokens is None:
-            if not self._searches:  # regex terms only: words have no codes
-                return words, spans, mode, groups, ""
-            self._resolved.fill(words, groups, mode)
-            tokens = "".join(groups)
-        return words, spans, mode, groups, tokens
+    def _mode(self, text: str) -> str:
+        return cyrillic_language(text) if self._needs_mode else "other"
 
     def _direct_hits(self, text: str, hits: list[RawHit]) -> bool | None:
-        """Phrase hits added as the phrases are found, in one pass (what analyse() and
-        _phrase_hits() give in two, at about half the cost): the C walk over the code trie,
-        or, in pure Python, the automaton. None when the post needs the class-trie walk (a
-        word in several groups, see search.py) and nothing was added; else whether hits may
-        now hold a hit twice.
+        """Phrase hits added as the automaton finds the phrases (what analyse() and
+        _phrase_hits() give in two passes, at about half the cost). None when the post needs
+        the class-trie walk (a word in several groups, see search.py) and nothing was added;
+        else whether hits may now hold a hit twice.
 
         Hits are distinct without a set unless _match_payload() found that a value's owners
         overlap, or boolean and NEAR terms add theirs: a span of words is one phrase key.
         """
-        words, spans, mode, groups, tokens = self._words(text)
+        mode = self._mode(text)
+        scanned: Words = split_words(text)
+        words = scanned.words
+        tokens = joined_codes(words, self._resolved.memo(mode))
+        if tokens is None:  # new words: resolve them, once per matcher
+            tokens = "".join(self._resolved.groups_of(words, mode))
         search = self._searches[mode]
         width = search.width
         if len(tokens) != width * len(words):
             return None
         # ~20 phrases per post with 10,000 terms, a quarter of them needing checks.
         class_memo, fallback = self._resolved.classes[mode], self._resolved.classes_getters[mode]
-        if c_walk is not None:
-            found = c_walk(groups, search.codes, spans, hits, words, class_memo, fallback)
-        else:
-            matches = search.automaton.iter(tokens)
-            found = python_collect(matches, spans, width, hits, words, class_memo, fallback)
+        matches = search.automaton.iter(tokens)
+        found = collect(matches, scanned.bounds, width, hits, words, class_memo, fallback)
         tracked, may_repeat = found
         if tracked:
-            self._complex_hits(tracked, word_spans(spans), hits)
+            self._complex_hits(tracked, scanned.bounds, hits)
             may_repeat = True
         return may_repeat
 

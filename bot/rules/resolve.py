@@ -13,10 +13,9 @@ Vocabulary.post_symbols; both ways give the same value.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from bot.rules import morph
 from bot.rules.normalize import normalize_words, script
-from bot.rules.scanner import ACCELERATED, Resolver
 from bot.rules.vocabulary import FILLER, GUESS_KEY, MODE_LANGUAGES, STEM_KEY, Vocabulary
 
 RESOLVED_LIMIT = 300_000  # distinct words cached per matcher and mode before starting over
@@ -60,73 +59,38 @@ class ResolvedWords:
         self._by_symbols: dict[str, dict[Symbols, tuple[str, str]]] = {
             mode: {} for mode in MODE_LANGUAGES
         }
+        # (classes, group) by normalised word: raw words differ more than their normalised
+        # forms (case, ё, stress marks, look-alikes), and the value depends only on the latter.
+        self._by_norm: dict[str, dict[str, tuple[str, str]]] = {mode: {} for mode in MODE_LANGUAGES}
         self.classes_getters = {mode: self._classes_getter(mode) for mode in MODE_LANGUAGES}
-        # Only the C scanner uses resolvers (python_scan leaves every new word to fill()),
-        # and there is nothing to resolve without phrase patterns (no group values).
-        self._resolvers = {
-            mode: self._resolver(mode) if ACCELERATED and mode in group_value else None
-            for mode in MODE_LANGUAGES
-        }
 
-    def for_scan(self, mode: str) -> tuple[dict[str, str], Resolver | None]:
-        """The group memo of a mode, emptied first if it is too large, and its resolver."""
+    def memo(self, mode: str) -> dict[str, str]:
+        """The group memo of a mode (word -> group code), emptied first if it is too large."""
         memo = self.groups[mode]
         if len(memo) > RESOLVED_LIMIT:
             self.clear(mode)
-        return memo, self._resolvers[mode]
+        return memo
 
     def clear(self, mode: str) -> None:
-        """Forget the words of a mode (both memos), so a long rescan cannot grow them forever."""
+        """Forget the words of a mode (every memo), so a long rescan cannot grow them forever."""
         self.groups[mode].clear()
         self.classes[mode].clear()
+        self._by_norm[mode].clear()
 
-    def _resolver(self, mode: str) -> Resolver | None:
-        """What lets the C scanner resolve new words of a one-language mode as _fast() would.
+    def groups_of(self, words: list[str], mode: str) -> list[str]:
+        """The group code of each word, resolving and remembering the words the memo lacks.
 
-        Known: every dictionary form of a term word, with its value (None for the special
-        words, which _fast() leaves to _slow()). An English word whose first letters start a
-        term stem has the value of its stem, as _slow() gives it. Any other word has the
-        value of no symbols (FILLER's), unless it starts with a guessed stem or a prefix:
-        those are left to Python, as _fast() leaves them to _slow(). Takes ~0.05 s for
-        10,000 terms. None for the mode of two languages (posts whose language is unclear;
-        rare): Python resolves its words.
+        The codes come from this call's own results, not from a second memo read: another
+        thread may clear the memo at any moment.
         """
-        if len(self._tables[mode]) != 1:
-            return None
-        forms, guess_stems = self._tables[mode][0]
-        vocabulary = self._vocabulary
-        known: dict[str, tuple[str, str] | None] = {}
-        values: dict[Symbols, tuple[str, str]] = {}
-        for norm, symbols in forms.items():
-            value = values.get(symbols)
-            if value is None:
-                classes, group = self._value(symbols, mode)
-                value = values[symbols] = (group, classes)  # the order the scanner wants
-            known[norm] = value
-        # English term words are special to _fast() only because they need a stem: the C
-        # scanner stems them itself (unless they are also quoted, raw or prefixed words).
-        other = {text for kind, text in vocabulary.symbols if kind in ("form", "raw", "prefix")}
-        english = vocabulary.latin_words - other - forms.keys()
-        known.update(dict.fromkeys(self._special - english))
-        suspects = [(length, frozenset(table)) for length, table in vocabulary.prefixes.items()]
-        stem_values = {}
-        for (kind, stem), symbol in vocabulary.symbols.items():
-            if kind == "en":
-                classes, group = self._value((symbol,), mode)
-                stem_values[stem] = (group, classes)
-        classes, group = self._value((), mode)
-        return (
-            self.classes[mode],
-            known,
-            guess_stems,
-            GUESS_KEY,
-            tuple(suspects),
-            (group, classes),
-            frozenset(vocabulary.stem_keys),
-            STEM_KEY,
-            morph.stem,
-            stem_values,
-        )
+        memo = self.memo(mode)
+        groups = list(map(memo.get, words))
+        missing = [word for word, group in zip(words, groups, strict=True) if group is None]
+        if not missing:
+            return cast(list[str], groups)
+        resolved = self._resolve(list(dict.fromkeys(missing)), mode)
+        pairs = zip(words, groups, strict=True)
+        return [resolved[word] if group is None else group for word, group in pairs]
 
     def _value(self, symbols: Symbols, mode: str) -> tuple[str, str]:
         """The (classes, group) of a word with these symbols."""
@@ -137,17 +101,23 @@ class ResolvedWords:
             value = by_symbols[symbols] = (classes, self._group_value[mode](classes))
         return value
 
-    def fill(self, words: list[str], groups: list[str | None], mode: str) -> None:
-        """Resolve the words whose group is None, in place, remembering them."""
-        group_cache, class_cache = self.groups[mode], self.classes[mode]
-        missing = [index for index, group in enumerate(groups) if group is None]
-        norms = normalize_words([words[index] for index in missing])
-        for index, norm in zip(missing, norms, strict=True):
-            word = words[index]
-            classes, group = self._fast(norm, mode) or self._slow(norm, mode)
+    def _resolve(self, words: list[str], mode: str) -> dict[str, str]:
+        """The group code of each (distinct) new word, remembered in both memos."""
+        group_cache, class_cache, by_norm = (
+            self.groups[mode],
+            self.classes[mode],
+            self._by_norm[mode],
+        )
+        codes: dict[str, str] = {}
+        for word, norm in zip(words, normalize_words(words), strict=True):
+            value = by_norm.get(norm)
+            if value is None:
+                value = by_norm[norm] = self._fast(norm, mode) or self._slow(norm, mode)
+            classes, group = value
             if classes != FILLER:  # a FILLER word is in no phrase: nothing reads its classes
                 class_cache[word] = classes
-            groups[index] = group_cache[word] = group
+            codes[word] = group_cache[word] = group
+        return codes
 
     def _fast(self, norm: str, mode: str) -> tuple[str, str] | None:
         """The value of an ordinary word from its dictionary forms; None when that may not be

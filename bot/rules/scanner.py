@@ -1,136 +1,101 @@
-"""The hot loops of find(): a post's words with their memoised group codes, and its hits.
+"""The hot loops of find(): a post's words, their memoised group codes, and its phrase hits.
 
-scan() is the first step of every find() and was most of its cost in Python: the word regex
-(normalize.word_pattern) and one dict lookup per word took ~60 µs of a post's ~80. walk()
-follows the code trie (search.py) from every word and turns the phrases found into hits
-(~20 per post with 10,000 terms). The compiled extension bot.rules._scan
-(bot/rules/_scan.c, built by `pip install` when a C compiler is present) does both in C,
-several times faster; given a Resolver, scan() also resolves the commonest new words (plain
-Russian, Ukrainian or English words) without calling back into Python. Without the
-extension, find() uses python_scan and, instead of the trie walk, a pyahocorasick automaton
-with python_collect (faster in Python than python_walk, which is only the C walk's
-reference). Each C function gives what its reference gives for every input
-(tests/test_scanner.py compares them on real posts and random text).
+One implementation, in typed Python. Per post, find() splits the text with the word regex
+(normalize.word_splitter: one C-level call gives words and the gaps between them), joins the
+words' group codes from the per-matcher memo (resolve.py) with one str.join over
+dict.__getitem__, lets the mode's pyahocorasick automaton find every phrase in the joined
+codes (search.py), and turns the automaton's values into hits here (collect). With 10,000
+terms a post of ~70 words has ~20 phrase matches; everything per word runs inside C calls,
+so the Python work left is per match. (This module compiled with mypyc ran no clearly
+faster, for that reason, so the install compiles nothing.)
+
+The words of a post are a named tuple (Words), one per post; the automaton's values are
+plain tuples (Entry, Extra, Checked), unpacked in the loop that runs per match.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import unicodedata
-from array import array
 from collections.abc import Callable, Iterable
+from importlib.machinery import EXTENSION_SUFFIXES
 from itertools import accumulate
 from operator import itemgetter
-from typing import Any, TypeVar, cast
+from typing import NamedTuple, TypeVar, cast
 
-from bot.rules.normalize import APOSTROPHES, ZERO_WIDTH, cyrillic_language, word_splitter
-from bot.rules.search import walk_codes
+from bot.rules.normalize import word_splitter
 
-# The words; the memo's group of each (None when the memo lacks the word); bytes of native
-# int32 pairs, word i being text[spans[2i]:spans[2i + 1]] (see word_spans); and the groups
-# joined, or None when a group is None.
-Scanned = tuple[list[str], list[Any], bytes, str | None]
-# What lets the C scanner resolve a word the memo lacks as ResolvedWords._fast() and _slow()
-# would (see ResolvedWords._resolver): the class memo to fill beside the group memo; the
-# values of known normalised words ((group, classes), or None for "Python decides"); guessed
-# stems by their first letters and the number of those letters: a word starting with one is
-# left to Python; (length, keys) pairs: so is a word whose first `length` letters are in keys;
-# the value of a word of no term; and, for English words, the keys of the term stems (their
-# first letters), those keys' length, the stemmer, and the value of each term stem.
-Resolver = tuple[
-    dict[str, str],
-    dict[str, tuple[str, str] | None],
-    dict[str, tuple[str, ...]],
-    int,
-    tuple[tuple[int, frozenset[str]], ...],
-    tuple[str, str],
-    frozenset[str],
-    int,
-    Callable[[str], str],
-    dict[str, tuple[str, str]],
-]
-ScanFunction = Callable[[str, bytes, dict[str, Any], Resolver | None], Scanned]
-RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, stop)
+Owner = tuple[int, int]  # (term_id, framing_id)
+Check = tuple[tuple[int, str], ...]  # (offset in the phrase, class character) to verify
+RawHit = tuple[int, int, int, int]  # (start, term_id, framing_id, stop): sorts as hits must
 Tracked = tuple[int, int, int]  # (phrase id, first word, last word)
-WalkFunction = Callable[
-    [
-        list[str],
-        dict[str, Any],
-        bytes,
-        list[RawHit],
-        list[str],
-        dict[str, str],
-        Callable[[str], str],
-    ],
-    tuple[list[Tracked], bool],
-]
-
 T = TypeVar("T", bound=tuple[int, int, int, int])
-OTHER, LETTER, MARK, JOINER = 0, 1, 2, 3
-_PURE_PYTHON = "FRAMEWATCH_PURE_PYTHON"  # set to 1 to ignore the extension (for comparisons)
+
+# Which scanner runs, for the start-up log. Nothing compiles this module at install; were it
+# compiled (mypyc), it would be an extension module, named with an extension suffix.
+KIND = "compiled" if __file__.endswith(tuple(EXTENSION_SUFFIXES)) else "interpreted"
 
 
-@functools.cache
-def char_table() -> bytes:
-    """The class of each BMP code point, by the rules of normalize.word_pattern."""
-    joiners = APOSTROPHES | ZERO_WIDTH
-    table = bytearray(0x10000)
-    for code in range(0x10000):
-        char = chr(code)
-        if char.isalnum() and char != "\u02bc":
-            table[code] = LETTER
-        elif char in joiners:
-            table[code] = JOINER
-        elif unicodedata.category(char).startswith("M"):
-            table[code] = MARK
-    return bytes(table)
+# The automaton's values are plain tuples, not named ones: CPython unpacks an exact tuple
+# several times faster than a tuple subclass, and collect() unpacks ~20 per post.
+#
+# Checked: a phrase whose words need a check of their own classes: (check, its owners, hit
+# when the check passes; its phrase id when a boolean or NEAR term looks at it, else -1).
+Checked = tuple[Check, tuple[Owner, ...], int]
+# Extra: what an automaton value needs beyond its plain owners (None for most values): (the
+# plain phrase ids that boolean and NEAR terms look at; its Checked phrases; whether two of
+# the value's hits can be the same).
+Extra = tuple[tuple[int, ...], tuple[Checked, ...], bool]
+# Entry: the automaton value of one key (the group codes of a phrase's words): (its length in
+# words; its phrase ids that need no check; (phrase id, check) of the others; the (term,
+# framing) pairs of the plain phrases, each once; its Extra or None).
+Entry = tuple[int, tuple[int, ...], tuple[tuple[int, Check], ...], tuple[Owner, ...], Extra | None]
 
 
-def python_scan(
-    text: str, table: bytes, memo: dict[str, Any], resolver: Resolver | None = None
-) -> Scanned:
-    """The reference: the word regex's split, and a dict lookup per word.
+class Words(NamedTuple):
+    """A text's words and where they are: word i is text[bounds[2i]:bounds[2i + 1]]."""
 
-    Table and resolver are for the C version; without the resolver a word the memo lacks
-    has the group None and Python resolves it (to what the resolver would give).
+    words: list[str]
+    bounds: list[int]
+
+
+def split_words(text: str) -> Words:
+    """The words of the word regex, and their bounds from the lengths of the parts between."""
+    parts: list[str] = word_splitter().split(text)  # [gap, word, gap, word, ..., gap]
+    return Words(parts[1::2], list(accumulate(map(len, parts))))
+
+
+def joined_codes(words: list[str], memo: dict[str, str]) -> str | None:
+    """The words' group codes joined, or None when the memo lacks a word (resolve it first).
+
+    One join over dict.__getitem__: no per-word Python code when every word is known, which
+    in a running bot is nearly every post.
     """
-    parts: list[str] = word_splitter().split(text)
-    words = parts[1::2]
-    groups: list[Any] = list(map(memo.get, words))
-    ends = array("i", accumulate(map(len, parts[:-1])))  # where each word starts, then ends
-    return words, groups, ends.tobytes(), None if None in groups else "".join(groups)
+    try:
+        return "".join(map(memo.__getitem__, words))
+    except KeyError:
+        return None
 
 
-def word_spans(spans: bytes) -> memoryview:
-    """scan()'s spans as a sequence of ints: word i is text[spans[2i]:spans[2i + 1]]."""
-    return memoryview(spans).cast("i")
-
-
-def python_collect(
-    matches: Iterable[tuple[int, Any]],
-    spans: bytes,
+def collect(
+    matches: Iterable[tuple[int, Entry]],
+    bounds: list[int],
     width: int,
     hits: list[RawHit],
     words: list[str],
     class_memo: dict[str, str],
     fallback: Callable[[str], str],
 ) -> tuple[list[Tracked], bool]:
-    """The reference: every phrase hit of the automaton's matches, appended to hits.
+    """Every phrase hit of the automaton's matches, appended to hits.
 
-    A match is (end, value): the index of its last character in the searched string (width
-    characters per word) and the automaton value (length in words, _, _, owners, extra; see
-    Engine._match_payload). Every owner gets a hit (start, term_id, framing_id, stop). When
-    extra is not None, (plain tracked phrase ids, checked phrases, repeats): each plain
-    tracked id is an occurrence (pid, first word, last word) to return; each checked phrase
-    (check, more owners, tracked pid or -1) adds the hits of `more`, and its occurrence when
+    A match is (end, entry): the index of its last character in the joined codes (width
+    characters per word) and its Entry. Every owner gets a hit (start, term_id, framing_id,
+    stop). With an Extra, each tracked phrase id is an occurrence (pid, first word, last
+    word) to return; each Checked phrase adds its owners' hits, and its occurrence when
     tracked, if every (offset, class character) of its check is among the classes of word
     first + offset (from class_memo, else fallback(word)). Returns the occurrences and
-    whether some hit may have been added twice (a `repeats` was true).
+    whether some hit may have been added twice (an Extra's `repeats`).
     """
-    # The pure-Python find() path runs this for every post: plain loops and local names,
-    # which cost less than generators here.
-    bounds = word_spans(spans)
+    # Runs for every post: plain loops and local names, cheaper than generators here.
     tracked: list[Tracked] = []
     may_repeat = False
     append, class_of = hits.append, class_memo.get
@@ -145,7 +110,7 @@ def python_collect(
         plain_tracked, checked, repeats = extra
         for pid in plain_tracked:
             tracked.append((pid, first, last))
-        may_repeat |= bool(repeats)
+        may_repeat |= repeats
         for check, more, tracked_pid in checked:
             for offset, char in check:
                 word = words[first + offset]
@@ -159,48 +124,12 @@ def python_collect(
     return tracked, may_repeat
 
 
-def python_walk(
-    groups: list[str],
-    codes: dict[str, Any],
-    spans: bytes,
-    hits: list[RawHit],
-    words: list[str],
-    class_memo: dict[str, str],
-    fallback: Callable[[str], str],
-) -> tuple[list[Tracked], bool]:
-    """The reference for the C walk(): python_collect() of the phrases search.walk_codes()
-    finds along the words' group codes (a match's end is then its last word)."""
-    matches = ((last, value) for _, last, value in walk_codes(codes, groups))
-    return python_collect(matches, spans, 1, hits, words, class_memo, fallback)
-
-
-def python_as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
-    """The reference: each raw (start, term_id, framing_id, stop) as hit_type(term_id,
-    framing_id, start, stop), hit_type being a tuple subclass (matcher.Hit)."""
+def as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
+    """Each raw (start, term_id, framing_id, stop) as hit_type(term_id, framing_id, start,
+    stop), hit_type being a tuple subclass (matcher.Hit), without a Python call per hit."""
     new_hit = functools.partial(tuple.__new__, hit_type)
     make = cast(Callable[[tuple[int, int, int, int]], T], new_hit)
     return list(map(make, map(_HIT_FIELDS, raw)))
 
 
 _HIT_FIELDS = itemgetter(1, 2, 0, 3)
-
-
-def _extension() -> Any:
-    if os.environ.get(_PURE_PYTHON) == "1":
-        return None
-    try:
-        from bot.rules import _scan  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _scan
-
-
-_C = _extension()
-c_scan: ScanFunction | None = _C.scan if _C else None
-c_walk: WalkFunction | None = _C.walk if _C else None
-c_language: Callable[[str], str] | None = _C.language if _C else None
-c_as_hits: Callable[[list[RawHit], type[Any]], list[Any]] | None = _C.as_hits if _C else None
-scan: ScanFunction = c_scan or python_scan
-language: Callable[[str], str] = c_language or cyrillic_language
-as_hits: Callable[[list[RawHit], type[T]], list[T]] = c_as_hits or python_as_hits
-ACCELERATED = _C is not None

@@ -16,32 +16,31 @@ instead. Both ways find the same occurrences; only speed differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import ahocorasick
 
+from bot.rules.scanner import Check, Entry, Extra, Owner
 from bot.rules.vocabulary import FILLER, MODE_LANGUAGES, Vocabulary
 
 _BASE = 16
 _CODE_BASE = 0x100
 Occurrences = list[tuple[int, int, int]]  # (phrase id, first word, last word)
-# Group code -> (the codes that may follow, or None; the value of the phrase ending here, or
-# None). Nested dicts: one lookup per word, in C when the extension walks it.
-CodeTrie = dict[str, tuple[Any, Any]]
-Check = tuple[tuple[int, str], ...]  # (offset in the phrase, class character) to verify
-# The caller's extra fields of an automaton value, from its (plain, checked) phrase ids.
-Payload = Callable[[tuple[int, ...], tuple[tuple[int, Check], ...]], tuple[Any, Any]]
+# The caller's fields of an automaton value (its plain owners and Extra), from its plain and
+# checked phrase ids.
+Payload = Callable[
+    [tuple[int, ...], tuple[tuple[int, Check], ...]], tuple[tuple[Owner, ...], Extra | None]
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    automaton: Any  # None when the C extension walks `codes` instead (see build_searches)
+    automaton: Any  # pyahocorasick: joined group codes -> Entry
     trie: dict[str, Any]
     code_of: dict[str, str]  # class character -> the code of its group
     width: int  # characters per code
-    codes: CodeTrie
 
     def group_value(self, value: str) -> str:
         """The group code of a word's class characters.
@@ -64,9 +63,13 @@ class Search:
         if any(len(group) != self.width for group in groups):
             return self.walk([classes(word) for word in words])
         found: Occurrences = []
-        for first, last, value in walk_codes(self.codes, groups):
-            found.extend((pid, first, last) for pid in value[1])
-            for pid, check in value[2]:
+        entry: Entry
+        for end, entry in self.automaton.iter("".join(groups)):
+            length, plain, checks, _, _ = entry
+            last = end // self.width
+            first = last - length + 1
+            found.extend((pid, first, last) for pid in plain)
+            for pid, check in checks:
                 if all(char in classes(words[first + offset]) for offset, char in check):
                     found.append((pid, first, last))
         return found
@@ -93,38 +96,16 @@ class Search:
         return found
 
 
-def walk_codes(codes: CodeTrie, groups: list[str]) -> Iterator[tuple[int, int, Any]]:
-    """(first word, last word, value) of every phrase whose codes are groups[first:last + 1].
-
-    From every word, follow the code trie as far as the words go: a phrase has at most
-    MAX_TERM_LENGTH / 2 words, so this is linear in the post's words. (The C extension's
-    walk() does the same; this is its reference.)
-    """
-    for first in range(len(groups)):
-        node: CodeTrie | None = codes
-        last = first
-        while node is not None and last < len(groups):
-            entry = node.get(groups[last])
-            if entry is None:
-                break
-            node, value = entry
-            if value is not None:
-                yield first, last, value
-            last += 1
-
-
 def build_searches(
-    vocabulary: Vocabulary, patterns: dict[str, int], payload: Payload, automaton: bool = True
+    vocabulary: Vocabulary, patterns: dict[str, int], payload: Payload
 ) -> dict[str, Search]:
     """One search per mode (post language): groups differ, since a Russian post's words carry
     no Ukrainian lemmas, and merging them would put a check on almost every phrase.
 
-    A value is (words in the pattern, its phrase ids that need no check, (phrase id, check)
-    pairs, *payload(those two)): the caller's two payload fields let it act on a match without
-    looking the phrase ids up (see Engine.find). Each search has the values in a trie keyed by
-    group codes, one code per word (`codes`, walked by the C extension and walk_codes()),
-    and, when `automaton`, also in a pyahocorasick automaton over the joined codes (the
-    pure-Python find() path: it searches the post in C).
+    Each search's automaton maps the joined group codes of every pattern to its Entry: the
+    words in the pattern, its phrase ids that need no check, (phrase id, check) pairs, and
+    payload(those two), the caller's fields that let it act on a match without looking the
+    phrase ids up (see Engine.find and scanner.collect).
     """
     if not patterns:
         return {}
@@ -133,22 +114,14 @@ def build_searches(
     special = vocabulary.special_words()
     return {
         mode: _build(
-            patterns,
-            trie,
-            _groups(chars, _known_values(vocabulary, languages, special)),
-            payload,
-            automaton,
+            patterns, trie, _groups(chars, _known_values(vocabulary, languages, special)), payload
         )
         for mode, languages in MODE_LANGUAGES.items()
     }
 
 
 def _build(
-    patterns: dict[str, int],
-    trie: dict[str, Any],
-    group_of: dict[str, str],
-    payload: Payload,
-    with_automaton: bool,
+    patterns: dict[str, int], trie: dict[str, Any], group_of: dict[str, str], payload: Payload
 ) -> Search:
     members: dict[str, int] = {}
     for group in group_of.values():
@@ -166,33 +139,14 @@ def _build(
         )
         keys.setdefault("".join(code_of[char] for char in pattern), []).append((pid, check))
     automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-    codes: CodeTrie = {}
-    canonical = {code: code for code in code_of.values()}  # the memo's very code objects
     for key, entries in keys.items():
         # Patterns needing no check apart, so most matches need no check at all.
         plain = tuple(pid for pid, check in entries if not check)
         checked = tuple((pid, check) for pid, check in entries if check)
-        value = (len(key) // width, plain, checked, *payload(plain, checked))
-        _add_codes(codes, [canonical[key[k : k + width]] for k in range(0, len(key), width)], value)
-        if with_automaton:
-            automaton.add_word(key, value)
-    if not with_automaton:
-        return Search(None, trie, code_of, width, codes)
+        entry: Entry = (len(key) // width, plain, checked, *payload(plain, checked))
+        automaton.add_word(key, entry)
     automaton.make_automaton()
-    return Search(automaton, trie, code_of, width, codes)
-
-
-def _add_codes(codes: CodeTrie, path: list[str], value: Any) -> None:
-    """Puts value at the end of path in the code trie; a node is (children or None, value)."""
-    node = codes
-    for code in path[:-1]:
-        children, found = node.get(code, (None, None))
-        if children is None:
-            children = {}
-            node[code] = (children, found)
-        node = children
-    children, _ = node.get(path[-1], (None, None))
-    node[path[-1]] = (children, value)
+    return Search(automaton, trie, code_of, width)
 
 
 def _code(number: int, width: int) -> str:
