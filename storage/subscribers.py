@@ -76,29 +76,57 @@ class DeliveryRepository:
 
         Once created, its messages never change: a restart resumes the same text.
         """
+        (delivery,) = await self.claim_many([chat_id], period, messages, now)
+        return delivery
+
+    async def claim_many(
+        self, chat_ids: Sequence[int], period: str, messages: Sequence[str], now: datetime
+    ) -> list[Delivery]:
+        """claim() for many subscribers in one transaction, in the order given.
+
+        Every delivery is recorded (messages and sent count) before the first message goes
+        out, so a restart resumes each one instead of sending it again.
+        """
+        text = json.dumps(list(messages))
         async with self._db.transaction() as conn:
-            await conn.execute(
+            await conn.executemany(
                 "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?)",
-                (chat_id, period, json.dumps(list(messages)), iso(now), iso(now)),
+                [(chat_id, period, text, iso(now), iso(now)) for chat_id in chat_ids],
             )
+            # One read of the period's rows (an index on period) instead of one per subscriber.
             async with conn.execute(
-                "SELECT messages, sent_count, status FROM deliveries"
-                " WHERE chat_id = ? AND period = ?",
-                (chat_id, period),
+                "SELECT chat_id, messages, sent_count, status FROM deliveries WHERE period = ?",
+                (period,),
             ) as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        return Delivery(chat_id, period, tuple(json.loads(row[0])), row[1], row[2])
+                rows = {r[0]: r for r in await cur.fetchall()}
+        # Most rows share the text just inserted: parse each distinct text once.
+        parsed: dict[str, tuple[str, ...]] = {text: tuple(messages)}
+        deliveries = []
+        for chat_id in chat_ids:
+            _, stored, sent_count, status = rows[chat_id]
+            if stored not in parsed:
+                parsed[stored] = tuple(json.loads(stored))
+            deliveries.append(Delivery(chat_id, period, parsed[stored], sent_count, status))
+        return deliveries
 
     async def progress(
         self, chat_id: int, period: str, sent_count: int, status: str, now: datetime
     ) -> None:
+        await self.progress_many([(chat_id, period, sent_count, status)], now)
+
+    async def progress_many(
+        self, updates: Sequence[tuple[int, str, int, str]], now: datetime
+    ) -> None:
+        """Record (chat_id, period, sent_count, status) of several deliveries in one commit."""
         async with self._db.transaction() as conn:
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE deliveries SET sent_count = ?, status = ?, updated_at = ?"
                 " WHERE chat_id = ? AND period = ?",
-                (sent_count, status, iso(now), chat_id, period),
+                [
+                    (sent, status, iso(now), chat_id, period)
+                    for chat_id, period, sent, status in updates
+                ],
             )
 
     async def get(self, chat_id: int, period: str) -> Delivery | None:
