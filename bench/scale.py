@@ -263,7 +263,9 @@ async def fan_out(tg: Any, app: Any, services: Any, count: int, deliver: Any) ->
     (messages,) = {
         r[0]
         for r in await services.db.fetchall(
-            "SELECT messages FROM deliveries WHERE period = ?", (report.period,)
+            "SELECT t.messages FROM deliveries d JOIN digest_texts t ON t.id = d.text_id"
+            " WHERE d.period = ?",
+            (report.period,),
         )
     }
     expected = json.loads(messages)

@@ -65,6 +65,13 @@ class SubscriberRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM subscribers WHERE active = 1"))
 
 
+# Rows written before digest_texts existed carry their own messages.
+_SELECT = (
+    "SELECT d.chat_id, coalesce(t.messages, d.messages), d.sent_count, d.status"
+    " FROM deliveries d LEFT JOIN digest_texts t ON t.id = d.text_id"
+)
+
+
 class DeliveryRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -89,16 +96,22 @@ class DeliveryRepository:
         """
         text = json.dumps(list(messages))
         async with self._db.transaction() as conn:
+            # The text is kept once (digest_texts), not once per subscriber: 10,000
+            # subscribers would otherwise store 10,000 copies of the same digest a day.
+            await conn.execute("INSERT OR IGNORE INTO digest_texts (messages) VALUES (?)", (text,))
+            async with conn.execute(
+                "SELECT id FROM digest_texts WHERE messages = ?", (text,)
+            ) as cur:
+                row = await cur.fetchone()
+            assert row is not None  # inserted just above, or already there
+            text_id = row[0]
             await conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?)",
-                [(chat_id, period, text, iso(now), iso(now)) for chat_id in chat_ids],
+                "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, text_id,"
+                " created_at, updated_at) VALUES (?, ?, '', ?, ?, ?)",
+                [(chat_id, period, text_id, iso(now), iso(now)) for chat_id in chat_ids],
             )
             # One read of the period's rows (an index on period) instead of one per subscriber.
-            async with conn.execute(
-                "SELECT chat_id, messages, sent_count, status FROM deliveries WHERE period = ?",
-                (period,),
-            ) as cur:
+            async with conn.execute(_SELECT + " WHERE d.period = ?", (period,)) as cur:
                 rows = {r[0]: r for r in await cur.fetchall()}
         # Most rows share the text just inserted: parse each distinct text once.
         parsed: dict[str, tuple[str, ...]] = {text: tuple(messages)}
@@ -131,9 +144,8 @@ class DeliveryRepository:
 
     async def get(self, chat_id: int, period: str) -> Delivery | None:
         row = await self._db.fetchone(
-            "SELECT messages, sent_count, status FROM deliveries WHERE chat_id = ? AND period = ?",
-            (chat_id, period),
+            _SELECT + " WHERE d.chat_id = ? AND d.period = ?", (chat_id, period)
         )
         if row is None:
             return None
-        return Delivery(chat_id, period, tuple(json.loads(row[0])), row[1], row[2])
+        return Delivery(chat_id, period, tuple(json.loads(row[1])), row[2], row[3])

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from bot.context import Services
 from bot.delivery import CONCURRENT_SENDS, deliver_daily
+from storage.db import Database
+from storage.subscribers import DeliveryRepository, SubscriberRepository
 from tests.conftest import Harness
 
 PERIOD = "2026-11-25"
@@ -79,3 +81,26 @@ async def test_a_restart_midway_through_a_fan_out_sends_the_rest_without_repeati
     assert set(after) == set(chats)  # nobody is left out
     assert {chat for chat, n in after.items() if n > 1} <= in_flight
     assert all(after[chat] == 1 for chat in recorded)
+
+
+async def test_a_period_digest_is_stored_once_and_older_rows_keep_their_own_text(
+    db: Database,
+) -> None:
+    subscribers, deliveries = SubscriberRepository(db), DeliveryRepository(db)
+    now = DIGEST_TIME
+    for chat in (1, 2, 3, 4):
+        await subscribers.subscribe(chat, now)
+    async with db.transaction() as conn:  # a row as written before digest_texts existed
+        await conn.execute(
+            "INSERT INTO deliveries (chat_id, period, messages, created_at, updated_at)"
+            " VALUES (4, ?, '[\"old text\"]', '', '')",
+            (PERIOD,),
+        )
+    claimed = await deliveries.claim_many([1, 2, 3, 4], PERIOD, ["part 1", "part 2"], now)
+    assert [d.messages for d in claimed] == [("part 1", "part 2")] * 3 + [("old text",)]
+    assert await db.fetchval("SELECT count(*) FROM digest_texts") == 1
+    assert await db.fetchval("SELECT count(*) FROM deliveries WHERE messages <> ''") == 1
+    await deliveries.claim_many([1, 2], "2026-11-26", ["part 1", "part 2"], now)
+    assert await db.fetchval("SELECT count(*) FROM digest_texts") == 1  # same text, same row
+    got = await deliveries.get(4, PERIOD)
+    assert got is not None and got.messages == ("old text",)
