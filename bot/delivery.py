@@ -9,8 +9,8 @@ stored before the first is sent, with a count of those sent, so a restart resume
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,11 +22,17 @@ from bot.context import Services
 from bot.digest import build_digest
 from bot.digest_render import render_digest
 from bot.periods import days_matched, latest_period
+from storage.models import Delivery
 
 log = logging.getLogger(__name__)
 
 RECURRENCE_WINDOW = timedelta(days=7)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Sends in flight at once during a fan-out. AIORateLimiter keeps the overall rate at
+# Telegram's 30 messages/s whatever this is; a few concurrent sends keep it busy while
+# others wait on HTTP or a flood wait. Well under PTB's connection pool (256), whose
+# exhaustion would surface as TimedOut, which the delivery must treat as maybe-sent.
+CONCURRENT_SENDS = 16
 
 
 @dataclass(slots=True)
@@ -66,12 +72,22 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     if not due:
         return report
     messages = await compose(services, period.start, period.end)
-    for chat_id in due:
-        delivery = await services.deliveries.claim(chat_id, period.key, messages, services.clock())
-        outcome = await _send_rest(
-            bot, services, chat_id, period.key, delivery.messages, delivery.sent_count
-        )
-        getattr(report, outcome).append(chat_id)
+    deliveries = await services.deliveries.claim_many(due, period.key, messages, now)
+    progress = _ProgressLog(services)
+    gate = asyncio.Semaphore(CONCURRENT_SENDS)
+
+    async def deliver(delivery: Delivery) -> None:
+        async with gate:
+            outcome = await _send_rest(bot, services, progress, delivery)
+        getattr(report, outcome).append(delivery.chat_id)
+
+    # A TaskGroup, not gather: if one send fails unexpectedly the others are cancelled
+    # before the delivery lock is released, so no stray sender outlives this run.
+    async with asyncio.TaskGroup() as group:
+        for delivery in deliveries:
+            group.create_task(deliver(delivery))
+    for outcome in (report.sent, report.deactivated, report.postponed, report.failed):
+        outcome.sort()
     log.info(
         "daily digest %s: sent %d, deactivated %d, postponed %d",
         period.key,
@@ -82,10 +98,51 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     return report
 
 
+class _ProgressLog:
+    """Group commit of delivery progress.
+
+    A sender waits until its message is recorded before it sends the next one, exactly as
+    with one commit per message, so a crash can repeat at most the messages in flight. But
+    the senders that finish while a commit runs share the next one: commits stop being
+    the pace of a fan-out to thousands of subscribers.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._waiting: list[tuple[int, str, int, str]] = []
+        self._written = 0  # how many entries of the whole run are committed
+        self._queued = 0
+        self._lock = asyncio.Lock()
+        self._failed = False
+
+    async def record(self, chat_id: int, period: str, sent: int, status: str) -> None:
+        self._waiting.append((chat_id, period, sent, status))
+        self._queued += 1
+        mine = self._queued
+        async with self._lock:
+            if self._failed:
+                # A failed commit lost a batch; counting on from it would take an
+                # unwritten entry for a written one. Stop; the catch-up resumes from storage.
+                raise RuntimeError("an earlier progress commit failed")
+            if self._written >= mine:
+                return  # a commit that ran while we waited for the lock took ours along
+            batch, self._waiting = self._waiting, []
+            self._failed = True
+            await self._services.deliveries.progress_many(batch, self._services.clock())
+            self._failed = False
+            self._written += len(batch)
+
+
 async def _send_rest(
-    bot: Bot, services: Services, chat_id: int, period: str, messages: Sequence[str], sent: int
+    bot: Bot, services: Services, progress: _ProgressLog, delivery: Delivery
 ) -> str:
     """Send the messages not sent yet; returns "sent", "deactivated" or "postponed"."""
+    chat_id, period, messages, sent = (
+        delivery.chat_id,
+        delivery.period,
+        delivery.messages,
+        delivery.sent_count,
+    )
     while sent < len(messages):
         try:
             await send_html(bot, chat_id, messages[sent])
@@ -101,8 +158,7 @@ async def _send_rest(
             log.warning("digest %s to %s postponed: %s", period, chat_id, exc)
             return "postponed"
         sent += 1
-        status = "sent" if sent == len(messages) else "pending"
-        await services.deliveries.progress(chat_id, period, sent, status, services.clock())
+        await progress.record(chat_id, period, sent, "sent" if sent == len(messages) else "pending")
     return "sent"
 
 

@@ -65,6 +65,13 @@ class SubscriberRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM subscribers WHERE active = 1"))
 
 
+# Rows written before digest_texts existed carry their own messages.
+_SELECT = (
+    "SELECT d.chat_id, coalesce(t.messages, d.messages), d.sent_count, d.status"
+    " FROM deliveries d LEFT JOIN digest_texts t ON t.id = d.text_id"
+)
+
+
 class DeliveryRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -76,36 +83,69 @@ class DeliveryRepository:
 
         Once created, its messages never change: a restart resumes the same text.
         """
+        (delivery,) = await self.claim_many([chat_id], period, messages, now)
+        return delivery
+
+    async def claim_many(
+        self, chat_ids: Sequence[int], period: str, messages: Sequence[str], now: datetime
+    ) -> list[Delivery]:
+        """claim() for many subscribers in one transaction, in the order given.
+
+        Every delivery is recorded (messages and sent count) before the first message goes
+        out, so a restart resumes each one instead of sending it again.
+        """
+        text = json.dumps(list(messages))
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?)",
-                (chat_id, period, json.dumps(list(messages)), iso(now), iso(now)),
-            )
+            # The text is kept once (digest_texts), not once per subscriber: 10,000
+            # subscribers would otherwise store 10,000 copies of the same digest a day.
+            await conn.execute("INSERT OR IGNORE INTO digest_texts (messages) VALUES (?)", (text,))
             async with conn.execute(
-                "SELECT messages, sent_count, status FROM deliveries"
-                " WHERE chat_id = ? AND period = ?",
-                (chat_id, period),
+                "SELECT id FROM digest_texts WHERE messages = ?", (text,)
             ) as cur:
                 row = await cur.fetchone()
-        assert row is not None
-        return Delivery(chat_id, period, tuple(json.loads(row[0])), row[1], row[2])
+            assert row is not None  # inserted just above, or already there
+            text_id = row[0]
+            await conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, text_id,"
+                " created_at, updated_at) VALUES (?, ?, '', ?, ?, ?)",
+                [(chat_id, period, text_id, iso(now), iso(now)) for chat_id in chat_ids],
+            )
+            # One read of the period's rows (an index on period) instead of one per subscriber.
+            async with conn.execute(_SELECT + " WHERE d.period = ?", (period,)) as cur:
+                rows = {r[0]: r for r in await cur.fetchall()}
+        # Most rows share the text just inserted: parse each distinct text once.
+        parsed: dict[str, tuple[str, ...]] = {text: tuple(messages)}
+        deliveries = []
+        for chat_id in chat_ids:
+            _, stored, sent_count, status = rows[chat_id]
+            if stored not in parsed:
+                parsed[stored] = tuple(json.loads(stored))
+            deliveries.append(Delivery(chat_id, period, parsed[stored], sent_count, status))
+        return deliveries
 
     async def progress(
         self, chat_id: int, period: str, sent_count: int, status: str, now: datetime
     ) -> None:
+        await self.progress_many([(chat_id, period, sent_count, status)], now)
+
+    async def progress_many(
+        self, updates: Sequence[tuple[int, str, int, str]], now: datetime
+    ) -> None:
+        """Record (chat_id, period, sent_count, status) of several deliveries in one commit."""
         async with self._db.transaction() as conn:
-            await conn.execute(
+            await conn.executemany(
                 "UPDATE deliveries SET sent_count = ?, status = ?, updated_at = ?"
                 " WHERE chat_id = ? AND period = ?",
-                (sent_count, status, iso(now), chat_id, period),
+                [
+                    (sent, status, iso(now), chat_id, period)
+                    for chat_id, period, sent, status in updates
+                ],
             )
 
     async def get(self, chat_id: int, period: str) -> Delivery | None:
         row = await self._db.fetchone(
-            "SELECT messages, sent_count, status FROM deliveries WHERE chat_id = ? AND period = ?",
-            (chat_id, period),
+            _SELECT + " WHERE d.chat_id = ? AND d.period = ?", (chat_id, period)
         )
         if row is None:
             return None
-        return Delivery(chat_id, period, tuple(json.loads(row[0])), row[1], row[2])
+        return Delivery(chat_id, period, tuple(json.loads(row[1])), row[2], row[3])
