@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.neardup_index import index_queued
 from bot.rules import Matcher, TermRule, compile_matcher
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository, RescanProgress
 from storage.models import MatchRow, PostToScan
+from storage.neardup import NearDupRepository
 
 BATCH_SIZE = 500
 
@@ -67,6 +69,7 @@ class ScanReport:
     terms_backfilled: int = 0  # new terms whose rescan over the stored posts finished
     posts_rescanned: int = 0
     rescan_pending: bool = False  # a rescan is still unfinished (max_rescan_batches ran out)
+    posts_indexed: int = 0  # posts added to the near-duplicate index (bot/neardup_index.py)
     new_matches: list[MatchRow] = field(default_factory=list)
 
 
@@ -111,6 +114,9 @@ async def run_scan(
     rules = rules or RulesCache()
     report = ScanReport()
     await scan_new_posts(framings, matches, rules, clock, batch, report)
+    report.posts_indexed = await index_queued(
+        NearDupRepository(matches.db), batch, max_rescan_batches
+    )
     steps = 0
     while max_rescan_batches is None or steps < max_rescan_batches:
         step = await rescan_batch(framings, matches, rules, clock, batch)

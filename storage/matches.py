@@ -43,6 +43,10 @@ class MatchRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     async def posts_needing_scan(self, limit: int) -> list[PostToScan]:
         rows = await self._db.fetchall(
             "SELECT id, text FROM posts WHERE needs_scan = 1 ORDER BY id LIMIT ?", (limit,)
