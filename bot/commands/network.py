@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import networkx as nx
+
 from bot.commands.export import UsageError
 from bot.commands.propagation import add_period_arguments, load_period
 from bot.config import Settings
@@ -29,6 +31,16 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_network)
 
 
+def _save(graph: nx.DiGraph, kind: str, path: str) -> None:
+    """The file appears only once complete (written to FILE.part, then renamed)."""
+    partial = Path(path + ".part")
+    try:
+        write(graph, kind, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 async def _network(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli import with_services
 
@@ -40,15 +52,11 @@ async def _network(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         repo = PropagationRepository(services.db)
         graph = build(found, await repo.channels(), await repo.usernames())
-        partial = Path(args.output + ".part")
         try:
-            write(graph, args.format, partial)
-            os.replace(partial, args.output)
+            _save(graph, args.format, args.output)
         except OSError as exc:
             print(f"framewatch: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
             return 2
-        finally:
-            partial.unlink(missing_ok=True)
         print(
             f"Wrote {graph.number_of_nodes()} channels and {graph.number_of_edges()} edges "
             f"to {args.output}.",
