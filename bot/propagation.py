@@ -74,7 +74,11 @@ class Cluster:
     posts: tuple[PropagationPost, ...]  # by time
     near_duplicate: bool
     forwarded: bool
-    coordinated: bool = False
+    push: tuple[PropagationPost, ...] = ()  # the first post of each channel within a window
+
+    @property
+    def coordinated(self) -> bool:
+        return bool(self.push)
 
     @property
     def first(self) -> PropagationPost:
@@ -221,6 +225,4 @@ def coordinated(cluster: Cluster, window: timedelta) -> tuple[PropagationPost, .
 
 
 def with_coordination(found: Sequence[Cluster], window: timedelta) -> list[Cluster]:
-    return [
-        Cluster(c.posts, c.near_duplicate, c.forwarded, bool(coordinated(c, window))) for c in found
-    ]
+    return [Cluster(c.posts, c.near_duplicate, c.forwarded, coordinated(c, window)) for c in found]

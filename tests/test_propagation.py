@@ -35,7 +35,8 @@ from storage.models import IncomingPost
 from storage.neardup import NearDupRepository
 from storage.propagation import PropagationRepository
 from tests.cli import run_framewatch
-from tests.conftest import DB_FILE
+from tests.conftest import ANALYST, DB_FILE, STRANGER, Harness
+from tests.fake_telegram import channel_post
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(hours=6)
@@ -221,3 +222,33 @@ def test_the_coordination_window_is_learned_between_floor_and_cap() -> None:
     assert learned == timedelta(seconds=490)  # the 0.1 quantile of 300..2200 s
     assert learn_window([cluster(1)] * 20) == WINDOW_FLOOR
     assert learn_window([cluster(86_400)] * 20) == WINDOW_CAP
+
+
+async def test_propagation_command_for_analysts(harness: Harness) -> None:
+    await harness.grant_roles()
+    await seed(harness.services)
+    [answer] = await harness.command(ANALYST, "/propagation biolabs")
+    assert "first seen in @chan1 at 08:00" in answer  # 06:00 UTC in Kyiv
+    assert "@chan2: 1 posts, +3 min" in answer
+    assert "@chan6: 1 posts, 1 forwarded, +1 h 30 min" in answer
+    assert "pushed by 3 channels within 7 min with near-identical text" in answer
+    assert "https://t.me/chan1/10" in answer
+    refused = await harness.command(STRANGER, "/propagation biolabs")
+    assert "only analysts and moderators" in refused[0]
+    assert "No framing is called “nope”" in (await harness.command(ANALYST, "/propagation nope"))[0]
+    assert "not a number of days" in (await harness.command(ANALYST, "/propagation biolabs x"))[0]
+
+
+async def test_a_bot_api_forward_keeps_its_origin_channel(harness: Harness) -> None:
+    payload = channel_post(-1001, 9, "Текст", username="echo")
+    payload["channel_post"]["forward_origin"] = {
+        "type": "channel",
+        "chat": {"id": -1007, "type": "channel", "title": "Origin", "username": "origin"},
+        "message_id": 55,
+        "date": 1_700_000_000,
+    }
+    await harness.push(payload)
+    row = await harness.db.fetchone(
+        "SELECT forwarded_from_chat_id, forwarded_from_message_id FROM posts"
+    )
+    assert row is not None and tuple(row) == (-1007, 55)

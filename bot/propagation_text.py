@@ -1,0 +1,71 @@
+"""Propagation in words (Telegram HTML, escaped): the digest's lines and /propagation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from bot.propagation import Cluster, PropagationPost
+from bot.propagation_report import FramingPropagation
+
+TOP_AMPLIFIERS = 8
+TOP_PUSHES = 3
+PUSH_LINKS = 3
+
+
+def duration(delta: timedelta) -> str:
+    """A lag or window in round units: 40 min, 2 h 05 min, 3 d."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} d"
+
+
+def first_seen_line(first: PropagationPost, tz: ZoneInfo) -> str:
+    moment = first.posted_at.astimezone(tz)
+    return (
+        f"first seen in {escape(first.channel)} at {moment:%H:%M}"
+        f' (<a href="{escape(first.link)}">link</a>)'
+    )
+
+
+def push_line(cluster: Cluster) -> str:
+    push = cluster.push
+    links = ", ".join(
+        f'<a href="{escape(p.link)}">{escape(p.channel)}</a>' for p in push[:PUSH_LINKS]
+    )
+    span = push[-1].posted_at - push[0].posted_at
+    return (
+        f"pushed by {len(push)} channels within {duration(span)} with near-identical text: {links}"
+    )
+
+
+def digest_lines(found: FramingPropagation, tz: ZoneInfo) -> tuple[str, ...]:
+    """What the digest shows under a framing: first seen, and each coordinated push."""
+    lines = [first_seen_line(found.first, tz)] if found.first else []
+    return tuple(lines + [push_line(p) for p in found.pushes[:TOP_PUSHES]])
+
+
+def report(found: FramingPropagation, tz: ZoneInfo, days: int) -> list[str]:
+    """/propagation: first seen, top amplifiers with their lags, coordinated pushes."""
+    lines = [f"<b>Propagation of {escape(found.framing)}</b>, last {days} days"]
+    if found.first is not None:
+        moment = found.first.posted_at.astimezone(tz)
+        lines.append(f"{first_seen_line(found.first, tz)}, {moment:%Y-%m-%d}")
+    lines.append("")
+    lines.append(f"<b>Amplifiers</b> ({len(found.amplifiers)} channels)")
+    for a in found.amplifiers[:TOP_AMPLIFIERS]:
+        forwards = f", {a.forwards} forwarded" if a.forwards else ""
+        lines.append(f"• {escape(a.channel)}: {a.posts} posts{forwards}, +{duration(a.lag)}")
+    if not found.amplifiers:
+        lines.append("none: no other channel carried it")
+    lines.append("")
+    pushes = found.pushes
+    lines.append(f"<b>Coordinated pushes</b> ({len(pushes)}; window {duration(found.window)})")
+    lines += [f"• {push_line(p)}" for p in pushes[:TOP_PUSHES]]
+    if not pushes:
+        lines.append("none found")
+    return lines
