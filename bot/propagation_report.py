@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot import propagation as prop
 from bot.propagation import Amplifier, Cluster, PropagationPost
+from storage.db import Database
 from storage.neardup import NearDupRepository
 from storage.propagation import FramingPost, PropagationRepository
 
@@ -89,3 +90,11 @@ def _pairs_of(
 ) -> list[tuple[int, int, float]]:
     ids = {p.post_id for p in posts}
     return [pair for pair in pairs if pair[0] in ids and pair[1] in ids]
+
+
+async def load_for(
+    db: Database, since: datetime, until: datetime, window_minutes: float | None
+) -> list[FramingPropagation]:
+    """Every framing's propagation in [since, until): what the digest shows."""
+    repo, neardups = PropagationRepository(db), NearDupRepository(db)
+    return await load(repo, neardups, None, since, until, window_of(window_minutes))

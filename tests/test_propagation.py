@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.context import Services
+from bot.delivery import compose
 from bot.framings import check_new_term
 from bot.neardup_index import index_queued
 from bot.network import build
@@ -252,3 +253,16 @@ async def test_a_bot_api_forward_keeps_its_origin_channel(harness: Harness) -> N
         "SELECT forwarded_from_chat_id, forwarded_from_message_id FROM posts"
     )
     assert row is not None and tuple(row) == (-1007, 55)
+
+
+async def test_the_digest_says_where_a_framing_was_first_seen_and_who_pushed_it(
+    services: Services,
+) -> None:
+    await seed(services)
+    [message] = await compose(services, START, NOW)
+    lines = message.split("\n")
+    heading = next(i for i, line in enumerate(lines) if line.startswith("<b>biolabs</b>"))
+    first, push = lines[heading + 1 : heading + 3]
+    assert first == 'first seen in @chan1 at 08:00 (<a href="https://t.me/chan1/10">link</a>)'
+    assert push.startswith("pushed by 3 channels within 7 min with near-identical text: ")
+    assert '<a href="https://t.me/chan3/30">@chan3</a>' in push
