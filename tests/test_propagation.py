@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import networkx as nx
 import pytest
 
@@ -31,13 +32,14 @@ from bot.propagation import (
 from bot.propagation_report import FramingPropagation, load
 from bot.scan import run_scan
 from bot.sources.export import forward_origin_id
-from storage.db import Database
+from storage.db import Database, _migration_files, migrate
 from storage.models import IncomingPost
 from storage.neardup import NearDupRepository
 from storage.propagation import PropagationRepository
 from tests.cli import run_framewatch
 from tests.conftest import ANALYST, DB_FILE, STRANGER, Harness
 from tests.fake_telegram import channel_post
+from tests.test_export_import_real import export_path, run_import
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(hours=6)
@@ -266,3 +268,47 @@ async def test_the_digest_says_where_a_framing_was_first_seen_and_who_pushed_it(
     assert first == 'first seen in @chan1 at 08:00 (<a href="https://t.me/chan1/10">link</a>)'
     assert push.startswith("pushed by 3 channels within 7 min with near-identical text: ")
     assert '<a href="https://t.me/chan3/30">@chan3</a>' in push
+
+
+async def test_exports_keep_the_channel_a_post_was_forwarded_from(db: Database) -> None:
+    own = Path(__file__).parent / "fixtures" / "exports" / "new_format.json"
+    await run_import(db, own)
+    origins = await db.fetchall(
+        "SELECT DISTINCT forwarded_from_chat_id FROM posts WHERE forwarded_from IS NOT NULL"
+    )
+    assert [r[0] for r in origins] == [-1001600000002]
+    path = export_path("uponthepathofsalaf")  # a real export (skips when absent)
+    messages = json.loads(path.read_text(encoding="utf-8"))["messages"]
+    expected = sum(1 for m in messages if str(m.get("forwarded_from_id", "")).startswith("channel"))
+    await run_import(db, path, "uponthepathofsalaf")
+    chat_id = -1003204528972
+    stored = await db.fetchval(
+        "SELECT count(forwarded_from_chat_id) FROM posts WHERE chat_id = ?", (chat_id,)
+    )
+    assert expected > 0 and stored == expected
+
+
+async def test_posts_stored_before_the_migration_are_queued_for_the_index(
+    tmp_path: Path,
+) -> None:
+    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    old = Database(conn, str(tmp_path / "old.db"))
+    try:
+        await migrate(old, [f for f in _migration_files() if f[0] < 11])
+        async with old.transaction() as sql:  # as a release before 0011 stored them
+            await sql.execute(
+                "INSERT INTO channels (chat_id, title, added_at, updated_at)"
+                " VALUES (-1001, 'A', '', ''), (-1002, 'B', '', '')"
+            )
+            await sql.execute(
+                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+                " VALUES (-1001, 1, 0, ?, ''), (-1002, 2, 60, ?, '')",
+                (PUSH, PUSH),
+            )
+        await migrate(old)
+        repo = NearDupRepository(old)
+        assert await repo.queue_size() == 2
+        assert await index_queued(repo) == 2
+        assert len(await repo.pairs_among([1, 2])) == 1
+    finally:
+        await conn.close()
