@@ -32,12 +32,13 @@ from bot.propagation import (
 from bot.propagation_report import FramingPropagation, load
 from bot.scan import run_scan
 from bot.sources.export import forward_origin_id
+from bot.sources.webpreview import parse_page, to_incoming
 from storage.db import Database, _migration_files, migrate
 from storage.models import IncomingPost
 from storage.neardup import NearDupRepository
 from storage.propagation import PropagationRepository
 from tests.cli import run_framewatch
-from tests.conftest import ANALYST, DB_FILE, STRANGER, Harness
+from tests.conftest import ANALYST, DB_FILE, SHARED_DATA, STRANGER, Harness
 from tests.fake_telegram import channel_post
 from tests.test_export_import_real import export_path, run_import
 
@@ -312,3 +313,17 @@ async def test_posts_stored_before_the_migration_are_queued_for_the_index(
         assert len(await repo.pairs_among([1, 2])) == 1
     finally:
         await conn.close()
+
+
+def test_a_web_preview_forward_is_credited_to_its_origin_channel() -> None:
+    page_file = SHARED_DATA / "tme_s" / "apkawa_rust-any2feed" / "message_media_forwarded_from.html"
+    if not page_file.exists():
+        pytest.skip(f"shared web-preview page not present: {page_file}")
+    (preview,) = parse_page(page_file.read_text(encoding="utf-8")).posts
+    post = to_incoming(preview, -1005, "Forwarder", NOW)
+    as_seen = PropagationPost(
+        1, post.chat_id, preview.username, "Forwarder", post.message_id, post.posted_at,
+        post.forwarded_from_chat_id, post.forwarded_from_message_id, post.forwarded_link,
+    )  # fmt: skip
+    assert origin_of(as_seen, {}) == Origin("@dimsmirnov175", 44604)
+    assert origin_of(as_seen, {"dimsmirnov175": -1004}) == Origin("id:-1004", 44604)
