@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -89,16 +90,19 @@ async def cost(filler: int, texts: list[str]) -> tuple[float, float]:
     lookup, exact check, write) into an index of `filler` posts."""
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "bench.db")
-        rng = random.Random(filler)
         # Filler posts: band keys only (random, as unrelated posts' are), post ids above
-        # the real posts'. Their posts rows are absent: foreign keys are off for the load.
-        rows = (
-            (rng.getrandbits(63), 10_000_000 + i // neardup.BANDS)
-            for i in range(filler * neardup.BANDS)
-        )
+        # the real posts'; their posts rows are absent (foreign keys are off for the load).
+        # Loaded in key order, the secondary index built after: the same B-trees as keys
+        # written one post at a time, in a fraction of the time.
+        rng = numpy.random.default_rng(filler)
+        keys = numpy.sort(rng.integers(-(2**63), 2**63 - 1, filler * neardup.BANDS))
+        owners = rng.integers(10_000_000, 10_000_000 + filler, keys.size)
+        rows = zip(keys.tolist(), owners.tolist(), strict=True)
         await db.fetchall("PRAGMA foreign_keys = OFF")
         async with db.transaction() as conn:
-            await conn.executemany("INSERT INTO post_bands VALUES (?, ?)", rows)
+            await conn.execute("DROP INDEX post_bands_post")
+            await conn.executemany("INSERT OR IGNORE INTO post_bands VALUES (?, ?)", rows)
+            await conn.execute("CREATE INDEX post_bands_post ON post_bands(post_id)")
             await conn.execute(
                 "INSERT INTO channels (chat_id, title, added_at, updated_at)"
                 " VALUES (-1, 'b', '', '')"
