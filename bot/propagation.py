@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -167,7 +168,9 @@ def clusters(
         if origin is None:
             continue
         forwarded.add(post.post_id)
-        original = by_message.get((origin.channel, origin.message_id or -1))
+        if origin.message_id is None:
+            continue  # an export names the channel only: which post is unknown
+        original = by_message.get((origin.channel, origin.message_id))
         union.join(post.post_id, original if original is not None else origin)
     duplicated: set[int] = set()
     for a, b, _ in pairs:
@@ -211,17 +214,27 @@ def coordinated(cluster: Cluster, window: timedelta) -> tuple[PropagationPost, .
     are amplification, not a copy-paste push."""
     if not cluster.near_duplicate:
         return ()
-    best: tuple[PropagationPost, ...] = ()
     posts = cluster.posts
-    for start, first in enumerate(posts):
-        inside: dict[int, PropagationPost] = {}
-        for post in posts[start:]:
-            if post.posted_at - first.posted_at > window:
-                break
-            inside.setdefault(post.chat_id, post)
-        if len(inside) > len(best):
-            best = tuple(inside.values())
-    return best if len(best) >= COORD_CHANNELS else ()
+    inside: Counter[int] = Counter()
+    best, best_start, end = 0, 0, 0
+    for start, first in enumerate(posts):  # two pointers: every window starting at a post
+        while end < len(posts) and posts[end].posted_at - first.posted_at <= window:
+            inside[posts[end].chat_id] += 1
+            end += 1
+        if len(inside) > best:
+            best, best_start = len(inside), start
+        inside[first.chat_id] -= 1
+        if not inside[first.chat_id]:
+            del inside[first.chat_id]
+    if best < COORD_CHANNELS:
+        return ()
+    limit = posts[best_start].posted_at + window
+    firsts: dict[int, PropagationPost] = {}
+    for post in posts[best_start:]:
+        if post.posted_at > limit:
+            break
+        firsts.setdefault(post.chat_id, post)
+    return tuple(firsts.values())
 
 
 def with_coordination(found: Sequence[Cluster], window: timedelta) -> list[Cluster]:

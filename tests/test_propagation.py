@@ -26,6 +26,7 @@ from bot.propagation import (
     Cluster,
     Origin,
     PropagationPost,
+    coordinated,
     learn_window,
     origin_of,
 )
@@ -327,3 +328,19 @@ def test_a_web_preview_forward_is_credited_to_its_origin_channel() -> None:
     )  # fmt: skip
     assert origin_of(as_seen, {}) == Origin("@dimsmirnov175", 44604)
     assert origin_of(as_seen, {"dimsmirnov175": -1004}) == Origin("id:-1004", 44604)
+
+
+def test_a_push_needs_three_channels_within_one_window() -> None:
+    def post(i: int, chat: int, minutes: int) -> PropagationPost:
+        return PropagationPost(i, chat, None, "C", i, START + timedelta(minutes=minutes))
+
+    window = timedelta(minutes=10)
+    spread = Cluster((post(1, -1, 0), post(2, -2, 8), post(3, -3, 19)), True, False)
+    assert coordinated(spread, window) == ()  # 3 channels, but never 3 within 10 minutes
+    one_channel = Cluster((post(1, -1, 0), post(2, -1, 1), post(3, -1, 2)), True, False)
+    assert coordinated(one_channel, window) == ()
+    later = Cluster((post(1, -1, 0), post(2, -2, 30), post(3, -3, 33), post(4, -2, 35),
+                     post(5, -4, 39)), True, False)  # fmt: skip
+    assert [p.post_id for p in coordinated(later, window)] == [2, 3, 5]
+    forwards_only = Cluster(later.posts, near_duplicate=False, forwarded=True)
+    assert coordinated(forwards_only, window) == ()
