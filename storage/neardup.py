@@ -44,6 +44,9 @@ class NearDupRepository:
         )
         return [(r[0], r[1]) for r in rows]
 
+    async def has_queued(self) -> bool:
+        return bool(await self._db.fetchval("SELECT EXISTS (SELECT 1 FROM neardup_queue)"))
+
     async def queue_size(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM neardup_queue"))
 
