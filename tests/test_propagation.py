@@ -34,6 +34,7 @@ from bot.propagation_report import FramingPropagation, load
 from bot.scan import run_scan
 from bot.sources.export import forward_origin_id
 from bot.sources.webpreview import parse_page, to_incoming
+from handlers.jobs import RESCAN_BATCHES_PER_RUN, RESCAN_FOLLOW_UP
 from storage.db import Database, _migration_files, migrate
 from storage.models import IncomingPost
 from storage.neardup import NearDupRepository
@@ -344,3 +345,26 @@ def test_a_push_needs_three_channels_within_one_window() -> None:
     assert [p.post_id for p in coordinated(later, window)] == [2, 3, 5]
     forwards_only = Cluster(later.posts, near_duplicate=False, forwarded=True)
     assert coordinated(forwards_only, window) == ()
+
+
+async def test_the_scan_job_indexes_a_backlog_in_shares_and_schedules_the_rest(
+    harness: Harness,
+) -> None:
+    share = RESCAN_BATCHES_PER_RUN * 500
+    async with harness.db.transaction() as conn:  # posts stored before the index existed
+        await conn.execute(
+            "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
+        )
+        await conn.executemany(
+            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at, needs_scan)"
+            " VALUES (-1, ?, 0, ?, '', 0)",
+            [(i, f"Post {i}: short.") for i in range(share + 1)],
+        )
+    repo = NearDupRepository(harness.db)
+    assert harness.app.job_queue is not None
+    (scan_job,) = harness.app.job_queue.get_jobs_by_name("scan")
+    await scan_job.run(harness.app)
+    assert await repo.queue_size() == 1
+    (follow_up,) = harness.app.job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP)
+    await follow_up.run(harness.app)
+    assert await repo.queue_size() == 0
