@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     web_preview_url: str = "https://t.me/s"
     poll_interval_seconds: int = Field(default=600, ge=60, le=86_400)
     backfill_posts: int = Field(default=200, ge=0, le=10_000)
+    # Minutes within which 3+ channels posting near-identical text is a coordinated push;
+    # unset: learned from the data (bot/propagation.py, CooRnet's method).
+    coordination_window: float | None = Field(default=None, gt=0, le=10_080)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

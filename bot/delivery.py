@@ -19,9 +19,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Services
-from bot.digest import build_digest
+from bot.digest import build_digest, with_propagation
 from bot.digest_render import render_digest
 from bot.periods import days_matched, latest_period
+from bot.propagation_report import load_for
 from storage.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ async def compose(services: Services, start: datetime, end: datetime) -> list[st
     tz = services.settings.zone
     items = await services.matches.digest_items(start, end)
     recent = days_matched(await services.matches.match_times(end - RECURRENCE_WINDOW, end), tz)
-    return render_digest(build_digest(items, recent, start, end, tz), tz)
+    digest = build_digest(items, recent, start, end, tz)
+    spread = await load_for(services.db, start, end, services.settings.coordination_window)
+    return render_digest(with_propagation(digest, spread), tz)
 
 
 async def send_html(bot: Bot, chat_id: int, text: str) -> None:

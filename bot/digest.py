@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.links import post_link
 from bot.telegram_text import ELLIPSIS, MAX_TEXT
 from storage.models import DigestItem
+
+if TYPE_CHECKING:
+    from bot.propagation import Cluster, PropagationPost
+    from bot.propagation_report import FramingPropagation
 
 TELEGRAM_LIMIT = MAX_TEXT  # max message length, in UTF-16 code units
 TOP_POSTS = 5  # posts shown per framing
@@ -69,6 +74,10 @@ class FramingSummary:
     top_posts: tuple[DigestPost, ...]  # most recent first, at most TOP_POSTS
     quoted_count: int = 0  # distinct posts of watchdog channels
     quoted_posts: tuple[DigestPost, ...] = ()  # most recent first, at most QUOTED_POSTS
+    # Propagation (bot/propagation_report.py, attached by with_propagation): where it was
+    # first seen, and its coordinated pushes (clusters with `push` set).
+    first_seen: PropagationPost | None = None
+    pushes: tuple[Cluster, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,18 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         return not self.framings
+
+
+def with_propagation(digest: Digest, spread: Sequence[FramingPropagation]) -> Digest:
+    """The digest with each framing's first seen post and coordinated pushes."""
+    by_slug = {found.framing: found for found in spread}
+    framings = tuple(
+        replace(f, first_seen=by_slug[f.slug].first, pushes=by_slug[f.slug].pushes)
+        if f.slug in by_slug
+        else f
+        for f in digest.framings
+    )
+    return replace(digest, framings=framings)
 
 
 # --- building ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from bot.digest import (
     DigestPost,
     FramingSummary,
 )
+from bot.propagation_text import first_seen_line, push_line
 from bot.telegram_text import Packer, Piece, Text, fit
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -45,6 +46,7 @@ def render_digest(digest: Digest, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> 
     for framing in digest.framings:
         heading = _heading(framing)
         entries = [_post_lines(post, tz, limit) for post in framing.top_posts]
+        entries[:0] = _propagation_lines(framing, tz, limit)
         more = framing.post_count - len(framing.top_posts)
         if more > 0:
             entries.append([fit([f"…and {_plural(more, 'more post')}"], limit)])
@@ -61,6 +63,14 @@ def _quoted_lines(framing: FramingSummary, tz: ZoneInfo, limit: int) -> list[lis
     entries = [[fit([intro], limit)]]
     entries += [_post_lines(post, tz, limit) for post in framing.quoted_posts]
     return entries
+
+
+def _propagation_lines(framing: FramingSummary, tz: ZoneInfo, limit: int) -> list[list[str]]:
+    """Under the heading: "first seen in <channel> at 06:12 (link)", then each coordinated
+    push (bot/propagation_text.py words them)."""
+    lines = [first_seen_line(framing.first_seen, tz)] if framing.first_seen else []
+    lines += [push_line(push) for push in framing.pushes]
+    return [[fit(line, limit)] for line in lines]
 
 
 def render_plain(messages: Sequence[str]) -> str:

@@ -27,6 +27,8 @@ def post_from_channel_message(message: Message) -> IncomingPost | None:
     if chat.type != Chat.CHANNEL:
         return None
     forwarded_from, forwarded_link = _forward_origin(message)
+    origin = message.forward_origin
+    from_channel = origin if isinstance(origin, MessageOriginChannel) else None
     return IncomingPost(
         chat_id=chat.id,
         message_id=message.message_id,
@@ -41,6 +43,8 @@ def post_from_channel_message(message: Message) -> IncomingPost | None:
         forwarded_link=forwarded_link,
         reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
         media=media_kind(message),
+        forwarded_from_chat_id=from_channel.chat.id if from_channel else None,
+        forwarded_from_message_id=from_channel.message_id if from_channel else None,
     )
 
 

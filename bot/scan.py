@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.neardup_index import index_queued
 from bot.rules import Matcher, TermRule, compile_matcher
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository, RescanProgress
 from storage.models import MatchRow, PostToScan
+from storage.neardup import NearDupRepository
 
 BATCH_SIZE = 500
 
@@ -67,6 +69,8 @@ class ScanReport:
     terms_backfilled: int = 0  # new terms whose rescan over the stored posts finished
     posts_rescanned: int = 0
     rescan_pending: bool = False  # a rescan is still unfinished (max_rescan_batches ran out)
+    posts_indexed: int = 0  # posts added to the near-duplicate index (bot/neardup_index.py)
+    index_pending: bool = False  # posts still queued for it (max_rescan_batches ran out)
     new_matches: list[MatchRow] = field(default_factory=list)
 
 
@@ -111,6 +115,8 @@ async def run_scan(
     rules = rules or RulesCache()
     report = ScanReport()
     await scan_new_posts(framings, matches, rules, clock, batch, report)
+    neardups = NearDupRepository(matches.db)  # bot/neardup_index.py: one batch per rescan batch
+    report.posts_indexed = await index_queued(neardups, batch, max_rescan_batches)
     steps = 0
     while max_rescan_batches is None or steps < max_rescan_batches:
         step = await rescan_batch(framings, matches, rules, clock, batch)
@@ -121,6 +127,7 @@ async def run_scan(
         report.terms_backfilled += step.terms_finished
         report.new_matches += step.new_matches
     report.rescan_pending = bool(await matches.pending_terms())
+    report.index_pending = await neardups.has_queued()
     return report
 
 

@@ -44,7 +44,8 @@ async def scan_job(context: Context) -> None:
             len(report.new_matches),
         )
     job_queue = context.job_queue
-    if report.rescan_pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):
+    pending = report.rescan_pending or report.index_pending
+    if pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):
         job_queue.run_once(scan_job, when=1, name=RESCAN_FOLLOW_UP, job_kwargs=_LATE_OK)
 
 

@@ -43,6 +43,10 @@ class MatchRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     async def posts_needing_scan(self, limit: int, after_id: int = 0) -> list[PostToScan]:
         """Posts stored or edited since their last scan, in id order from after_id (a scan
         pass moves this cursor, so it can read the next batch before the last is written)."""

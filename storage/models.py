@@ -46,6 +46,8 @@ class IncomingPost:
     forwarded_link: str | None = None
     reply_to: int | None = None
     media: str | None = None
+    forwarded_from_chat_id: int | None = None  # origin channel (Bot API id), when known
+    forwarded_from_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,8 +65,9 @@ class PostRepository:
 
 _INSERT_POST = (
     "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at,"
-    " views, author, forwarded_from, forwarded_link, reply_to, media)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " views, author, forwarded_from, forwarded_link, reply_to, media,"
+    " forwarded_from_chat_id, forwarded_from_message_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -85,6 +86,8 @@ def _insert_params(post: IncomingPost, stored_at: str) -> tuple[object, ...]:
         post.forwarded_link,
         post.reply_to,
         post.media,
+        post.forwarded_from_chat_id,
+        post.forwarded_from_message_id,
     )
 
 
@@ -184,14 +187,26 @@ _REFRESH_DETAILS = (
     "UPDATE posts SET views = coalesce(?, views), author = coalesce(?, author),"
     " forwarded_from = coalesce(?, forwarded_from),"
     " forwarded_link = coalesce(?, forwarded_link),"
-    " reply_to = coalesce(?, reply_to), media = coalesce(?, media) WHERE id = ?"
+    " reply_to = coalesce(?, reply_to), media = coalesce(?, media),"
+    " forwarded_from_chat_id = coalesce(?, forwarded_from_chat_id),"
+    " forwarded_from_message_id = coalesce(?, forwarded_from_message_id) WHERE id = ?"
 )
 
 
 def _refresh_params(post: IncomingPost, post_id: int) -> tuple[object, ...]:
     """Views grow and details may arrive from a later source: keep the latest known."""
     p = post
-    return (p.views, p.author, p.forwarded_from, p.forwarded_link, p.reply_to, p.media, post_id)
+    origin = (p.forwarded_from_chat_id, p.forwarded_from_message_id)
+    return (
+        p.views,
+        p.author,
+        p.forwarded_from,
+        p.forwarded_link,
+        p.reply_to,
+        p.media,
+        *origin,
+        post_id,
+    )
 
 
 async def _upsert_channel(

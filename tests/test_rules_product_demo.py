@@ -55,6 +55,11 @@ EXPECTED_DEMO = {
     506: {"feint"},
     508: {"special-military-operation", "nato-fighting-russia"},
     509: {"kyiv-regime"},
+    # A coordinated push: near-identical posts in four channels within 15 minutes.
+    601: {"us-biolabs"},
+    701: {"us-biolabs"},
+    112: {"us-biolabs"},
+    211: {"us-biolabs"},
 }
 # Weather, sports, markets; a police "special operation", an office's "режим работы", a
 # university lab, Germany's denazification after 1945, a proxy war in Yemen, and two posts
@@ -84,13 +89,16 @@ async def test_demo_flags_the_framings_and_not_the_harmless_posts(
         found.setdefault(message_id, set()).add(slug)
     assert found == EXPECTED_DEMO
     assert not HARMLESS_DEMO & found.keys()
-    assert (result.framings, result.posts, result.flagged_posts) == (9, 49, len(EXPECTED_DEMO))
+    assert (result.framings, result.posts, result.flagged_posts) == (9, 53, len(EXPECTED_DEMO))
     summary = demo_summary(result)
-    assert summary.startswith(f"Loaded 9 framings with {result.terms} terms and 49 invented")
+    assert summary.startswith(f"Loaded 9 framings with {result.terms} terms and 53 invented")
     assert "FrameWatch digest" in summary and "https://t.me/" in summary
     # The demo's fact-checking channel is a watchdog: its posts are listed apart.
     assert "Quoted by watchdogs (not counted above)" in summary
     assert "— 6 posts in 5 channels" not in summary  # feint: 4 in 4, plus 2 quoted
+    # The invented coordinated push of near-identical "biolabs" posts (issue 10).
+    assert "first seen in @demo_z_vestnik at " in summary
+    assert "pushed by 4 channels within 9 min with near-identical text" in summary
 
 
 async def test_digest_bold_spans_are_the_words_found(demo_services: Services) -> None:

@@ -75,6 +75,14 @@ def bot_api_chat_id(bare_id: int) -> int:
     return bare_id if bare_id < 0 else -(_BOT_API_CHANNEL_OFFSET + bare_id)
 
 
+def forward_origin_id(value: object) -> int | None:
+    """The Bot API id of an export's `forwarded_from_id` when it names a channel
+    ("channel1741241258" -> -1001741241258); users and unknown forms give None."""
+    if isinstance(value, str) and value.startswith("channel") and value[7:].isdigit():
+        return bot_api_chat_id(int(value[7:]))
+    return None
+
+
 @dataclass
 class Chat:
     """A chat of the export, as far as read: its fields come before its messages."""
@@ -274,6 +282,7 @@ class MessageReader:
             source="import",
             author=_author(message, chat),
             forwarded_from=_string(message.get("forwarded_from")),
+            forwarded_from_chat_id=forward_origin_id(message.get("forwarded_from_id")),
             reply_to=_reply_to(message, chat),
             media=_media(message),
         )
