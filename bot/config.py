@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     web_preview_url: str = "https://t.me/s"
     poll_interval_seconds: int = Field(default=600, ge=60, le=86_400)
     backfill_posts: int = Field(default=200, ge=0, le=10_000)
+    # Spikes (bot/trends.py): p-value threshold, and the least posts and distinct
+    # non-watchdog channels a day needs to count as a spike.
+    spike_p: float = Field(default=0.01, gt=0, lt=0.5)
+    spike_min_posts: int = Field(default=5, ge=1, le=100_000)
+    spike_min_channels: int = Field(default=2, ge=1, le=10_000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from bot.context import Services
 from bot.digest import build_digest
 from bot.digest_render import render_digest
 from bot.periods import days_matched, latest_period
+from bot.trend_digest import period_trends, send_chart, surging_chart
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ async def compose(services: Services, start: datetime, end: datetime) -> list[st
     tz = services.settings.zone
     items = await services.matches.digest_items(start, end)
     recent = days_matched(await services.matches.match_times(end - RECURRENCE_WINDOW, end), tz)
-    return render_digest(build_digest(items, recent, start, end, tz), tz)
+    trends = await period_trends(services, start, end)
+    return render_digest(build_digest(items, recent, start, end, tz, trends), tz)
 
 
 async def send_html(bot: Bot, chat_id: int, text: str) -> None:
@@ -66,12 +68,15 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     if not due:
         return report
     messages = await compose(services, period.start, period.end)
+    chart = await surging_chart(services, period.start, period.end)
     for chat_id in due:
         delivery = await services.deliveries.claim(chat_id, period.key, messages, services.clock())
         outcome = await _send_rest(
             bot, services, chat_id, period.key, delivery.messages, delivery.sent_count
         )
         getattr(report, outcome).append(chat_id)
+        if outcome == "sent" and chart is not None:
+            await send_chart(bot, services, chat_id, period.key, chart)
     log.info(
         "daily digest %s: sent %d, deactivated %d, postponed %d",
         period.key,

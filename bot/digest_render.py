@@ -23,6 +23,7 @@ from bot.digest import (
     DigestPost,
     FramingSummary,
 )
+from bot.trend_status import describe
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -61,7 +62,8 @@ def render_digest(digest: Digest, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> 
     packer.add_block(_fit([*title, " · ", _Text(period)], limit), [], "")
     for framing in digest.framings:
         heading = _heading(framing)
-        entries = [_post_lines(post, tz, limit) for post in framing.top_posts]
+        entries = [[_fit([_Text(note)], limit)] for note in framing.notes]
+        entries += [_post_lines(post, tz, limit) for post in framing.top_posts]
         more = framing.post_count - len(framing.top_posts)
         if more > 0:
             entries.append([_fit([f"…and {_plural(more, 'more post')}"], limit)])
@@ -93,6 +95,8 @@ def _heading(framing: FramingSummary) -> list[_Piece]:
         stats += f" · recurring: {framing.days_matched_last_7} of the last 7 days"
     elif framing.recurring:
         stats += " · recurring"
+    if framing.trend is not None:
+        stats += f" · {describe(framing.trend)}"
     if framing.title == framing.slug:  # framings made by /watch have no title of their own
         return ["<b>", _Text(framing.slug), "</b>", stats]
     return ["<b>", _Text(framing.title), "</b> (", _Text(framing.slug), ")", stats]

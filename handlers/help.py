@@ -16,6 +16,7 @@ from handlers import (
     moderators,
     sources,
     subscribers,
+    trends,
     watchdogs,
 )
 from handlers.common import reply
@@ -65,6 +66,7 @@ def all_commands() -> list[Command]:
     return [
         HELP,
         *subscribers.COMMANDS,
+        *trends.COMMANDS,
         *analysts.COMMANDS,
         *explain.COMMANDS,
         *moderators.COMMANDS,

@@ -1,0 +1,232 @@
+"""Daily trends and spikes of framings (pure: no I/O, no clock).
+
+Method (in the spirit of the Farrington / Noufaily algorithms used in public-health
+surveillance, on a trailing baseline as in CDC's EARS and ECDC's epitweetr):
+
+1. For each framing and day t, the baseline is the BASELINE_DAYS days before t, leaving out
+   a guard band of the GUARD_DAYS days just before t (a rise that started yesterday must
+   not raise its own expectation). Days with no stored post at all carry no information
+   and are left out.
+2. The framing's baseline share of posts is a weighted ratio, sum(w*y) / sum(w*N) (y: its
+   matched posts, N: all posts stored that day), with half a post added on top so a
+   framing silent for the whole baseline still has a small, finite expectation.
+   Channels come and go, so the expected count of day t is that share times day t's N.
+3. Overdispersion phi >= 1 is the weighted Pearson statistic of the baseline days.
+   Past outliers are down-weighted (Noufaily 2013): a baseline day whose standardised
+   residual exceeds OUTLIER_Z gets weight z**-2 instead of 1, then the weights are
+   rescaled to sum to the number of days; REWEIGHT_ROUNDS rounds.
+4. The count of day t is tested against a negative binomial with that mean and variance
+   phi * mean (Poisson when phi = 1): p = P(X >= observed). `limit` is the smallest
+   count with p < the threshold.
+5. A spike needs p < threshold, at least min_posts posts and min_channels channels
+   (watchdogs never count), and is never a framing's first day ever (that day is "new").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from bot.trend_status import TrendDay
+
+BASELINE_DAYS = 28
+GUARD_DAYS = 2
+OUTLIER_Z = 2.58  # Noufaily et al. (2013): residuals above the 99.5% normal quantile
+REWEIGHT_ROUNDS = 2
+PSEUDO_POSTS = 0.5  # added to the baseline's matched posts: a prior of half a post
+HISTORY_DAYS = BASELINE_DAYS + GUARD_DAYS  # days before the first one evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class TrendParams:
+    p_threshold: float = 0.01
+    min_posts: int = 5
+    min_channels: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCount:
+    """A framing's matched posts on one local day (watchdogs and unapproved left out)."""
+
+    framing: str
+    day: date
+    posts: int
+    channels: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    slugs: list[str]
+    days: list[date]  # HISTORY_DAYS before `start`, then start..end
+    posts: Any  # int array, framings x days
+    channels: Any
+    totals: Any  # int array, days
+
+
+def compute_trends(
+    counts: Sequence[DailyCount],
+    totals: Mapping[date, int],
+    first_days: Mapping[str, date],
+    start: date,
+    end: date,
+    params: TrendParams,
+) -> dict[str, list[TrendDay]]:
+    """Every framing of `counts` or `first_days`: one TrendDay per day of [start, end].
+
+    `counts` and `totals` must cover HISTORY_DAYS before `start` too (the baseline).
+    """
+    grid = _grid(counts, totals, first_days, start, end)
+    if not grid.slugs or end < start:
+        return {}
+    expected, phi, known = _baseline(grid.posts, grid.totals)
+    y = grid.posts[:, HISTORY_DAYS:]
+    p_values, limits = _tail(y, expected, phi, known, params.p_threshold)
+    totals_now = grid.totals[HISTORY_DAYS:]
+    result: dict[str, list[TrendDay]] = {}
+    for row, slug in enumerate(grid.slugs):
+        first = first_days.get(slug)
+        result[slug] = [
+            _mark(
+                _day(slug, day, grid, row, col, expected, p_values, limits, totals_now),
+                first,
+                params,
+                bool(known[row, col]),
+            )
+            for col, day in enumerate(grid.days[HISTORY_DAYS:])
+        ]
+    return result
+
+
+def _day(
+    slug: str,
+    day: date,
+    grid: _Grid,
+    row: int,
+    col: int,
+    expected: Any,
+    p_values: Any,
+    limits: Any,
+    totals_now: Any,
+) -> TrendDay:
+    posts = int(grid.posts[row, HISTORY_DAYS + col])
+    total = int(totals_now[col])
+    return TrendDay(
+        framing=slug,
+        day=day,
+        posts=posts,
+        channels=int(grid.channels[row, HISTORY_DAYS + col]),
+        share=posts / total if total else 0.0,
+        expected=float(expected[row, col]),
+        limit=int(limits[row, col]),
+        p_value=float(p_values[row, col]),
+        spike=False,
+        new=False,
+    )
+
+
+def _mark(day: TrendDay, first: date | None, params: TrendParams, known: bool) -> TrendDay:
+    new = first is not None and day.day == first
+    spike = (
+        known
+        and not new
+        and day.p_value < params.p_threshold
+        and day.posts >= params.min_posts
+        and day.channels >= params.min_channels
+    )
+    if not (new or spike):
+        return day
+    return TrendDay(
+        day.framing,
+        day.day,
+        day.posts,
+        day.channels,
+        day.share,
+        day.expected,
+        day.limit,
+        day.p_value,
+        spike,
+        new,
+    )
+
+
+def _grid(
+    counts: Sequence[DailyCount],
+    totals: Mapping[date, int],
+    first_days: Mapping[str, date],
+    start: date,
+    end: date,
+) -> _Grid:
+    first = start - timedelta(days=HISTORY_DAYS)
+    length = max((end - first).days + 1, 0)
+    days = [first + timedelta(days=i) for i in range(length)]
+    slugs = sorted({c.framing for c in counts} | set(first_days))
+    index = {slug: i for i, slug in enumerate(slugs)}
+    posts = np.zeros((len(slugs), length), dtype=np.int64)
+    channels = np.zeros((len(slugs), length), dtype=np.int64)
+    for c in counts:
+        col = (c.day - first).days
+        if 0 <= col < length:
+            posts[index[c.framing], col] = c.posts
+            channels[index[c.framing], col] = c.channels
+    total = np.array([totals.get(d, 0) for d in days], dtype=np.int64)
+    # A day's total includes its matched posts, whatever the caller passed.
+    total = np.maximum(total, posts.max(axis=0) if len(slugs) else total)
+    return _Grid(slugs, days, posts, channels, total)
+
+
+def _baseline(posts: Any, totals: Any) -> tuple[Any, Any, Any]:
+    """(expected, phi, known) for every framing and evaluated day (framings x days).
+
+    known: whether the day had any baseline at all (some stored post in its window).
+    """
+    evaluated = posts.shape[1] - HISTORY_DAYS
+    y = sliding_window_view(posts[:, :-GUARD_DAYS], BASELINE_DAYS, axis=1)[:, :evaluated]
+    n = sliding_window_view(totals[:-GUARD_DAYS], BASELINE_DAYS)[:evaluated]
+    y = y.astype(np.float64)
+    n = np.broadcast_to(n.astype(np.float64), y.shape)
+    present = (n > 0).astype(np.float64)
+    usable = present.sum(axis=2)
+    weights = present.copy()
+    for _ in range(REWEIGHT_ROUNDS + 1):
+        share, phi, z = _fit(y, n, weights, usable)
+        down = np.where(z > OUTLIER_Z, 1.0 / np.maximum(z, 1e-9) ** 2, 1.0) * present
+        scale = usable / np.maximum(down.sum(axis=2), 1e-12)
+        weights = down * scale[..., None]
+    expected = share * totals[HISTORY_DAYS:].astype(np.float64)
+    return expected, phi, usable > 0
+
+
+def _fit(y: Any, n: Any, weights: Any, usable: Any) -> tuple[Any, Any, Any]:
+    weighted_n = (weights * n).sum(axis=2)
+    share = ((weights * y).sum(axis=2) + PSEUDO_POSTS) / np.maximum(weighted_n, 1.0)
+    share = np.minimum(share, 1.0)
+    mean = share[..., None] * n
+    safe = np.maximum(mean, 1e-9)
+    pearson = (weights * (y - mean) ** 2 / safe).sum(axis=2)
+    phi = np.maximum(pearson / np.maximum(usable - 1, 1), 1.0)
+    z = (y - mean) / np.sqrt(phi[..., None] * safe)
+    return share, phi, z
+
+
+def _tail(y: Any, expected: Any, phi: Any, known: Any, alpha: float) -> tuple[Any, Any]:
+    """p = P(X >= y) and the limit, X negative binomial (mean expected, var phi*mean)."""
+    from scipy.stats import nbinom, poisson  # imported when used: it takes a while
+
+    mean = np.maximum(expected, 1e-9)
+    over = phi > 1.0 + 1e-9
+    size = mean / np.maximum(phi - 1.0, 1e-9)
+    prob = 1.0 / phi
+    p_nb = nbinom.sf(y - 1, size, prob)
+    p_po = poisson.sf(y - 1, mean)
+    p_values = np.where(over, p_nb, p_po)
+    limit_nb = nbinom.ppf(1.0 - alpha, size, prob) + 1
+    limit_po = poisson.ppf(1.0 - alpha, mean) + 1
+    limits = np.where(over, limit_nb, limit_po)
+    p_values = np.where(known, np.minimum(p_values, 1.0), 1.0)
+    limits = np.where(known, limits, 0)
+    return p_values, np.nan_to_num(limits).astype(np.int64)
