@@ -16,8 +16,10 @@ surveillance, on a trailing baseline as in CDC's EARS and ECDC's epitweetr):
    residual exceeds OUTLIER_Z gets weight z**-2 instead of 1, then the weights are
    rescaled to sum to the number of days; REWEIGHT_ROUNDS rounds.
 4. The count of day t is tested against a negative binomial with that mean and variance
-   phi * mean (Poisson when phi = 1): p = P(X >= observed). `limit` is the smallest
-   count with p < the threshold.
+   phi * mean (Poisson when phi = 1), with Lancaster's mid-p, P(X > y) + P(X = y) / 2:
+   the plain P(X >= y) of a discrete count is conservative, most at small counts, where
+   5 posts against 1.5 expected would otherwise never reach p < 0.01. `limit` is the
+   smallest count with p below the threshold.
 5. A spike needs p < threshold, at least min_posts posts and min_channels channels
    (watchdogs never count), and is never a framing's first day ever (that day is "new").
 """
@@ -86,47 +88,37 @@ def compute_trends(
     expected, phi, known = _baseline(grid.posts, grid.totals)
     y = grid.posts[:, HISTORY_DAYS:]
     p_values, limits = _tail(y, expected, phi, known, params.p_threshold)
-    totals_now = grid.totals[HISTORY_DAYS:]
+    days = grid.days[HISTORY_DAYS:]
+    totals_now = grid.totals[HISTORY_DAYS:].tolist()
+    # Plain Python lists: reading numpy scalars one by one would dominate the run time.
+    posts = grid.posts[:, HISTORY_DAYS:].tolist()
+    channels = grid.channels[:, HISTORY_DAYS:].tolist()
+    columns = (expected.tolist(), limits.tolist(), p_values.tolist(), known.tolist())
     result: dict[str, list[TrendDay]] = {}
     for row, slug in enumerate(grid.slugs):
         first = first_days.get(slug)
+        exp_row, limit_row, p_row, known_row = (column[row] for column in columns)
         result[slug] = [
             _mark(
-                _day(slug, day, grid, row, col, expected, p_values, limits, totals_now),
+                TrendDay(
+                    slug,
+                    day,
+                    posts[row][col],
+                    channels[row][col],
+                    posts[row][col] / totals_now[col] if totals_now[col] else 0.0,
+                    exp_row[col],
+                    limit_row[col],
+                    p_row[col],
+                    False,
+                    False,
+                ),
                 first,
                 params,
-                bool(known[row, col]),
+                known_row[col],
             )
-            for col, day in enumerate(grid.days[HISTORY_DAYS:])
+            for col, day in enumerate(days)
         ]
     return result
-
-
-def _day(
-    slug: str,
-    day: date,
-    grid: _Grid,
-    row: int,
-    col: int,
-    expected: Any,
-    p_values: Any,
-    limits: Any,
-    totals_now: Any,
-) -> TrendDay:
-    posts = int(grid.posts[row, HISTORY_DAYS + col])
-    total = int(totals_now[col])
-    return TrendDay(
-        framing=slug,
-        day=day,
-        posts=posts,
-        channels=int(grid.channels[row, HISTORY_DAYS + col]),
-        share=posts / total if total else 0.0,
-        expected=float(expected[row, col]),
-        limit=int(limits[row, col]),
-        p_value=float(p_values[row, col]),
-        spike=False,
-        new=False,
-    )
 
 
 def _mark(day: TrendDay, first: date | None, params: TrendParams, known: bool) -> TrendDay:
@@ -214,19 +206,45 @@ def _fit(y: Any, n: Any, weights: Any, usable: Any) -> tuple[Any, Any, Any]:
 
 
 def _tail(y: Any, expected: Any, phi: Any, known: Any, alpha: float) -> tuple[Any, Any]:
-    """p = P(X >= y) and the limit, X negative binomial (mean expected, var phi*mean)."""
-    from scipy.stats import nbinom, poisson  # imported when used: it takes a while
-
+    """Mid-p = P(X > y) + P(X = y) / 2 and the limit, X negative binomial (mean
+    `expected`, variance phi * mean; Poisson where phi = 1)."""
     mean = np.maximum(expected, 1e-9)
     over = phi > 1.0 + 1e-9
     size = mean / np.maximum(phi - 1.0, 1e-9)
     prob = 1.0 / phi
-    p_nb = nbinom.sf(y - 1, size, prob)
-    p_po = poisson.sf(y - 1, mean)
-    p_values = np.where(over, p_nb, p_po)
-    limit_nb = nbinom.ppf(1.0 - alpha, size, prob) + 1
-    limit_po = poisson.ppf(1.0 - alpha, mean) + 1
-    limits = np.where(over, limit_nb, limit_po)
-    p_values = np.where(known, np.minimum(p_values, 1.0), 1.0)
-    limits = np.where(known, limits, 0)
-    return p_values, np.nan_to_num(limits).astype(np.int64)
+
+    def mid_p(k: Any) -> Any:
+        return np.where(over, _nb_mid_p(k, size, prob), _poisson_mid_p(k, mean))
+
+    p_values = np.where(known, np.clip(mid_p(y), 0.0, 1.0), 1.0)
+    # The limit is the least k with mid_p(k) < alpha (mid_p falls as k grows): bisection
+    # over whole numbers, all framings and days at once.
+    low = np.zeros_like(mean)
+    high = np.ceil(mean + 12 * np.sqrt(phi * mean) + 12)
+    while np.any(high - low > 0):
+        middle = np.floor((low + high) / 2)
+        below = mid_p(middle) < alpha
+        high = np.where(below, middle, high)
+        low = np.where(below, low, middle + 1)
+    limits = np.where(known, high, 0)
+    return p_values, limits.astype(np.int64)
+
+
+def _poisson_mid_p(k: Any, mean: Any) -> Any:
+    from scipy.special import gammainc, gammaln  # scipy.special: light, unlike scipy.stats
+
+    # P(X > k) = P(k + 1, mean), the regularised lower incomplete gamma function.
+    pmf = np.exp(k * np.log(mean) - mean - gammaln(k + 1))
+    return gammainc(k + 1, mean) + 0.5 * pmf
+
+
+def _nb_mid_p(k: Any, size: Any, prob: Any) -> Any:
+    from scipy.special import betainc, gammaln
+
+    prob = np.clip(prob, 1e-12, 1 - 1e-12)  # where phi = 1 the Poisson branch is used
+    # P(X > k) = I_{1-p}(k + 1, size), the regularised incomplete beta function.
+    log_pmf = (
+        gammaln(k + size) - gammaln(k + 1) - gammaln(size)
+        + size * np.log(prob) + k * np.log1p(-prob)
+    )  # fmt: skip
+    return betainc(k + 1, size, 1 - prob) + 0.5 * np.exp(log_pmf)

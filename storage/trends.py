@@ -39,12 +39,16 @@ def _day_expression(segments: Sequence[tuple[int, int]]) -> tuple[str, list[int]
     whens: list[str] = []
     params: list[int] = []
     for until, offset in segments[:-1]:
-        whens.append("WHEN p.posted_at < ? THEN ?")
+        whens.append("WHEN posted_at < ? THEN ?")
         params += [until, offset]
     last = segments[-1][1]
     if not whens:
-        return "(p.posted_at + ?) / 86400", [last]
-    return f"(p.posted_at + CASE {' '.join(whens)} ELSE ? END) / 86400", [*params, last]
+        return "(posted_at + ?) / 86400", [last]
+    return f"(posted_at + CASE {' '.join(whens)} ELSE ? END) / 86400", [*params, last]
+
+
+# The channels whose posts count: approved (the watched_channels view), not watchdogs.
+_COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
 
 
 class TrendRepository:
@@ -56,19 +60,25 @@ class TrendRepository:
     ) -> list[DayCount]:
         """Per framing and local day, posts dated in [start, end) (Unix seconds)."""
         day, day_params = _day_expression(segments)
-        only = " AND f.slug = ?" if framing is not None else ""
         # Only fixed SQL fragments are joined in; every value is a parameter.
+        only = " AND framing_id = (SELECT id FROM framings WHERE slug = ?)" if framing else ""
+        # trend_posts (migration 0010) has one row per matched post and framing; its
+        # covering index on (posted_at, framing_id, chat_id) is all this query reads.
         sql = (
-            f"SELECT f.slug, {day} AS day, count(DISTINCT p.id), count(DISTINCT p.chat_id)"  # noqa: S608
-            " FROM matches m JOIN posts p ON p.id = m.post_id"
-            " JOIN watched_channels c ON c.chat_id = p.chat_id"
-            " JOIN framings f ON f.id = m.framing_id"
-            f" WHERE c.watchdog = 0 AND p.posted_at >= ? AND p.posted_at < ?{only}"
-            " GROUP BY f.slug, day"
+            f"SELECT framing_id, {day} AS day, count(*), count(DISTINCT chat_id)"  # noqa: S608
+            " FROM trend_posts INDEXED BY trend_posts_day"
+            f" WHERE posted_at >= ? AND posted_at < ? AND chat_id IN {_COUNTED}{only}"
+            " GROUP BY framing_id, day"
         )
-        params = [*day_params, start, end] + ([framing] if framing is not None else [])
+        params = [*day_params, start, end] + ([framing] if framing else [])
         rows = await self._db.fetchall(sql, params)
-        return [DayCount(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+        slugs = await self._slugs()
+        return [
+            DayCount(slugs[r[0]], int(r[1]), int(r[2]), int(r[3])) for r in rows if r[0] in slugs
+        ]
+
+    async def _slugs(self) -> dict[int, str]:
+        return {r[0]: r[1] for r in await self._db.fetchall("SELECT id, slug FROM framings")}
 
     async def daily_totals(
         self, start: int, end: int, segments: Sequence[tuple[int, int]]
@@ -76,9 +86,8 @@ class TrendRepository:
         """Local day number -> all posts of counted channels dated in [start, end)."""
         day, day_params = _day_expression(segments)
         sql = (
-            f"SELECT {day} AS day, count(*) FROM posts p"  # noqa: S608
-            " WHERE p.posted_at >= ? AND p.posted_at < ? AND p.chat_id IN"
-            " (SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
+            f"SELECT {day} AS day, count(*) FROM posts INDEXED BY posts_posted_chat"  # noqa: S608
+            f" WHERE posted_at >= ? AND posted_at < ? AND chat_id IN {_COUNTED}"
             " GROUP BY day"
         )
         rows = await self._db.fetchall(sql, [*day_params, start, end])
@@ -88,9 +97,8 @@ class TrendRepository:
         """Framing slug -> Unix time of its first counted matched post ever."""
         only = " AND f.slug = ?" if framing is not None else ""
         rows = await self._db.fetchall(
-            "SELECT f.slug, min(p.posted_at) FROM matches m"  # noqa: S608
-            " JOIN posts p ON p.id = m.post_id JOIN watched_channels c ON c.chat_id = p.chat_id"
-            f" JOIN framings f ON f.id = m.framing_id WHERE c.watchdog = 0{only}"
+            "SELECT f.slug, min(t.posted_at) FROM trend_posts t"  # noqa: S608
+            f" JOIN framings f ON f.id = t.framing_id WHERE t.chat_id IN {_COUNTED}{only}"
             " GROUP BY f.slug",
             [framing] if framing is not None else [],
         )

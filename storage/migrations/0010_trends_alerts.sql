@@ -4,6 +4,39 @@
 -- lets that query read the index alone.
 CREATE INDEX posts_posted_chat ON posts(posted_at, chat_id);
 
+-- One row per matched post and framing, with the post's date and channel: trends count
+-- these (a post matching several terms of a framing counts once) by reading one covering
+-- index instead of joining a million matches to their posts. Kept by triggers, so every
+-- path that writes matches or posts keeps it right.
+CREATE TABLE trend_posts (
+    framing_id  INTEGER NOT NULL,
+    post_id     INTEGER NOT NULL,
+    posted_at   INTEGER NOT NULL,
+    chat_id     INTEGER NOT NULL,
+    PRIMARY KEY (framing_id, post_id)
+) WITHOUT ROWID;
+CREATE INDEX trend_posts_day ON trend_posts(posted_at, framing_id, chat_id);
+CREATE INDEX trend_posts_post ON trend_posts(post_id);
+INSERT OR IGNORE INTO trend_posts (framing_id, post_id, posted_at, chat_id)
+SELECT m.framing_id, m.post_id, p.posted_at, p.chat_id FROM matches m JOIN posts p ON p.id = m.post_id;
+
+CREATE TRIGGER trend_posts_add AFTER INSERT ON matches BEGIN
+    INSERT OR IGNORE INTO trend_posts (framing_id, post_id, posted_at, chat_id)
+    SELECT new.framing_id, new.post_id, p.posted_at, p.chat_id FROM posts p WHERE p.id = new.post_id;
+END;
+-- Deleting matches (an edit, a removed term or framing, a deleted post: cascades fire
+-- triggers too) removes the row once the post has no match of the framing left.
+CREATE TRIGGER trend_posts_remove AFTER DELETE ON matches
+WHEN NOT EXISTS (SELECT 1 FROM matches WHERE post_id = old.post_id AND framing_id = old.framing_id)
+BEGIN
+    DELETE FROM trend_posts WHERE framing_id = old.framing_id AND post_id = old.post_id;
+END;
+CREATE TRIGGER trend_posts_moved AFTER UPDATE OF posted_at, chat_id ON posts
+WHEN new.posted_at IS NOT old.posted_at OR new.chat_id IS NOT old.chat_id
+BEGIN
+    UPDATE trend_posts SET posted_at = new.posted_at, chat_id = new.chat_id WHERE post_id = new.id;
+END;
+
 -- Spike alerts are opt-in per subscriber (/alerts on).
 ALTER TABLE subscribers ADD COLUMN alerts INTEGER NOT NULL DEFAULT 0;
 
