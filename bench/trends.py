@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import random
 import sqlite3
 import sys
@@ -183,15 +184,27 @@ async def report_speed() -> None:
         params = TrendParams()
         end = date(2025, 12, 31)
         for attempt in range(3):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             series = await load_trends(db, tz, end - timedelta(days=days - 1), end, params)
-            took = time.perf_counter() - started
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
             rows = sum(len(s) for s in series.values())
             print(
                 f"speed run {attempt + 1}: trends for {len(series)} framings x {days} days "
-                f"({rows:,} framing-days) at {posts:,} posts in {took:.2f} s "
-                f"= {took / 1.0:.2f} x the 1 s budget"
+                f"({rows:,} framing-days) at {posts:,} posts: {took:.2f} s wall, {cpu:.2f} s CPU "
+                f"(budget 1 s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
             )
+        # Baseline: the same daily counts by joining matches to posts, without trend_posts.
+        started = time.perf_counter()
+        await db.fetchall(
+            "SELECT m.framing_id, (p.posted_at + 7200) / 86400 AS day, count(DISTINCT p.id),"
+            " count(DISTINCT p.chat_id) FROM matches m JOIN posts p ON p.id = m.post_id"
+            " JOIN watched_channels c ON c.chat_id = p.chat_id WHERE c.watchdog = 0"
+            " GROUP BY m.framing_id, day"
+        )
+        print(
+            f"baseline: the counts query joining matches to posts alone takes "
+            f"{time.perf_counter() - started:.2f} s wall"
+        )
         await db.close()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.localdays import day_start, from_day_number, local_day, offset_segments
+from bot.localdays import day_start, local_day
 from bot.trend_status import TrendDay
 from bot.trends import HISTORY_DAYS, DailyCount, TrendParams, compute_trends
 from storage.db import Database
@@ -32,15 +33,16 @@ async def load_trends(
 ) -> dict[str, list[TrendDay]]:
     """Framing slug -> one TrendDay per local day of [start, end] (in `tz`)."""
     repo = TrendRepository(db)
-    since = unix(day_start(start - timedelta(days=HISTORY_DAYS), tz))
-    until = unix(day_start(end + timedelta(days=1), tz))
-    segments = [(s.until, s.offset) for s in offset_segments(since, until, tz)]
-    rows = await repo.daily_counts(since, until, segments, framing)
-    totals = await repo.daily_totals(since, until, segments)
+    first = start - timedelta(days=HISTORY_DAYS)
+    dates = [first + timedelta(days=i) for i in range((end - first).days + 1)]
+    bounds = [unix(day_start(d, tz)) for d in [*dates, end + timedelta(days=1)]]
+    days = list(pairwise(bounds))  # [local midnight, next local midnight) of each day
+    rows = await repo.daily_counts(days, framing)
+    totals = await repo.daily_totals(days)
     firsts = await repo.first_posts(framing)
-    counts = [DailyCount(r.framing_slug, from_day_number(r.day), r.posts, r.channels) for r in rows]
+    counts = [DailyCount(r.framing_slug, dates[r.day], r.posts, r.channels) for r in rows]
     first_days = {slug: local_day(from_unix(t), tz) for slug, t in firsts.items()}
-    by_day = {from_day_number(day): total for day, total in totals.items()}
+    by_day = dict(zip(dates, totals, strict=True))
     return compute_trends(counts, by_day, first_days, start, end, params)
 
 

@@ -2,23 +2,44 @@
 stored posts per day, in bulk. Only posts of approved (`watched_channels`, migration 0006),
 non-watchdog channels count.
 
-The local day is computed in SQL from UTC offset segments the caller gives (one CASE
-expression, DST-correct): (posted_at + offset) / 86400 is the local day's number since
-1970-01-01.
+The caller gives the days as [start, end) Unix-second ranges (local midnights, so DST days
+of 23 or 25 hours are right), passed as one JSON parameter. Each day is then one seek in a
+covering index: no big sort, which is what grouping a million rows by a computed day costs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
 
+# The channels whose posts count: approved (the watched_channels view), not watchdogs.
+_COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
+# trend_posts (migration 0010): one row per matched post and framing, with its date and
+# channel; the index (framing_id, posted_at, chat_id) answers each framing-day alone.
+_IN_DAY = (
+    "FROM trend_posts t INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
+    " AND t.posted_at >= d.value ->> 0 AND t.posted_at < d.value ->> 1"
+    f" AND t.chat_id IN {_COUNTED}"
+)
+_COUNTS = (
+    f"SELECT f.slug, d.key, (SELECT count(*) {_IN_DAY}),"  # noqa: S608 - fixed fragments only
+    f" (SELECT count(DISTINCT t.chat_id) {_IN_DAY})"
+    " FROM framings f, json_each(?) d WHERE f.slug = coalesce(?, f.slug)"
+)
+_TOTALS = (
+    "SELECT d.key, (SELECT count(*) FROM posts INDEXED BY posts_posted_chat"  # noqa: S608
+    " WHERE posted_at >= d.value ->> 0 AND posted_at < d.value ->> 1"
+    f" AND chat_id IN {_COUNTED}) FROM json_each(?) d"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class DayCount:
     framing_slug: str
-    day: int  # local days since 1970-01-01
+    day: int  # index into the days asked for
     posts: int
     channels: int
 
@@ -31,86 +52,42 @@ class LinkedPost:
     posted_at: int  # Unix seconds
 
 
-def _day_expression(segments: Sequence[tuple[int, int]]) -> tuple[str, list[int]]:
-    """SQL for the local day number of p.posted_at, and its parameters. segments: (until,
-    offset) pairs in order; the last one applies to everything after the others."""
-    if not segments:
-        raise ValueError("at least one offset segment is needed")
-    whens: list[str] = []
-    params: list[int] = []
-    for until, offset in segments[:-1]:
-        whens.append("WHEN posted_at < ? THEN ?")
-        params += [until, offset]
-    last = segments[-1][1]
-    if not whens:
-        return "(posted_at + ?) / 86400", [last]
-    return f"(posted_at + CASE {' '.join(whens)} ELSE ? END) / 86400", [*params, last]
-
-
-# The channels whose posts count: approved (the watched_channels view), not watchdogs.
-_COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
-
-
 class TrendRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def daily_counts(
-        self, start: int, end: int, segments: Sequence[tuple[int, int]], framing: str | None
+        self, days: Sequence[tuple[int, int]], framing: str | None
     ) -> list[DayCount]:
-        """Per framing and local day, posts dated in [start, end) (Unix seconds)."""
-        day, day_params = _day_expression(segments)
-        # Only fixed SQL fragments are joined in; every value is a parameter.
-        only = " AND framing_id = (SELECT id FROM framings WHERE slug = ?)" if framing else ""
-        # trend_posts (migration 0010) has one row per matched post and framing; its
-        # covering index on (posted_at, framing_id, chat_id) is all this query reads.
-        sql = (
-            f"SELECT framing_id, {day} AS day, count(*), count(DISTINCT chat_id)"  # noqa: S608
-            " FROM trend_posts INDEXED BY trend_posts_day"
-            f" WHERE posted_at >= ? AND posted_at < ? AND chat_id IN {_COUNTED}{only}"
-            " GROUP BY framing_id, day"
-        )
-        params = [*day_params, start, end] + ([framing] if framing else [])
-        rows = await self._db.fetchall(sql, params)
-        slugs = await self._slugs()
-        return [
-            DayCount(slugs[r[0]], int(r[1]), int(r[2]), int(r[3])) for r in rows if r[0] in slugs
-        ]
+        """Per framing (or only `framing`) and day with a post: posts and channels."""
+        rows = await self._db.fetchall(_COUNTS, (json.dumps([list(d) for d in days]), framing))
+        return [DayCount(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows if r[2]]
 
-    async def _slugs(self) -> dict[int, str]:
-        return {r[0]: r[1] for r in await self._db.fetchall("SELECT id, slug FROM framings")}
-
-    async def daily_totals(
-        self, start: int, end: int, segments: Sequence[tuple[int, int]]
-    ) -> dict[int, int]:
-        """Local day number -> all posts of counted channels dated in [start, end)."""
-        day, day_params = _day_expression(segments)
-        sql = (
-            f"SELECT {day} AS day, count(*) FROM posts INDEXED BY posts_posted_chat"  # noqa: S608
-            f" WHERE posted_at >= ? AND posted_at < ? AND chat_id IN {_COUNTED}"
-            " GROUP BY day"
-        )
-        rows = await self._db.fetchall(sql, [*day_params, start, end])
-        return {int(r[0]): int(r[1]) for r in rows}
+    async def daily_totals(self, days: Sequence[tuple[int, int]]) -> list[int]:
+        """All posts of counted channels on each day."""
+        rows = await self._db.fetchall(_TOTALS, (json.dumps([list(d) for d in days]),))
+        totals = [0] * len(days)
+        for r in rows:
+            totals[int(r[0])] = int(r[1])
+        return totals
 
     async def first_posts(self, framing: str | None = None) -> dict[str, int]:
         """Framing slug -> Unix time of its first counted matched post ever."""
-        only = " AND f.slug = ?" if framing is not None else ""
         rows = await self._db.fetchall(
-            "SELECT f.slug, min(t.posted_at) FROM trend_posts t"  # noqa: S608
-            f" JOIN framings f ON f.id = t.framing_id WHERE t.chat_id IN {_COUNTED}{only}"
-            " GROUP BY f.slug",
-            [framing] if framing is not None else [],
+            "SELECT f.slug, (SELECT min(t.posted_at) FROM trend_posts t"  # noqa: S608
+            " INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
+            f" AND t.chat_id IN {_COUNTED}) FROM framings f WHERE f.slug = coalesce(?, f.slug)",
+            (framing,),
         )
-        return {r[0]: int(r[1]) for r in rows}
+        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
     async def matched_posts(self, framing: str, start: int, end: int) -> list[LinkedPost]:
         """The framing's counted matched posts dated in [start, end), oldest first."""
         rows = await self._db.fetchall(
-            "SELECT DISTINCT p.chat_id, c.username, p.message_id, p.posted_at FROM matches m"
-            " JOIN posts p ON p.id = m.post_id JOIN watched_channels c ON c.chat_id = p.chat_id"
-            " JOIN framings f ON f.id = m.framing_id"
-            " WHERE f.slug = ? AND c.watchdog = 0 AND p.posted_at >= ? AND p.posted_at < ?"
+            "SELECT p.chat_id, c.username, p.message_id, p.posted_at FROM trend_posts t"
+            " JOIN posts p ON p.id = t.post_id JOIN watched_channels c ON c.chat_id = p.chat_id"
+            " JOIN framings f ON f.id = t.framing_id"
+            " WHERE f.slug = ? AND c.watchdog = 0 AND t.posted_at >= ? AND t.posted_at < ?"
             " ORDER BY p.posted_at, p.chat_id, p.message_id",
             (framing, start, end),
         )

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.ingest import store_posts
-from bot.localdays import day_start, offset_segments
+from bot.localdays import day_start
 from bot.trend_data import load_trends
 from bot.trend_status import TrendDay, describe, status_of
 from bot.trends import HISTORY_DAYS, DailyCount, TrendParams, compute_trends
@@ -105,15 +105,11 @@ def test_status_prefers_a_spike_and_describes_it() -> None:
     )
 
 
-def test_offset_segments_follow_dst() -> None:
+def test_local_days_follow_dst() -> None:
     kyiv = ZoneInfo("Europe/Kyiv")
-    start = int(datetime(2026, 3, 28, tzinfo=UTC).timestamp())
-    end = int(datetime(2026, 3, 31, tzinfo=UTC).timestamp())
-    segments = offset_segments(start, end, kyiv)
-    assert [(s.until, s.offset) for s in segments] == [
-        (int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp()), 7200),
-        (end, 10800),
-    ]
+    spring = day_start(date(2026, 3, 30), kyiv) - day_start(date(2026, 3, 29), kyiv)
+    autumn = day_start(date(2026, 10, 26), kyiv) - day_start(date(2026, 10, 25), kyiv)
+    assert (spring, autumn) == (timedelta(hours=23), timedelta(hours=25))
 
 
 # --- from storage ---------------------------------------------------------------------

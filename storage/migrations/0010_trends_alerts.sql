@@ -5,9 +5,9 @@
 CREATE INDEX posts_posted_chat ON posts(posted_at, chat_id);
 
 -- One row per matched post and framing, with the post's date and channel: trends count
--- these (a post matching several terms of a framing counts once) by reading one covering
--- index instead of joining a million matches to their posts. Kept by triggers, so every
--- path that writes matches or posts keeps it right.
+-- these (a post matching several terms of a framing counts once) by seeking a covering
+-- index per framing and day instead of joining a million matches to their posts. Kept by
+-- triggers, so every path that writes matches or posts keeps it right.
 CREATE TABLE trend_posts (
     framing_id  INTEGER NOT NULL,
     post_id     INTEGER NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE trend_posts (
     chat_id     INTEGER NOT NULL,
     PRIMARY KEY (framing_id, post_id)
 ) WITHOUT ROWID;
-CREATE INDEX trend_posts_day ON trend_posts(posted_at, framing_id, chat_id);
+CREATE INDEX trend_posts_framing ON trend_posts(framing_id, posted_at, chat_id);
 CREATE INDEX trend_posts_post ON trend_posts(post_id);
 INSERT OR IGNORE INTO trend_posts (framing_id, post_id, posted_at, chat_id)
 SELECT m.framing_id, m.post_id, p.posted_at, p.chat_id FROM matches m JOIN posts p ON p.id = m.post_id;
