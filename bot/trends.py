@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ OUTLIER_Z = 2.58  # Noufaily et al. (2013): residuals above the 99.5% normal qua
 REWEIGHT_ROUNDS = 2
 PSEUDO_POSTS = 0.5  # added to the baseline's matched posts: a prior of half a post
 HISTORY_DAYS = BASELINE_DAYS + GUARD_DAYS  # days before the first one evaluated
+_MAX_STEPS = 200  # bounds the search for the limit; a few steps are the rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,15 +219,20 @@ def _tail(y: Any, expected: Any, phi: Any, known: Any, alpha: float) -> tuple[An
         return np.where(over, _nb_mid_p(k, size, prob), _poisson_mid_p(k, mean))
 
     p_values = np.where(known, np.clip(mid_p(y), 0.0, 1.0), 1.0)
-    # The limit is the least k with mid_p(k) < alpha (mid_p falls as k grows): bisection
-    # over whole numbers, all framings and days at once.
-    low = np.zeros_like(mean)
-    high = np.ceil(mean + 12 * np.sqrt(phi * mean) + 12)
-    while np.any(high - low > 0):
-        middle = np.floor((low + high) / 2)
-        below = mid_p(middle) < alpha
-        high = np.where(below, middle, high)
-        low = np.where(below, low, middle + 1)
+    # The limit is the least k with mid_p(k) < alpha (mid_p falls as k grows): start from
+    # the normal approximation, then step each framing-day up or down to the exact count.
+    z = NormalDist().inv_cdf(1.0 - alpha)
+    high = np.maximum(np.ceil(mean + z * np.sqrt(phi * mean)), 0.0)
+    for _ in range(_MAX_STEPS):
+        up = mid_p(high) >= alpha
+        if not up.any():
+            break
+        high = np.where(up, high + np.maximum(1.0, np.ceil(0.1 * np.sqrt(phi * mean))), high)
+    for _ in range(_MAX_STEPS):
+        down = (high > 0) & (mid_p(np.maximum(high - 1, 0)) < alpha)
+        if not down.any():
+            break
+        high = np.where(down, high - 1, high)
     limits = np.where(known, high, 0)
     return p_values, limits.astype(np.int64)
 
