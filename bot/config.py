@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # Minutes within which 3+ channels posting near-identical text is a coordinated push;
     # unset: learned from the data (bot/propagation.py, CooRnet's method).
     coordination_window: float | None = Field(default=None, gt=0, le=10_080)
+    # Spikes (bot/trends.py): p-value threshold, and the least posts and distinct
+    # non-watchdog channels a day needs to count as a spike.
+    spike_p: float = Field(default=0.01, gt=0, lt=0.5)
+    spike_min_posts: int = Field(default=5, ge=1, le=100_000)
+    spike_min_channels: int = Field(default=2, ge=1, le=10_000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from bot.digest import build_digest, with_propagation
 from bot.digest_render import render_digest
 from bot.periods import days_matched, latest_period
 from bot.propagation_report import load_for
+from bot.trend_digest import period_trends, send_chart, surging_chart
 from storage.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ async def compose(services: Services, start: datetime, end: datetime) -> list[st
     tz = services.settings.zone
     items = await services.matches.digest_items(start, end)
     recent = days_matched(await services.matches.match_times(end - RECURRENCE_WINDOW, end), tz)
-    digest = build_digest(items, recent, start, end, tz)
+    trends = await period_trends(services, start, end)
+    digest = build_digest(items, recent, start, end, tz, trends)
     spread = await load_for(services.db, start, end, services.settings.coordination_window)
     return render_digest(with_propagation(digest, spread), tz)
 
@@ -75,6 +77,7 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     if not due:
         return report
     messages = await compose(services, period.start, period.end)
+    chart = await surging_chart(services, period.start, period.end)
     deliveries = await services.deliveries.claim_many(due, period.key, messages, now)
     progress = _ProgressLog(services)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
@@ -82,6 +85,8 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     async def deliver(delivery: Delivery) -> None:
         async with gate:
             outcome = await _send_rest(bot, services, progress, delivery)
+            if outcome == "sent" and chart is not None:
+                await send_chart(bot, services, delivery.chat_id, period.key, chart)
         getattr(report, outcome).append(delivery.chat_id)
 
     # A TaskGroup, not gather: if one send fails unexpectedly the others are cancelled

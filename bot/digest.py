@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.links import post_link
 from bot.telegram_text import ELLIPSIS, MAX_TEXT
+from bot.trend_status import TrendStatus
 from storage.models import DigestItem
 
 if TYPE_CHECKING:
@@ -78,13 +79,14 @@ class FramingSummary:
     # first seen, and its coordinated pushes (clusters with `push` set).
     first_seen: PropagationPost | None = None
     pushes: tuple[Cluster, ...] = ()
+    trend: TrendStatus | None = None  # surging / usual / new (bot.trends); None: unknown
 
 
 @dataclass(frozen=True, slots=True)
 class Digest:
     period_start: datetime  # aware
     period_end: datetime  # aware
-    framings: tuple[FramingSummary, ...]  # recurring first, then by post count, then slug
+    framings: tuple[FramingSummary, ...]  # surging, recurring, then by post count, then slug
 
     @property
     def is_empty(self) -> bool:
@@ -112,24 +114,34 @@ def build_digest(
     period_start: datetime,
     period_end: datetime,
     tz: ZoneInfo,
+    trends: Mapping[str, TrendStatus] | None = None,
 ) -> Digest:
     """Group the period's matches by framing.
 
     `items`: every match in the period (several per post and per framing are fine).
     `recent_days[slug]`: distinct local days with matches in the 7 days ending at
-    period_end; a missing slug counts as 0.
+    period_end; a missing slug counts as 0. `trends[slug]`: how the framing stands.
     """
     by_slug: dict[str, list[DigestItem]] = {}
     for item in items:
         by_slug.setdefault(item.framing_slug, []).append(item)
+    trends = trends or {}
     framings = [
-        _summarise(slug, group, recent_days.get(slug, 0), tz) for slug, group in by_slug.items()
+        _summarise(slug, group, recent_days.get(slug, 0), tz, trends.get(slug))
+        for slug, group in by_slug.items()
     ]
-    framings.sort(key=lambda f: (not f.recurring, -f.post_count, -f.quoted_count, f.slug))
+    framings.sort(key=_order)
     return Digest(_aware(period_start), _aware(period_end), tuple(framings))
 
 
-def _summarise(slug: str, group: list[DigestItem], days: int, tz: ZoneInfo) -> FramingSummary:
+def _order(f: FramingSummary) -> tuple[bool, bool, int, int, str]:
+    surging = f.trend is not None and f.trend.state == "surging"
+    return (not surging, not f.recurring, -f.post_count, -f.quoted_count, f.slug)
+
+
+def _summarise(
+    slug: str, group: list[DigestItem], days: int, tz: ZoneInfo, trend: TrendStatus | None
+) -> FramingSummary:
     # A post can match one framing several times (several terms, repeated words): it
     # counts once, and is shown at its earliest match, which is where a reader starts.
     first: dict[tuple[int, int], DigestItem] = {}
@@ -154,6 +166,7 @@ def _summarise(slug: str, group: list[DigestItem], days: int, tz: ZoneInfo) -> F
         top_posts=tuple(_digest_post(i, tz) for i in posts[:TOP_POSTS]),
         quoted_count=len(quoted),
         quoted_posts=tuple(_digest_post(i, tz) for i in quoted[:QUOTED_POSTS]),
+        trend=trend,
     )
 
 

@@ -21,6 +21,7 @@ from bot.digest import (
 )
 from bot.propagation_text import first_seen_line, push_line
 from bot.telegram_text import Packer, Piece, Text, fit
+from bot.trend_status import describe
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -86,6 +87,8 @@ def _heading(framing: FramingSummary) -> list[Piece]:
         stats += f" · recurring: {framing.days_matched_last_7} of the last 7 days"
     elif framing.recurring:
         stats += " · recurring"
+    if framing.trend is not None:
+        stats += f" · {describe(framing.trend)}"
     if framing.title == framing.slug:  # framings made by /watch have no title of their own
         return ["<b>", Text(framing.slug), "</b>", stats]
     return ["<b>", Text(framing.title), "</b> (", Text(framing.slug), ")", stats]

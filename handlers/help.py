@@ -16,6 +16,7 @@ from handlers import (
     propagation,
     sources,
     subscribers,
+    trends,
     watchdogs,
 )
 from handlers.common import reply_chunks
@@ -66,6 +67,7 @@ def all_commands() -> list[Command]:
     return [
         HELP,
         *subscribers.COMMANDS,
+        *trends.COMMANDS,
         *analysts.COMMANDS,
         *propagation.COMMANDS,
         *explain.COMMANDS,

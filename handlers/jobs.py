@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from telegram.ext import JobQueue
 
+from bot.alerts import send_alerts
 from bot.context import Context, services_of
 from bot.delivery import deliver_daily
 from bot.scan import run_scan
@@ -43,6 +44,7 @@ async def scan_job(context: Context) -> None:
             report.terms_backfilled,
             len(report.new_matches),
         )
+    await send_alerts(context.bot, services)  # spikes the scan made: alerts, once each
     job_queue = context.job_queue
     pending = report.rescan_pending or report.index_pending
     if pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):

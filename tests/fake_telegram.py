@@ -115,6 +115,17 @@ class SentMessage:
 
 
 @dataclass
+class SentPhoto:
+    """A photo the bot successfully sent through ``sendPhoto`` (uploaded as a file)."""
+
+    chat_id: int
+    photo: bytes
+    caption: str | None
+    parse_mode: str | None
+    message_id: int
+
+
+@dataclass
 class _FailureRule:
     """A pending injected failure; ``times=None`` means it never runs out."""
 
@@ -481,6 +492,7 @@ class FakeTelegram:
         self.token = token
         self.requests: list[RecordedRequest] = []
         self.sent: list[SentMessage] = []
+        self.photos: list[SentPhoto] = []  # sendPhoto calls answered with success
         self.allowed_updates: list[str] | None = None
         self.commands: dict[str, list[JSONDict]] = {}
         self.on_updates_served: Callable[[list[JSONDict]], None] | None = None
@@ -510,6 +522,7 @@ class FakeTelegram:
             "answercallbackquery": self._return_true,
             "editmessagetext": self._edit_message_text,
             "leavechat": self._return_true,
+            "sendphoto": self._send_photo,
         }
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -861,3 +874,31 @@ class FakeTelegram:
             del sent.params["reply_markup"]
         self._notify()
         return self._message_json(chat_id, message_id, text, sent.params)
+
+    async def _send_photo(self, request: web.Request, params: JSONDict) -> JSONDict:
+        """Accept an uploaded file (multipart), as the bot sends its charts; a photo given as
+        a file_id or URL is refused: nothing here could resolve it."""
+        chat_id = _as_int(params.get("chat_id"))
+        if chat_id is None:
+            raise TelegramHTTPError(400, "Bad Request: chat not found")
+        photo = params.get("photo")
+        if not isinstance(photo, UploadedFile) or not photo.content:
+            raise TelegramHTTPError(400, "Bad Request: there is no photo in the request")
+        caption = params.get("caption")
+        if isinstance(caption, str) and len(caption) > 1024:
+            raise TelegramHTTPError(400, "Bad Request: message caption is too long")
+        message_id = self._message_ids.get(chat_id, 0) + 1
+        self._message_ids[chat_id] = message_id
+        parse_mode = params.get("parse_mode")
+        self.photos.append(SentPhoto(chat_id, photo.content, caption, parse_mode, message_id))
+        self._notify()
+        message: JSONDict = {
+            "message_id": message_id,
+            "date": self.date,
+            "chat": _chat_for_id(chat_id),
+            "from": dict(BOT_USER),
+            "photo": _photo_sizes(chat_id, message_id),
+        }
+        if caption:
+            message["caption"] = caption
+        return message

@@ -1,0 +1,179 @@
+"""`framewatch trends`: daily counts and spikes per framing, as JSON Lines or CSV, and a chart.
+
+Days are local days in FRAMEWATCH_TIMEZONE. One row per framing and day that has a matched
+post (a spike always has some).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Settings
+from bot.context import Services
+from bot.localdays import local_day
+from bot.trend_data import first_stored_day, load_trends, trend_params
+from bot.trend_status import TrendDay
+
+COLUMNS = (
+    "framing", "day", "posts", "channels", "share", "expected", "limit", "p_value", "spike",
+    "new",
+)  # fmt: skip
+CHART_FRAMINGS = 6  # framings drawn in --chart, spikes first
+MAX_DAYS = 3660
+
+
+class UsageError(ValueError):
+    """A bad argument: printed as one line, exit code 2."""
+
+
+def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    trends = sub.add_parser(
+        "trends",
+        help="daily posts, share and spikes per framing",
+        description="One row per framing and local day (FRAMEWATCH_TIMEZONE) with matched "
+        "posts: posts, channels, share of all stored posts, expected count, spike limit, "
+        "p-value, spike, new. Watchdog and unapproved channels do not count.",
+    )
+    trends.add_argument("--framing", help="only this framing (its slug)")
+    trends.add_argument("--since", help="first day, YYYY-MM-DD (default: the first stored post)")
+    trends.add_argument("--until", help="last day, YYYY-MM-DD (default: today)")
+    trends.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    trends.add_argument("--output", help="file to write (default: standard output)")
+    trends.add_argument("--chart", help="also draw the daily posts as a PNG file")
+    trends.set_defaults(handler=_trends)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date: write it as 2026-05-01") from None
+
+
+def check_target(path: str, option: str) -> None:
+    """Refuse to write anything but a regular file (a device, a directory, a pipe)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise UsageError(f"{option} {path!r}: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(f"{option} {path!r} is not a regular file: give a file name")
+
+
+async def _range(services: Services, args: argparse.Namespace) -> tuple[date, date]:
+    tz = services.settings.zone
+    until = _day(args.until, "--until") if args.until else local_day(services.clock(), tz)
+    if args.since:
+        since = _day(args.since, "--since")
+    else:
+        since = await first_stored_day(services.db, tz) or until
+    if since > until:
+        raise UsageError(f"--since {since} is after --until {until}")
+    if (until - since).days >= MAX_DAYS:
+        raise UsageError(f"at most {MAX_DAYS} days at a time: narrow --since/--until")
+    return since, until
+
+
+async def _trends(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli import with_services
+
+    async def work(services: Services) -> int:
+        try:
+            for target, option in ((args.output, "--output"), (args.chart, "--chart")):
+                if target:
+                    check_target(target, option)
+            since, until = await _range(services, args)
+            if args.framing is not None and not await services.framings.exists(args.framing):
+                raise UsageError(
+                    f"no framing is called {args.framing!r}: `framewatch framings list` lists them"
+                )
+        except UsageError as exc:
+            return _fail(str(exc))
+        series = await load_trends(
+            services.db, settings.zone, since, until, trend_params(settings), args.framing
+        )
+        rows = [d for slug in sorted(series) for d in series[slug] if d.posts or d.spike]
+        try:
+            with _output(args.output) as out:
+                _write(rows, args.format, out)
+            if args.chart:
+                _chart(series, args.chart)
+        except OSError as exc:
+            return _fail(f"cannot write: {exc.strerror or exc}")
+        print(f"Wrote {len(rows)} rows ({since} to {until}).", file=sys.stderr)
+        return 0
+
+    return await with_services(settings.db_path, work, settings)
+
+
+def row_of(day: TrendDay) -> dict[str, Any]:
+    return {
+        "framing": day.framing,
+        "day": day.day.isoformat(),
+        "posts": day.posts,
+        "channels": day.channels,
+        "share": round(day.share, 6),
+        "expected": round(day.expected, 3),
+        "limit": day.limit,
+        "p_value": float(f"{day.p_value:.6g}"),
+        "spike": day.spike,
+        "new": day.new,
+    }
+
+
+def _write(rows: list[TrendDay], kind: str, out: TextIO) -> None:
+    if kind == "jsonl":
+        for day in rows:
+            out.write(json.dumps(row_of(day)) + "\n")
+        return
+    table = csv.writer(out)
+    table.writerow(COLUMNS)
+    for day in rows:
+        row = row_of(day)
+        table.writerow(
+            [str(v).lower() if isinstance(v, bool) else v for v in (row[c] for c in COLUMNS)]
+        )
+
+
+def _chart(series: dict[str, list[TrendDay]], path: str) -> None:
+    from bot.charts import render_trends
+
+    ranked = sorted(
+        series.items(), key=lambda kv: (-sum(d.spike for d in kv[1]), -sum(d.posts for d in kv[1]))
+    )
+    png = render_trends(dict(ranked[:CHART_FRAMINGS]), "Daily matched posts")
+    with _output(path, binary=True) as out:
+        out.write(png)
+
+
+@contextmanager
+def _output(path: str | None, binary: bool = False) -> Iterator[Any]:
+    """Standard output, or a file that appears only once it is complete."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    partial = Path(path + ".part")
+    try:
+        with partial.open("wb") if binary else partial.open("w", encoding="utf-8", newline="") as f:
+            yield f
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _fail(message: str) -> int:
+    print(f"framewatch: {message}", file=sys.stderr)
+    return 2

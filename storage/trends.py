@@ -1,0 +1,98 @@
+"""Daily counts for trends: matched posts and channels per framing and local day, and all
+stored posts per day, in bulk. Only posts of approved (`watched_channels`, migration 0006),
+non-watchdog channels count.
+
+The caller gives the days as [start, end) Unix-second ranges (local midnights, so DST days
+of 23 or 25 hours are right), passed as one JSON parameter. Each day is then one seek in a
+covering index: no big sort, which is what grouping a million rows by a computed day costs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.db import Database
+
+# The channels whose posts count: approved (the watched_channels view), not watchdogs.
+_COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
+# trend_posts (migration 0010): one row per matched post and framing, with its date and
+# channel; the index (framing_id, posted_at, chat_id) answers each framing-day alone.
+_IN_DAY = (
+    "FROM trend_posts t INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
+    " AND t.posted_at >= d.value ->> 0 AND t.posted_at < d.value ->> 1"
+    f" AND t.chat_id IN {_COUNTED}"
+)
+_COUNTS = (
+    f"SELECT f.slug, d.key, (SELECT count(*) {_IN_DAY}),"  # noqa: S608 - fixed fragments only
+    f" (SELECT count(DISTINCT t.chat_id) {_IN_DAY})"
+    " FROM framings f, json_each(?) d WHERE f.slug = coalesce(?, f.slug)"
+)
+_TOTALS = (
+    "SELECT d.key, (SELECT count(*) FROM posts INDEXED BY posts_posted_chat"  # noqa: S608
+    " WHERE posted_at >= d.value ->> 0 AND posted_at < d.value ->> 1"
+    f" AND chat_id IN {_COUNTED}) FROM json_each(?) d"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    framing_slug: str
+    day: int  # index into the days asked for
+    posts: int
+    channels: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPost:
+    chat_id: int
+    username: str | None
+    message_id: int
+    posted_at: int  # Unix seconds
+
+
+class TrendRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def daily_counts(
+        self, days: Sequence[tuple[int, int]], framing: str | None
+    ) -> list[DayCount]:
+        """Per framing (or only `framing`) and day with a post: posts and channels."""
+        rows = await self._db.fetchall(_COUNTS, (json.dumps([list(d) for d in days]), framing))
+        return [DayCount(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows if r[2]]
+
+    async def daily_totals(self, days: Sequence[tuple[int, int]]) -> list[int]:
+        """All posts of counted channels on each day."""
+        rows = await self._db.fetchall(_TOTALS, (json.dumps([list(d) for d in days]),))
+        totals = [0] * len(days)
+        for r in rows:
+            totals[int(r[0])] = int(r[1])
+        return totals
+
+    async def first_posts(self, framing: str | None = None) -> dict[str, int]:
+        """Framing slug -> Unix time of its first counted matched post ever."""
+        rows = await self._db.fetchall(
+            "SELECT f.slug, (SELECT min(t.posted_at) FROM trend_posts t"  # noqa: S608
+            " INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
+            f" AND t.chat_id IN {_COUNTED}) FROM framings f WHERE f.slug = coalesce(?, f.slug)",
+            (framing,),
+        )
+        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
+
+    async def matched_posts(self, framing: str, start: int, end: int) -> list[LinkedPost]:
+        """The framing's counted matched posts dated in [start, end), oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT p.chat_id, c.username, p.message_id, p.posted_at FROM trend_posts t"
+            " JOIN posts p ON p.id = t.post_id JOIN watched_channels c ON c.chat_id = p.chat_id"
+            " JOIN framings f ON f.id = t.framing_id"
+            " WHERE f.slug = ? AND c.watchdog = 0 AND t.posted_at >= ? AND t.posted_at < ?"
+            " ORDER BY p.posted_at, p.chat_id, p.message_id",
+            (framing, start, end),
+        )
+        return [LinkedPost(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def oldest_post(self) -> int | None:
+        value = await self._db.fetchval("SELECT min(posted_at) FROM posts")
+        return None if value is None else int(value)
