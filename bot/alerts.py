@@ -20,6 +20,7 @@ from bot.context import Services
 from bot.delivery import send_html
 from bot.links import post_link
 from bot.localdays import day_start, local_day
+from bot.telegram_text import Line, Piece, Text, render
 from bot.trend_data import load_trends, trend_params
 from bot.trend_status import TrendDay, format_p
 from storage.alerts import AlertRepository
@@ -72,22 +73,33 @@ async def _posts(services: Services, slug: str, today: date) -> list[LinkedPost]
 
 def alert_text(day: TrendDay, posts: list[LinkedPost]) -> str:
     """Short HTML: the framing, its counts against the expected level, links."""
-    lines = [
-        f"<b>Spike: {escape(day.framing)}</b> — {day.posts} posts in {day.channels} channels "
-        f"today vs {day.expected:.1f} expected ({format_p(day.p_value)})"
+    lines: list[Line] = [
+        [
+            "<b>Spike: ",
+            Text(day.framing),
+            "</b>",
+            Text(
+                f" — {day.posts} posts in {day.channels} channels today vs "
+                f"{day.expected:.1f} expected ({format_p(day.p_value)})"
+            ),
+        ]
     ]
     if posts:
-        lines.append(f"First seen: {_link(posts[0])}")
+        lines.append(["First seen: ", *_link(posts[0])])
         latest = list(reversed(posts[1:]))[:LINKS]
         if latest:
-            lines.append("Latest: " + " · ".join(_link(p) for p in latest))
-    lines.append("/trend " + escape(day.framing) + " draws the last 30 days · /alerts off stops")
-    return "\n".join(lines)
+            line: list[Piece] = ["Latest: "]
+            for index, post in enumerate(latest):
+                line += [" · "] if index else []
+                line += _link(post)
+            lines.append(line)
+    lines.append(["/trend ", Text(day.framing), " draws the last 30 days · /alerts off stops"])
+    return render(lines)[0]  # a few short lines: always one message
 
 
-def _link(post: LinkedPost) -> str:
+def _link(post: LinkedPost) -> Line:
     url = post_link(post.chat_id, post.username, post.message_id)
-    return f'<a href="{escape(url)}">{escape(url.removeprefix("https://"))}</a>'
+    return [f'<a href="{escape(url)}">', Text(url.removeprefix("https://")), "</a>"]
 
 
 async def _send(

@@ -88,7 +88,7 @@ def _heading(framing: FramingSummary) -> list[Piece]:
     elif framing.recurring:
         stats += " · recurring"
     if framing.trend is not None:
-        stats += f" · {describe(framing.trend)}"
+        stats += f" · {html.escape(describe(framing.trend))}"  # "p < 0.001" holds a "<"
     if framing.title == framing.slug:  # framings made by /watch have no title of their own
         return ["<b>", Text(framing.slug), "</b>", stats]
     return ["<b>", Text(framing.title), "</b> (", Text(framing.slug), ")", stats]

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from html import escape
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -15,6 +14,7 @@ from telegram.error import TelegramError
 
 from bot.context import Services
 from bot.localdays import local_day
+from bot.telegram_text import MAX_CAPTION, Piece, Text, render
 from bot.trend_data import load_trends, trend_params
 from bot.trend_status import TrendDay, TrendStatus, status_of
 from storage.alerts import AlertRepository
@@ -78,8 +78,12 @@ async def draw(series: dict[str, list[TrendDay]], title: str) -> bytes:
 
 
 def surging_caption(surging: list[tuple[str, TrendStatus]]) -> str:
-    names = ", ".join(f"<b>{escape(slug)}</b>" for slug, _ in surging)
-    return f"Surging: {names} · daily posts, last {CHART_DAYS} days"
+    line: list[Piece] = ["Surging: "]
+    for index, (slug, _) in enumerate(surging):
+        line += [", "] if index else []
+        line += ["<b>", Text(slug), "</b>"]
+    line.append(f" · daily posts, last {CHART_DAYS} days")
+    return render([line], MAX_CAPTION)[0]
 
 
 async def send_chart(bot: Bot, services: Services, chat_id: int, period: str, chart: Chart) -> None:

@@ -14,6 +14,7 @@ from telegram.constants import ParseMode
 from bot.context import Context, services_of
 from bot.localdays import local_day
 from bot.roles import Role
+from bot.telegram_text import MAX_CAPTION, Line, Text, render
 from bot.trend_digest import CHART_DAYS, draw, last_days
 from bot.trend_status import TrendDay, format_p
 from handlers.common import command_args, reply
@@ -49,15 +50,20 @@ async def trend(update: Update, context: Context) -> None:
 def trend_caption(slug: str, series: list[TrendDay]) -> str:
     spikes = sum(d.spike for d in series)
     total = sum(d.posts for d in series)
-    head = f"<b>{escape(slug)}</b>: {total} posts in {CHART_DAYS} days, {spikes} spike days"
-    if not series:
-        return head
-    today = series[-1]
-    if today.spike:
-        now = f"surging: {today.posts} vs {today.expected:.1f} expected ({format_p(today.p_value)})"
-    else:
-        now = f"{today.posts} vs {today.expected:.1f} expected, spike limit {today.limit}"
-    return f"{head}\nToday: {now}"
+    lines: list[Line] = [
+        ["<b>", Text(slug), f"</b>: {total} posts in {CHART_DAYS} days, {spikes} spike days"]
+    ]
+    if series:
+        today = series[-1]
+        if today.spike:
+            now = (
+                f"surging: {today.posts} vs {today.expected:.1f} expected "
+                f"({format_p(today.p_value)})"
+            )
+        else:
+            now = f"{today.posts} vs {today.expected:.1f} expected, spike limit {today.limit}"
+        lines.append(["Today: ", Text(now)])
+    return render(lines, MAX_CAPTION)[0]
 
 
 async def alerts(update: Update, context: Context) -> None:

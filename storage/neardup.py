@@ -6,10 +6,9 @@ computes, and answers "which posts share one of these keys" with indexed reads.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import aiosqlite
 
 from storage.db import Database
 
@@ -78,24 +77,9 @@ class NearDupRepository:
 
     async def save(self, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
         """Replace the keys and pairs of each post, and take it off the queue: one
-        transaction. A post edited after its text was read stays queued (its new text is
-        indexed next time). Returns how many posts were indexed."""
-        done = 0
-        async with self._db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM neardup_queue WHERE post_id = ?", [(i,) for i in gone]
-            )
-            for post in indexed:
-                cursor = await conn.execute(
-                    "DELETE FROM neardup_queue WHERE post_id = ?"
-                    " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND text = ?)",
-                    (post.post_id, post.post_id, post.text),
-                )
-                if cursor.rowcount == 0:
-                    continue
-                done += 1
-                await _replace(conn, post)
-        return done
+        transaction, one round trip. A post edited after its text was read stays queued (its
+        new text is indexed next time). Returns how many posts were indexed."""
+        return await self._db.run_in_transaction(lambda conn: _save(conn, indexed, gone))
 
     async def pairs_among(self, post_ids: Sequence[int]) -> list[tuple[int, int, float]]:
         """Verified pairs whose both posts are in post_ids."""
@@ -112,17 +96,33 @@ class NearDupRepository:
         return found
 
 
-async def _replace(conn: aiosqlite.Connection, post: IndexedPost) -> None:
-    await conn.execute("DELETE FROM post_bands WHERE post_id = ?", (post.post_id,))
-    await conn.execute(
+def _save(conn: sqlite3.Connection, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
+    conn.executemany("DELETE FROM neardup_queue WHERE post_id = ?", [(i,) for i in gone])
+    done = 0
+    for post in indexed:
+        cursor = conn.execute(
+            "DELETE FROM neardup_queue WHERE post_id = ?"
+            " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND text = ?)",
+            (post.post_id, post.post_id, post.text),
+        )
+        if cursor.rowcount == 0:
+            continue
+        done += 1
+        _replace(conn, post)
+    return done
+
+
+def _replace(conn: sqlite3.Connection, post: IndexedPost) -> None:
+    conn.execute("DELETE FROM post_bands WHERE post_id = ?", (post.post_id,))
+    conn.execute(
         "DELETE FROM near_duplicates WHERE post_id = ? OR other_id = ?",
         (post.post_id, post.post_id),
     )
-    await conn.executemany(
+    conn.executemany(
         "INSERT OR IGNORE INTO post_bands (bucket, post_id) VALUES (?, ?)",
         [(key, post.post_id) for key in post.keys],
     )
-    await conn.executemany(
+    conn.executemany(
         "INSERT OR REPLACE INTO near_duplicates (post_id, other_id, similarity)"
         " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)",
         [

@@ -26,7 +26,7 @@ from typing import Any, Self
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from tests.telegram_html import MAX_TEXT_UNITS, check_message, units
+from tests.telegram_html import MAX_CAPTION_UNITS, MAX_TEXT_UNITS, check_message, units
 
 JSONDict = dict[str, Any]
 
@@ -885,8 +885,10 @@ class FakeTelegram:
         if not isinstance(photo, UploadedFile) or not photo.content:
             raise TelegramHTTPError(400, "Bad Request: there is no photo in the request")
         caption = params.get("caption")
-        if isinstance(caption, str) and len(caption) > 1024:
+        if isinstance(caption, str) and units(caption) > MAX_CAPTION_UNITS:
             raise TelegramHTTPError(400, "Bad Request: message caption is too long")
+        if isinstance(caption, str) and caption:
+            _check_text(caption, params.get("parse_mode"), MAX_CAPTION_UNITS)
         message_id = self._message_ids.get(chat_id, 0) + 1
         self._message_ids[chat_id] = message_id
         parse_mode = params.get("parse_mode")

@@ -122,7 +122,7 @@ async def test_the_digest_says_surging_first_and_attaches_one_chart(harness: Har
     (digest,) = [m.text for m in harness.tg.sent_to(101) if "FrameWatch digest" in m.text]
     spin = digest.index("<b>spin</b>")
     assert digest.index("<b>weather</b>") > spin  # surging first, though weather has more
-    assert "surging: 6 posts vs " in digest[spin:] and "(p < 0.001)" in digest[spin:]
+    assert "surging: 6 posts vs " in digest[spin:] and "(p &lt; 0.001)" in digest[spin:]
     assert "usual: " in digest[digest.index("<b>weather</b>") :]
     (chart,) = harness.tg.photos
     assert chart.chat_id == 101 and chart.photo.startswith(PNG)
