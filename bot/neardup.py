@@ -5,7 +5,7 @@ mostly stay. Two posts are near-duplicates when the Jaccard similarity of their 
 shingles (runs of SHINGLE_WORDS normalised words, bot/rules/normalize.py, the same
 normaliser the matcher uses) reaches THRESHOLD.
 
-Finding candidates among a million posts uses MinHash LSH (datasketch): NUM_PERM hash
+Finding candidates among a million posts uses MinHash LSH (datasketch's scheme, batched): NUM_PERM hash
 functions, cut into bands of rows; two posts sharing one band's values are candidates.
 Each band becomes one 64-bit key that storage indexes (storage/neardup.py), so a lookup is
 a few indexed reads and the index survives restarts without pickling an LSH object. The
@@ -20,10 +20,12 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from datasketch import MinHash
+import numpy
+import numpy.typing as npt
 
-from bot.rules.normalize import tokenize
+from bot.rules.normalize import normalize_word, word_pattern
 
 NUM_PERM = 64
 # 21 bands of 3 rows (what datasketch's MinHashLSH picks for a threshold of 0.3): a pair is
@@ -33,6 +35,17 @@ THRESHOLD = 0.4  # exact Jaccard of the shingles: tuned on tests/fixtures/neardu
 SHINGLE_WORDS = 3
 MIN_WORDS = 8
 SEED = 1  # fixed: keys stored today must equal keys computed after a restart
+
+# The signature is datasketch's MinHash(num_perm=NUM_PERM, seed=SEED) of its default scheme
+# since 2.0 ("affine32"): h = fmix32(sha1_32(shingle)), then min over shingles of a*h + b
+# wrapping in uint32. Computed here on a whole batch in a few numpy steps (one MinHash object
+# per post built its own permutation table and hashed in a Python loop); written out so the
+# stored keys no longer depend on which datasketch is installed. tests/test_neardup.py checks
+# it against datasketch itself.
+_FMIX = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer
+_ROWS_PER_STEP = 32_768  # shingles per vectorised step: 32k x 64 x 4 B = 8 MB at a time
+
+Hashes = npt.NDArray[numpy.uint32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +63,10 @@ _LINK = re.compile(r"(?:https?://|\bt\.me/)\S+", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
-    return [token.norm for token in tokenize(_LINK.sub(" ", text))]
+    """The normalised words of text: bot.rules.normalize.tokenize's norms, without building
+    a Token (with its span) per word, which cost half of a fingerprint."""
+    found = word_pattern().findall(_LINK.sub(" ", text))
+    return [norm for norm in map(normalize_word, found) if norm]
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[str]:
@@ -58,35 +74,91 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[str]:
     normed = words(text)
     if len(normed) < MIN_WORDS:
         return frozenset()
-    return frozenset(" ".join(normed[i : i + size]) for i in range(len(normed) - size + 1))
+    # zip stops at the shortest tail: exactly the len(normed) - size + 1 runs.
+    return frozenset(map(" ".join, zip(*(normed[i:] for i in range(size)), strict=False)))
 
 
-def _hashranges() -> tuple[tuple[int, int], ...]:
-    return tuple((band * ROWS, (band + 1) * ROWS) for band in range(BANDS))
+@cache
+def _permutations() -> tuple[Hashes, Hashes]:
+    # numpy's legacy RandomState: its stream for a seed is frozen (numpy's stability policy).
+    gen = numpy.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=numpy.uint32) * numpy.uint32(2) + numpy.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=numpy.uint32)
+    return a, b
 
 
-def band_keys(shingle_set: Iterable[str]) -> tuple[int, ...]:
+def _fmix32(values: Hashes) -> Hashes:
+    s1, m1, s2, m2, s3 = (numpy.uint32(c) for c in _FMIX)
+    values = values ^ (values >> s1)
+    values = values * m1
+    values = values ^ (values >> s2)
+    values = values * m2
+    return values ^ (values >> s3)
+
+
+def _shingle_hash(shingle: str) -> int:
+    # datasketch's default sha1_hash32: the first 4 bytes of SHA-1, little-endian. Stable
+    # across processes (Python's hash() is salted per process and must not make keys).
+    return int.from_bytes(hashlib.sha1(shingle.encode("utf-8")).digest()[:4], "little")
+
+
+def signatures(shingle_sets: Sequence[frozenset[str]]) -> Hashes:
+    """The MinHash signature of each non-empty set, one row each: all sets in a few numpy
+    steps instead of one MinHash object (and one permutation table) per post."""
+    lengths = numpy.array([len(s) for s in shingle_sets], dtype=numpy.int64)
+    hashes = numpy.fromiter(
+        (_shingle_hash(s) for group in shingle_sets for s in group),
+        dtype=numpy.uint32,
+        count=int(lengths.sum()),
+    )
+    hashes = _fmix32(hashes)
+    a, b = _permutations()
+    starts = numpy.concatenate(([0], numpy.cumsum(lengths)[:-1]))
+    result = numpy.empty((len(shingle_sets), NUM_PERM), dtype=numpy.uint32)
+    first = 0
+    while first < len(shingle_sets):
+        last = first + 1  # whole posts per step, at least one
+        while last < len(shingle_sets) and starts[last] - starts[first] < _ROWS_PER_STEP:
+            last += 1
+        low = starts[first]
+        high = starts[last - 1] + lengths[last - 1]
+        permuted = hashes[low:high, None] * a + b
+        result[first:last] = numpy.minimum.reduceat(permuted, starts[first:last] - low, axis=0)
+        first = last
+    return result
+
+
+def _keys_of(signature: Hashes) -> tuple[int, ...]:
     """One signed 64-bit key per LSH band (SQLite INTEGER), the band number mixed in."""
-    items = [s.encode("utf-8") for s in shingle_set]
-    if not items:
-        return ()
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
-    minhash.update_batch(items)
     keys = []
-    for band, (start, end) in enumerate(_hashranges()):
-        digest = hashlib.blake2b(minhash.hashvalues[start:end].tobytes(), digest_size=8)
+    for band in range(BANDS):
+        digest = hashlib.blake2b(
+            signature[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=8
+        )
         digest.update(band.to_bytes(2, "little"))
         keys.append(int.from_bytes(digest.digest(), "little", signed=True))
     return tuple(keys)
 
 
+def band_keys(shingle_set: Iterable[str]) -> tuple[int, ...]:
+    found = frozenset(shingle_set)
+    return _keys_of(signatures([found])[0]) if found else ()
+
+
 def fingerprint(post_id: int, text: str) -> Fingerprint:
-    found = shingles(text)
-    return Fingerprint(post_id, found, band_keys(found))
+    return fingerprints([(post_id, text)])[0]
 
 
 def fingerprints(posts: Sequence[tuple[int, str]]) -> list[Fingerprint]:
-    return [fingerprint(post_id, text) for post_id, text in posts]
+    """The fingerprints of a batch of posts; the MinHash of all of them at once."""
+    found = [shingles(text) for _, text in posts]
+    indexed = [i for i, s in enumerate(found) if s]
+    keys: list[tuple[int, ...]] = [()] * len(posts)
+    if indexed:
+        rows = signatures([found[i] for i in indexed])
+        for row, i in enumerate(indexed):
+            keys[i] = _keys_of(rows[row])
+    return [Fingerprint(post_id, found[i], keys[i]) for i, (post_id, _) in enumerate(posts)]
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -39,3 +39,28 @@ def test_labelled_real_pairs_reach_the_quality_goal() -> None:
     precision, recall = precision_recall(verdicts(load_posts(POSTS), rows), neardup.THRESHOLD)
     assert precision >= 0.95
     assert recall >= 0.8
+
+
+def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None:
+    """The batch computes what datasketch's MinHash computed one post at a time, so keys
+    already stored stay valid (no re-indexing) and a batch gives each post its own keys."""
+    from datasketch import MinHash
+
+    texts = [
+        TEXT,
+        TEXT + " и ещё три слова",
+        "Срочно!",  # too short: no keys, and it must not shift its neighbours' rows
+        "Zelensky said the talks in Istanbul would resume next week, officials confirmed today",
+    ]
+    prints = neardup.fingerprints(list(enumerate(texts)))
+    for text, found in zip(texts, prints, strict=True):
+        assert found == neardup.fingerprint(found.post_id, text)
+        if not found.shingles:
+            assert found.keys == ()
+            continue
+        minhash = MinHash(num_perm=neardup.NUM_PERM, seed=neardup.SEED, scheme="affine32")
+        minhash.update_batch([s.encode("utf-8") for s in found.shingles])
+        assert (neardup.signatures([found.shingles])[0] == minhash.hashvalues).all()
+        assert found.keys == neardup.band_keys(found.shingles)
+        assert len(found.keys) == neardup.BANDS
+    assert prints[0].keys != prints[3].keys
