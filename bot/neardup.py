@@ -96,22 +96,20 @@ def _fmix32(values: Hashes) -> Hashes:
     return values ^ (values >> s3)
 
 
-def _shingle_hash(shingle: str) -> int:
+def _shingle_hashes(shingle_sets: Sequence[frozenset[str]]) -> Hashes:
     # datasketch's default sha1_hash32: the first 4 bytes of SHA-1, little-endian. Stable
     # across processes (Python's hash() is salted per process and must not make keys).
-    return int.from_bytes(hashlib.sha1(shingle.encode("utf-8")).digest()[:4], "little")
+    # Joined into one buffer: no Python int per shingle.
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(s.encode("utf-8")).digest()[:4] for g in shingle_sets for s in g])
+    return numpy.frombuffer(digests, dtype="<u4").astype(numpy.uint32)
 
 
 def signatures(shingle_sets: Sequence[frozenset[str]]) -> Hashes:
     """The MinHash signature of each non-empty set, one row each: all sets in a few numpy
     steps instead of one MinHash object (and one permutation table) per post."""
     lengths = numpy.array([len(s) for s in shingle_sets], dtype=numpy.int64)
-    hashes = numpy.fromiter(
-        (_shingle_hash(s) for group in shingle_sets for s in group),
-        dtype=numpy.uint32,
-        count=int(lengths.sum()),
-    )
-    hashes = _fmix32(hashes)
+    hashes = _fmix32(_shingle_hashes(shingle_sets))
     a, b = _permutations()
     starts = numpy.concatenate(([0], numpy.cumsum(lengths)[:-1]))
     result = numpy.empty((len(shingle_sets), NUM_PERM), dtype=numpy.uint32)

@@ -98,35 +98,42 @@ class NearDupRepository:
 
 def _save(conn: sqlite3.Connection, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
     conn.executemany("DELETE FROM neardup_queue WHERE post_id = ?", [(i,) for i in gone])
-    done = 0
-    for post in indexed:
-        cursor = conn.execute(
-            "DELETE FROM neardup_queue WHERE post_id = ?"
-            " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND text = ?)",
-            (post.post_id, post.post_id, post.text),
-        )
-        if cursor.rowcount == 0:
-            continue
-        done += 1
-        _replace(conn, post)
-    return done
-
-
-def _replace(conn: sqlite3.Connection, post: IndexedPost) -> None:
-    conn.execute("DELETE FROM post_bands WHERE post_id = ?", (post.post_id,))
-    conn.execute(
-        "DELETE FROM near_duplicates WHERE post_id = ? OR other_id = ?",
-        (post.post_id, post.post_id),
-    )
+    current = _still_current(conn, indexed)
+    ids = [(post.post_id,) for post in current]
+    # Set-wise, each statement once for the batch: all old keys and pairs of these posts go
+    # before any new one is written, so a pair two posts of the batch share survives.
+    conn.executemany("DELETE FROM neardup_queue WHERE post_id = ?", ids)
+    conn.executemany("DELETE FROM post_bands WHERE post_id = ?", ids)
+    conn.executemany("DELETE FROM near_duplicates WHERE post_id = ?", ids)
+    conn.executemany("DELETE FROM near_duplicates WHERE other_id = ?", ids)
+    # In key order: consecutive inserts land on neighbouring pages of the (bucket, post) tree.
     conn.executemany(
         "INSERT OR IGNORE INTO post_bands (bucket, post_id) VALUES (?, ?)",
-        [(key, post.post_id) for key in post.keys],
+        sorted((key, post.post_id) for post in current for key in post.keys),
     )
     conn.executemany(
         "INSERT OR REPLACE INTO near_duplicates (post_id, other_id, similarity)"
         " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)",
         [
             (min(post.post_id, other), max(post.post_id, other), value, other)
+            for post in current
             for other, value in post.pairs
         ],
     )
+    return len(current)
+
+
+def _still_current(conn: sqlite3.Connection, indexed: Sequence[IndexedPost]) -> list[IndexedPost]:
+    """The posts still queued whose text is the one that was indexed; a post edited since
+    stays queued (its new text is indexed next time)."""
+    now: dict[int, str] = {}
+    for chunk in _chunks([post.post_id for post in indexed]):
+        marks = ",".join("?" * len(chunk))
+        now.update(
+            conn.execute(
+                "SELECT p.id, p.text FROM neardup_queue q JOIN posts p ON p.id = q.post_id"  # noqa: S608
+                f" WHERE q.post_id IN ({marks})",
+                chunk,
+            ).fetchall()
+        )
+    return [post for post in indexed if now.get(post.post_id) == post.text]

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import neardup
+from bot.neardup_index import index_queued
+from storage.db import Database
+from storage.neardup import IndexedPost, NearDupRepository
 from tests.conftest import SHARED_DATA
 
 FIXTURE = Path(__file__).parent / "fixtures" / "neardup_pairs.jsonl"
@@ -64,3 +67,36 @@ def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None
         assert found.keys == neardup.band_keys(found.shingles)
         assert len(found.keys) == neardup.BANDS
     assert prints[0].keys != prints[3].keys
+
+
+async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued(
+    db: Database,
+) -> None:
+    copy = TEXT + ". Подписывайтесь!"
+    async with db.transaction() as sql:
+        await sql.execute(
+            "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
+        )
+        await sql.executemany(
+            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+            " VALUES (-1, ?, 0, ?, '')",
+            [(1, TEXT), (2, copy), (3, TEXT)],
+        )
+    repo = NearDupRepository(db)
+    assert await repo.queue_size() == 3
+    queued = await repo.queued(10)
+    # Post 3 is edited after its text was read: the batch must not index its old text.
+    async with db.transaction() as sql:
+        await sql.execute("UPDATE posts SET text = 'Срочно!' WHERE id = 3")
+    prints = neardup.fingerprints([(i, t) for i, t in queued if t is not None])
+    indexed = [
+        IndexedPost(1, TEXT, prints[0].keys, ()),
+        IndexedPost(2, copy, prints[1].keys, ((1, 0.9),)),
+        IndexedPost(3, TEXT, prints[2].keys, ((1, 1.0), (2, 0.9))),
+    ]
+    assert await repo.save(indexed, []) == 2
+    assert [i for i, _ in await repo.queued(10)] == [3]
+    assert await repo.pairs_among([1, 2, 3]) == [(1, 2, 0.9)]  # the in-batch pair survives
+    assert set(await repo.posts_with_keys(prints[0].keys)) == set(prints[0].keys)
+    assert await index_queued(repo) == 1  # the edited text, now too short: no keys, no pairs
+    assert await repo.pairs_among([1, 2, 3]) == [(1, 2, 0.9)]
