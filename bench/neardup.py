@@ -9,6 +9,9 @@
    the real incremental path (bot.neardup_index.index_queued) indexes 500 real posts:
    fingerprint, band lookup, exact check of candidates, write. Printed per post, against
    the same run on an index of 10 000 posts (baseline).
+3. Fingerprint before/after: the batched numpy MinHash of bot.neardup against the way it
+   was done before (bot.rules.normalize.tokenize, then one datasketch MinHash per post),
+   kept here only as the baseline; both give the same band keys (checked in the run).
 
 Run: `.venv/bin/python bench/neardup.py [--posts 1000000]`.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 import tempfile
@@ -24,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy
+from datasketch import MinHash
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,6 +38,7 @@ from neardup_pairs import DATA, FIXTURE, load_posts  # noqa: E402
 
 from bot import neardup  # noqa: E402
 from bot.neardup_index import index_queued  # noqa: E402
+from bot.rules.normalize import tokenize  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.neardup import NearDupRepository  # noqa: E402
 
@@ -126,6 +132,40 @@ async def cost(filler: int, texts: list[str]) -> tuple[float, float]:
         return lookup, elapsed / max(done, 1)
 
 
+def baseline_keys(text: str) -> tuple[int, ...]:
+    """The band keys as computed before batching: Token objects, one MinHash per post."""
+    normed = [t.norm for t in tokenize(neardup._LINK.sub(" ", text))]
+    if len(normed) < neardup.MIN_WORDS:
+        return ()
+    size = neardup.SHINGLE_WORDS
+    found = {" ".join(normed[i : i + size]) for i in range(len(normed) - size + 1)}
+    minhash = MinHash(num_perm=neardup.NUM_PERM, seed=neardup.SEED, scheme="affine32")
+    minhash.update_batch([s.encode("utf-8") for s in found])
+    keys = []
+    for band in range(neardup.BANDS):
+        rows = minhash.hashvalues[band * neardup.ROWS : (band + 1) * neardup.ROWS]
+        digest = hashlib.blake2b(rows.tobytes(), digest_size=8)
+        digest.update(band.to_bytes(2, "little"))
+        keys.append(int.from_bytes(digest.digest(), "little", signed=True))
+    return tuple(keys)
+
+
+def fingerprint_cost(texts: list[str]) -> None:
+    posts = list(enumerate(texts))
+    start = time.perf_counter()
+    before = [baseline_keys(text) for text in texts]
+    old = (time.perf_counter() - start) / len(texts)
+    start = time.perf_counter()
+    after = neardup.fingerprints(posts)
+    new = (time.perf_counter() - start) / len(texts)
+    same = before == [p.keys for p in after]
+    print(
+        f"fingerprint (shingles, MinHash, band keys) of the {len(texts)} longest real posts: "
+        f"{new * 1000:.2f} ms/post batched vs {old * 1000:.2f} ms/post one MinHash per post "
+        f"(before; {old / new:.1f}x), same keys: {same}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=1_000_000)
@@ -134,12 +174,7 @@ def main() -> int:
     if not DATA.is_dir():
         return 0
     texts = sorted(load_posts().values(), key=len)[-500:]
-    start = time.perf_counter()
-    neardup.fingerprints(list(enumerate(texts)))
-    print(
-        "fingerprint (shingles, MinHash, band keys) of the 500 longest real posts: "
-        f"{(time.perf_counter() - start) * 2:.2f} ms/post"
-    )
+    fingerprint_cost(texts)
     small = asyncio.run(cost(10_000, texts))
     large = asyncio.run(cost(args.posts, texts))
     for name, at in (("lookup (band keys -> candidates)", 0), ("indexing, every step", 1)):
@@ -147,6 +182,10 @@ def main() -> int:
             f"{name}: {small[at] * 1000:.2f} ms/post at 10,000 indexed posts (baseline), "
             f"{large[at] * 1000:.2f} ms/post at {args.posts:,} ({large[at] / small[at]:.2f}x)"
         )
+    print(
+        f"indexing rate: {1 / small[1]:,.0f} posts/s at 10,000 indexed posts, "
+        f"{1 / large[1]:,.0f} posts/s at {args.posts:,}"
+    )
     return 0
 
 

@@ -5,8 +5,9 @@ mostly stay. Two posts are near-duplicates when the Jaccard similarity of their 
 shingles (runs of SHINGLE_WORDS normalised words, bot/rules/normalize.py, the same
 normaliser the matcher uses) reaches THRESHOLD.
 
-Finding candidates among a million posts uses MinHash LSH (datasketch's scheme, batched): NUM_PERM hash
-functions, cut into bands of rows; two posts sharing one band's values are candidates.
+Finding candidates among a million posts uses MinHash LSH (datasketch's scheme, computed
+for a whole batch at once): NUM_PERM hash functions, cut into bands of rows; two posts
+sharing one band's values are candidates.
 Each band becomes one 64-bit key that storage indexes (storage/neardup.py), so a lookup is
 a few indexed reads and the index survives restarts without pickling an LSH object. The
 bands (BANDS x ROWS) are tuned so that few true pairs are missed; every candidate is then
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy
 import numpy.typing as npt
@@ -36,16 +37,21 @@ SHINGLE_WORDS = 3
 MIN_WORDS = 8
 SEED = 1  # fixed: keys stored today must equal keys computed after a restart
 
-# The signature is datasketch's MinHash(num_perm=NUM_PERM, seed=SEED) of its default scheme
-# since 2.0 ("affine32"): h = fmix32(sha1_32(shingle)), then min over shingles of a*h + b
-# wrapping in uint32. Computed here on a whole batch in a few numpy steps (one MinHash object
-# per post built its own permutation table and hashed in a Python loop); written out so the
-# stored keys no longer depend on which datasketch is installed. tests/test_neardup.py checks
-# it against datasketch itself.
-_FMIX = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer
+# The signature is datasketch's MinHash scheme "affine32" (NUM_PERM permutations
+# h -> a*h + b wrapping in uint32 after MurmurHash3's finalizer, numpy's RandomState(SEED)
+# drawing a and b), computed on a whole batch in a few numpy steps. A shingle's 32-bit hash
+# is built from its words' hashes (shingle_hash), each word hashed once and cached: hashing
+# every shingle with SHA-1 in Python was most of a fingerprint's cost. Stored keys depend on
+# all of this: changing it needs a migration that re-queues every post (as 0013 did).
+# tests/test_neardup.py checks the batch against datasketch's MinHash with shingle_hash.
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer
+_FMIX64 = (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)  # and its 64-bit one
+_WORD_WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)  # odd: positions
+_MASK64 = (1 << 64) - 1
 _ROWS_PER_STEP = 32_768  # shingles per vectorised step: 32k x 64 x 4 B = 8 MB at a time
 
 Hashes = npt.NDArray[numpy.uint32]
+Wide = npt.NDArray[numpy.uint64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,10 @@ def words(text: str) -> list[str]:
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[str]:
     """The runs of `size` consecutive normalised words; empty below MIN_WORDS words."""
-    normed = words(text)
+    return _shingles_of(words(text), size)
+
+
+def _shingles_of(normed: list[str], size: int = SHINGLE_WORDS) -> frozenset[str]:
     if len(normed) < MIN_WORDS:
         return frozenset()
     # zip stops at the shortest tail: exactly the len(normed) - size + 1 runs.
@@ -87,8 +96,9 @@ def _permutations() -> tuple[Hashes, Hashes]:
     return a, b
 
 
-def _fmix32(values: Hashes) -> Hashes:
-    s1, m1, s2, m2, s3 = (numpy.uint32(c) for c in _FMIX)
+def _fmix(values: Hashes | Wide, constants: tuple[int, ...]) -> Hashes | Wide:
+    kind = values.dtype.type
+    s1, m1, s2, m2, s3 = (kind(c) for c in constants)
     values = values ^ (values >> s1)
     values = values * m1
     values = values ^ (values >> s2)
@@ -96,30 +106,62 @@ def _fmix32(values: Hashes) -> Hashes:
     return values ^ (values >> s3)
 
 
-def _shingle_hashes(shingle_sets: Sequence[frozenset[str]]) -> Hashes:
-    # datasketch's default sha1_hash32: the first 4 bytes of SHA-1, little-endian. Stable
-    # across processes (Python's hash() is salted per process and must not make keys).
-    # Joined into one buffer: no Python int per shingle.
-    sha1 = hashlib.sha1
-    digests = b"".join([sha1(s.encode("utf-8")).digest()[:4] for g in shingle_sets for s in g])
-    return numpy.frombuffer(digests, dtype="<u4").astype(numpy.uint32)
+@lru_cache(maxsize=1 << 17)
+def _word_hash(word: str) -> int:
+    # A keyed-free, process-independent 64-bit hash (Python's hash() is salted per process
+    # and must never make a stored key). Cached: posts repeat their words.
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def signatures(shingle_sets: Sequence[frozenset[str]]) -> Hashes:
-    """The MinHash signature of each non-empty set, one row each: all sets in a few numpy
-    steps instead of one MinHash object (and one permutation table) per post."""
-    lengths = numpy.array([len(s) for s in shingle_sets], dtype=numpy.int64)
-    hashes = _fmix32(_shingle_hashes(shingle_sets))
+def shingle_hash(shingle: str) -> int:
+    """The 32-bit hash of one shingle, as the batch computes it: the high half of
+    fmix64(sum of word hash x position weight). Reference for tests; the index uses
+    _shingle_hashes."""
+    mixed = sum(_word_hash(w) * k for w, k in zip(shingle.split(" "), _WORD_WEIGHTS, strict=True))
+    value = numpy.array([mixed & _MASK64], dtype=numpy.uint64)
+    return int(_fmix(value, _FMIX64)[0] >> numpy.uint64(32))
+
+
+def _shingle_hashes(word_lists: Sequence[list[str]]) -> tuple[Hashes, Wide]:
+    """Every shingle's hash (with repeats, which do not change a minimum), post after post,
+    and where each post's shingles start."""
+    lengths = numpy.array([len(ws) for ws in word_lists], dtype=numpy.int64)
+    total = int(lengths.sum())
+    flat = numpy.fromiter(
+        (_word_hash(w) for ws in word_lists for w in ws), dtype=numpy.uint64, count=total
+    )
+    span = total - SHINGLE_WORDS + 1
+    mixed = numpy.zeros(span, dtype=numpy.uint64)
+    for position, weight in enumerate(_WORD_WEIGHTS[:SHINGLE_WORDS]):
+        mixed += flat[position : position + span] * numpy.uint64(weight)
+    # Runs that cross from one post into the next are dropped: each post's last size-1.
+    keep = numpy.ones(span, dtype=bool)
+    ends = numpy.cumsum(lengths)
+    for back in range(1, SHINGLE_WORDS):
+        cut = ends - SHINGLE_WORDS + back
+        keep[cut[cut < span]] = False
+    hashes = (_fmix(mixed[keep], _FMIX64) >> numpy.uint64(32)).astype(numpy.uint32)
+    counts = lengths - SHINGLE_WORDS + 1
+    return hashes, (numpy.cumsum(counts) - counts).astype(numpy.uint64)
+
+
+def signatures(word_lists: Sequence[list[str]]) -> Hashes:
+    """The MinHash signature of each post's words (each at least MIN_WORDS), one row each:
+    all posts in a few numpy steps instead of one MinHash object per post."""
+    if not word_lists:
+        return numpy.empty((0, NUM_PERM), dtype=numpy.uint32)
+    shingled, first_of = _shingle_hashes(word_lists)
+    hashes = _fmix(shingled, _FMIX32)
+    starts = first_of.astype(numpy.int64)
+    ends = numpy.append(starts[1:], hashes.size)
     a, b = _permutations()
-    starts = numpy.concatenate(([0], numpy.cumsum(lengths)[:-1]))
-    result = numpy.empty((len(shingle_sets), NUM_PERM), dtype=numpy.uint32)
+    result = numpy.empty((len(word_lists), NUM_PERM), dtype=numpy.uint32)
     first = 0
-    while first < len(shingle_sets):
+    while first < len(word_lists):
         last = first + 1  # whole posts per step, at least one
-        while last < len(shingle_sets) and starts[last] - starts[first] < _ROWS_PER_STEP:
+        while last < len(word_lists) and ends[last] - starts[first] <= _ROWS_PER_STEP:
             last += 1
-        low = starts[first]
-        high = starts[last - 1] + lengths[last - 1]
+        low, high = starts[first], ends[last - 1]
         permuted = hashes[low:high, None] * a + b
         result[first:last] = numpy.minimum.reduceat(permuted, starts[first:last] - low, axis=0)
         first = last
@@ -138,9 +180,8 @@ def _keys_of(signature: Hashes) -> tuple[int, ...]:
     return tuple(keys)
 
 
-def band_keys(shingle_set: Iterable[str]) -> tuple[int, ...]:
-    found = frozenset(shingle_set)
-    return _keys_of(signatures([found])[0]) if found else ()
+def band_keys(text: str) -> tuple[int, ...]:
+    return fingerprint(0, text).keys
 
 
 def fingerprint(post_id: int, text: str) -> Fingerprint:
@@ -149,14 +190,16 @@ def fingerprint(post_id: int, text: str) -> Fingerprint:
 
 def fingerprints(posts: Sequence[tuple[int, str]]) -> list[Fingerprint]:
     """The fingerprints of a batch of posts; the MinHash of all of them at once."""
-    found = [shingles(text) for _, text in posts]
-    indexed = [i for i, s in enumerate(found) if s]
+    normed = [words(text) for _, text in posts]
+    indexed = [i for i, ws in enumerate(normed) if len(ws) >= MIN_WORDS]
     keys: list[tuple[int, ...]] = [()] * len(posts)
-    if indexed:
-        rows = signatures([found[i] for i in indexed])
-        for row, i in enumerate(indexed):
-            keys[i] = _keys_of(rows[row])
-    return [Fingerprint(post_id, found[i], keys[i]) for i, (post_id, _) in enumerate(posts)]
+    rows = signatures([normed[i] for i in indexed])
+    for row, i in enumerate(indexed):
+        keys[i] = _keys_of(rows[row])
+    return [
+        Fingerprint(post_id, _shingles_of(normed[i]), keys[i])
+        for i, (post_id, _) in enumerate(posts)
+    ]
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

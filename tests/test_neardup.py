@@ -6,16 +6,18 @@ import json
 import sys
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot import neardup
 from bot.neardup_index import index_queued
-from storage.db import Database
+from storage.db import Database, _migration_files, migrate
 from storage.neardup import IndexedPost, NearDupRepository
 from tests.conftest import SHARED_DATA
 
 FIXTURE = Path(__file__).parent / "fixtures" / "neardup_pairs.jsonl"
 POSTS = SHARED_DATA / "posts" / "nktkln_ru_news_channels"
+PINNED_KEYS = (4104576129935642962, -2677517639312720435)  # of TEXT, bands 0 and 1
 TEXT = "Хуситы заявили, что атаковали 16 ракетами эсминец США и 3 судна снабжения в Аденском заливе"
 
 
@@ -45,8 +47,8 @@ def test_labelled_real_pairs_reach_the_quality_goal() -> None:
 
 
 def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None:
-    """The batch computes what datasketch's MinHash computed one post at a time, so keys
-    already stored stay valid (no re-indexing) and a batch gives each post its own keys."""
+    """The batch computes what datasketch's MinHash computes one post at a time (with the
+    shingle hash as its hash function), so a batch gives each post its own keys."""
     from datasketch import MinHash
 
     texts = [
@@ -54,6 +56,7 @@ def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None
         TEXT + " и ещё три слова",
         "Срочно!",  # too short: no keys, and it must not shift its neighbours' rows
         "Zelensky said the talks in Istanbul would resume next week, officials confirmed today",
+        "Хуситы заявили, что атаковали 16 ракетами эсминец США",  # exactly MIN_WORDS words
     ]
     prints = neardup.fingerprints(list(enumerate(texts)))
     for text, found in zip(texts, prints, strict=True):
@@ -61,12 +64,20 @@ def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None
         if not found.shingles:
             assert found.keys == ()
             continue
-        minhash = MinHash(num_perm=neardup.NUM_PERM, seed=neardup.SEED, scheme="affine32")
-        minhash.update_batch([s.encode("utf-8") for s in found.shingles])
-        assert (neardup.signatures([found.shingles])[0] == minhash.hashvalues).all()
-        assert found.keys == neardup.band_keys(found.shingles)
+        minhash = MinHash(
+            num_perm=neardup.NUM_PERM,
+            seed=neardup.SEED,
+            scheme="affine32",
+            hashfunc=neardup.shingle_hash,
+        )
+        minhash.update_batch(list(found.shingles))
+        signature = neardup.signatures([neardup.words(text)])[0]
+        assert (signature == minhash.hashvalues).all()
         assert len(found.keys) == neardup.BANDS
+    assert len(prints[4].shingles) == neardup.MIN_WORDS - neardup.SHINGLE_WORDS + 1
     assert prints[0].keys != prints[3].keys
+    # Pinned: stored keys must equal keys computed tomorrow, in another process and release.
+    assert prints[0].keys[:2] == PINNED_KEYS
 
 
 async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued(
@@ -100,3 +111,34 @@ async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued
     assert set(await repo.posts_with_keys(prints[0].keys)) == set(prints[0].keys)
     assert await index_queued(repo) == 1  # the edited text, now too short: no keys, no pairs
     assert await repo.pairs_among([1, 2, 3]) == [(1, 2, 0.9)]
+
+
+async def test_keys_of_the_old_format_are_rebuilt_by_migration_0013(tmp_path: Path) -> None:
+    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    old = Database(conn, str(tmp_path / "old.db"))
+    try:
+        await migrate(old, [f for f in _migration_files() if f[0] < 13])
+        async with old.transaction() as sql:  # indexed by a release with the old key format
+            await sql.execute(
+                "INSERT INTO channels (chat_id, title, added_at, updated_at)"
+                " VALUES (-1, 'A', '', '')"
+            )
+            await sql.executemany(
+                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+                " VALUES (-1, ?, 0, ?, '')",
+                [(1, TEXT), (2, TEXT)],
+            )
+            await sql.execute("DELETE FROM neardup_queue")
+            await sql.execute("INSERT INTO post_bands VALUES (12345, 1), (12345, 2)")
+            await sql.execute("INSERT INTO near_duplicates VALUES (1, 2, 1.0)")
+        await migrate(old)
+        repo = NearDupRepository(old)
+        assert await repo.posts_with_keys([12345]) == {}
+        assert await repo.pairs_among([1, 2]) == []
+        assert await repo.queue_size() == 2
+        assert await index_queued(repo) == 2
+        assert await repo.pairs_among([1, 2]) == [(1, 2, 1.0)]
+        own = neardup.fingerprint(1, TEXT).keys
+        assert await repo.posts_with_keys(own) == {key: {1, 2} for key in own}
+    finally:
+        await conn.close()
