@@ -168,16 +168,16 @@ def signatures(word_lists: Sequence[list[str]]) -> Hashes:
     return result
 
 
-def _keys_of(signature: Hashes) -> tuple[int, ...]:
-    """One signed 64-bit key per LSH band (SQLite INTEGER), the band number mixed in."""
-    keys = []
-    for band in range(BANDS):
-        digest = hashlib.blake2b(
-            signature[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=8
-        )
-        digest.update(band.to_bytes(2, "little"))
-        keys.append(int.from_bytes(digest.digest(), "little", signed=True))
-    return tuple(keys)
+def _band_keys(rows: Hashes) -> npt.NDArray[numpy.int64]:
+    """One signed 64-bit key per LSH band and post (SQLite INTEGER), for all rows at once:
+    the band's values folded into a 64-bit state seeded by the band number, each through
+    the 64-bit finalizer (a bijection), so different bands or values give unrelated keys."""
+    bands = rows[:, : BANDS * ROWS].reshape(len(rows), BANDS, ROWS).astype(numpy.uint64)
+    numbers = numpy.arange(1, BANDS + 1, dtype=numpy.uint64) * numpy.uint64(_WORD_WEIGHTS[0])
+    state = _fmix(numpy.broadcast_to(numbers, (len(rows), BANDS)), _FMIX64)
+    for row in range(ROWS):
+        state = _fmix(state ^ bands[:, :, row], _FMIX64)
+    return state.view(numpy.int64)
 
 
 def band_keys(text: str) -> tuple[int, ...]:
@@ -193,9 +193,9 @@ def fingerprints(posts: Sequence[tuple[int, str]]) -> list[Fingerprint]:
     normed = [words(text) for _, text in posts]
     indexed = [i for i, ws in enumerate(normed) if len(ws) >= MIN_WORDS]
     keys: list[tuple[int, ...]] = [()] * len(posts)
-    rows = signatures([normed[i] for i in indexed])
+    found = _band_keys(signatures([normed[i] for i in indexed])).tolist()
     for row, i in enumerate(indexed):
-        keys[i] = _keys_of(rows[row])
+        keys[i] = tuple(found[row])
     return [
         Fingerprint(post_id, _shingles_of(normed[i]), keys[i])
         for i, (post_id, _) in enumerate(posts)

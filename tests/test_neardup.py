@@ -17,7 +17,7 @@ from tests.conftest import SHARED_DATA
 
 FIXTURE = Path(__file__).parent / "fixtures" / "neardup_pairs.jsonl"
 POSTS = SHARED_DATA / "posts" / "nktkln_ru_news_channels"
-PINNED_KEYS = (4104576129935642962, -2677517639312720435)  # of TEXT, bands 0 and 1
+PINNED_KEYS = (1135410891000098690, -8171188609652126404)  # of TEXT, bands 0 and 1
 TEXT = "Хуситы заявили, что атаковали 16 ракетами эсминец США и 3 судна снабжения в Аденском заливе"
 
 
