@@ -46,7 +46,8 @@ SEED = 1  # fixed: keys stored today must equal keys computed after a restart
 # tests/test_neardup.py checks the batch against datasketch's MinHash with shingle_hash.
 _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)  # MurmurHash3's 32-bit finalizer
 _FMIX64 = (33, 0xFF51AFD7ED558CCD, 33, 0xC4CEB9FE1A85EC53, 33)  # and its 64-bit one
-_WORD_WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)  # odd: positions
+# Odd, one per word position of a shingle (SHINGLE_WORDS of them).
+_WORD_WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
 _MASK64 = (1 << 64) - 1
 _ROWS_PER_STEP = 32_768  # shingles per vectorised step: 32k x 64 x 4 B = 8 MB at a time
 
@@ -108,7 +109,7 @@ def _fmix(values: Hashes | Wide, constants: tuple[int, ...]) -> Hashes | Wide:
 
 @lru_cache(maxsize=1 << 17)
 def _word_hash(word: str) -> int:
-    # A keyed-free, process-independent 64-bit hash (Python's hash() is salted per process
+    # An unkeyed, process-independent 64-bit hash (Python's hash() is salted per process
     # and must never make a stored key). Cached: posts repeat their words.
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
