@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from typing import Any, TypeAlias
 
+import httpx
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.scan import RulesCache
+from bot.sources.poller import WebPreviewPoller
 from storage.db import Database
 from storage.follows import FollowRepository
 from storage.framings import FramingRepository
@@ -21,8 +24,6 @@ from storage.posts import ChannelRepository, PostRepository
 from storage.roles import RoleRepository
 from storage.search import SearchRepository
 from storage.subscribers import DeliveryRepository, SubscriberRepository
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,21 @@ class Services:
             roles=RoleRepository(db),
             inbox=InboxRepository(db),
             follows=FollowRepository(db),
+        )
+
+    def web_poller(
+        self, client: httpx.AsyncClient, rng: random.Random | None = None
+    ) -> WebPreviewPoller:
+        """A poller of followed channels' web previews, with this application's settings."""
+        return WebPreviewPoller(
+            client,
+            self.settings.web_preview_url,
+            self.posts,
+            self.follows,
+            self.clock,
+            interval=timedelta(seconds=self.settings.poll_interval_seconds),
+            backfill_posts=self.settings.backfill_posts,
+            rng=rng,
         )
 
 

@@ -12,7 +12,7 @@ from telegram.ext import JobQueue
 
 from bot.context import Context, services_of
 from bot.roles import Role
-from bot.sources.poller import WebPreviewPoller, follow_message
+from bot.sources.poller import follow_message
 from bot.sources.tme_http import open_client
 from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from bot.telegram_text import Text, escape
@@ -37,7 +37,7 @@ async def follow(update: Update, context: Context) -> None:
     services = services_of(context)
     user = update.effective_user
     async with open_client() as client:
-        poller = WebPreviewPoller.from_services(services, client)
+        poller = services.web_poller(client)
         result = await poller.follow(username, user.id if user else None)
     settings = services.settings
     interval = timedelta(seconds=settings.poll_interval_seconds)
@@ -93,7 +93,7 @@ async def poll_job(context: Context) -> None:
     """Poll the followed channels whose time has come (each keeps its own schedule)."""
     services = services_of(context)
     async with open_client() as client:
-        reports = await WebPreviewPoller.from_services(services, client).poll_due()
+        reports = await services.web_poller(client).poll_due()
     for report in reports:
         if report.new or report.edited:
             log.info("@%s: %d new, %d edited", report.username, len(report.new), len(report.edited))

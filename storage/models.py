@@ -9,6 +9,9 @@ from typing import Literal
 # Whether a channel's posts count (see migration 0006): only 'approved' ones do.
 Approval = Literal["approved", "pending", "rejected"]
 
+# The most characters of a post's text that are stored, whatever its source.
+MAX_POST_CHARS = 100_000  # Telegram allows 4096 (text) or 1024 (caption); this is a guard
+
 
 @dataclass(frozen=True, slots=True)
 class DigestItem:

@@ -15,8 +15,8 @@ import pytest
 from bot.app import build_application
 from bot.context import Services
 from bot.inbox import DurablePoller
-from bot.sources.webpreview import synthetic_chat_id
 from handlers import ALLOWED_UPDATES
+from storage.chat_ids import synthetic_chat_id
 from storage.db import open_database
 from tests.conftest import (
     ADMIN,

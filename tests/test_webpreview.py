@@ -15,10 +15,9 @@ from bot.sources.webpreview import (
     parse_page,
     parse_username,
     parse_views,
-    synthetic_chat_id,
     to_incoming,
 )
-from storage.follows import SYNTHETIC_ID_BASE, is_synthetic
+from storage.chat_ids import SYNTHETIC_ID_BASE, is_synthetic, synthetic_chat_id
 from tests.conftest import SHARED_DATA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tme_s"

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import ijson
 
+from bot.commands.common import with_services
 from bot.config import Settings, zone_named
 from bot.context import Services
 from bot.ingest import store_posts
@@ -205,7 +206,6 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     try:
         username = parse_username(args.username) if args.username is not None else None

@@ -22,9 +22,8 @@ from typing import Any, BinaryIO
 
 import ijson
 
-from bot.ingest import MAX_POST_CHARS
 from bot.sources.json_bounds import BoundedReader, BoundsError
-from storage.models import IncomingPost
+from storage.models import MAX_POST_CHARS, IncomingPost
 from storage.numbers import ascii_int
 from storage.timeutil import from_unix
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import httpx
 
-from bot.context import Clock, Services
+from bot.clock import Clock
 from bot.ingest import store_posts
 from bot.sources.tme_http import (
     NO_POSTS,
@@ -28,8 +28,9 @@ from bot.sources.tme_http import (
     read_capped,
     retry_after,
 )
-from bot.sources.webpreview import PageKind, PreviewPage, parse_page, synthetic_chat_id, to_incoming
-from storage.follows import FollowRepository, is_synthetic
+from bot.sources.webpreview import PageKind, PreviewPage, parse_page, to_incoming
+from storage.chat_ids import is_synthetic, synthetic_chat_id
+from storage.follows import FollowRepository
 from storage.models import Follow, IncomingPost
 from storage.posts import PostRepository
 
@@ -90,22 +91,6 @@ class WebPreviewPoller:
         self._backfill = backfill_posts
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(max_concurrent)
-
-    @classmethod
-    def from_services(
-        cls, services: Services, client: httpx.AsyncClient, rng: random.Random | None = None
-    ) -> WebPreviewPoller:
-        settings = services.settings
-        return cls(
-            client,
-            settings.web_preview_url,
-            services.posts,
-            services.follows,
-            services.clock,
-            interval=timedelta(seconds=settings.poll_interval_seconds),
-            backfill_posts=settings.backfill_posts,
-            rng=rng,
-        )
 
     async def fetch(self, username: str, before: int | None = None) -> PreviewPage:
         """One preview page, or FetchProblem saying why not."""

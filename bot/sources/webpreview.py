@@ -12,7 +12,6 @@ the ones before it, and never stores a half text.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +20,7 @@ from enum import StrEnum
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.ingest import MAX_POST_CHARS
-from storage.follows import SYNTHETIC_ID_BASE
-from storage.models import IncomingPost
+from storage.models import MAX_POST_CHARS, IncomingPost
 
 USERNAME_RULE = (
     "Telegram usernames are 5–32 characters: letters, digits and underscores, "
@@ -57,16 +54,6 @@ def parse_username(raw: str) -> str:
             f"“{shown}” is not a channel username. {USERNAME_RULE} {USERNAME_FORMS}"
         )
     return name.lower()
-
-
-def synthetic_chat_id(username: str) -> int:
-    """A stable id for a channel known only by its username (see storage/follows.py).
-
-    SYNTHETIC_ID_BASE minus the first 48 bits of BLAKE2b(lowercase username): the same
-    username always gives the same id, and no Bot API id (|id| < 2^52) can equal it.
-    """
-    digest = hashlib.blake2b(username.lower().encode("ascii"), digest_size=6).digest()
-    return SYNTHETIC_ID_BASE - int.from_bytes(digest, "big")
 
 
 class PageKind(StrEnum):
