@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from bot.context import Context, Services, services_of
-from bot.framings import MAX_TERMS_PER_FRAMING, FramingError, check_new_term, check_slug
+from bot.framings import FramingError, check_new_term, check_slug
 from bot.ingest import post_from_forward, store_post
 from bot.links import post_link
 from bot.roles import Role
@@ -18,6 +18,7 @@ from handlers.approvals import list_pending
 from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from handlers.sources import follow_state
+from storage.framings import TermLimitError
 from storage.models import FramingStats, RuleChange
 
 WATCH_USAGE = (
@@ -50,17 +51,18 @@ async def watch(update: Update, context: Context) -> None:
     except FramingError as exc:
         await reply(update, [Text(str(exc))], "", WATCH_USAGE)
         return
-    if await services.framings.term_count(slug) >= MAX_TERMS_PER_FRAMING:
+    user = update.effective_user
+    try:
+        result = await services.framings.add_term(
+            slug, term.text, term.key, user.id if user else None, services.clock()
+        )
+    except TermLimitError as exc:
         await reply(
             update,
-            f"{slug} already has {MAX_TERMS_PER_FRAMING} terms, the most allowed: "
+            f"{slug} already has {exc.limit} terms, the most allowed: "
             "remove some with /unwatch first.",
         )
         return
-    user = update.effective_user
-    result = await services.framings.add_term(
-        slug, term.text, term.key, user.id if user else None, services.clock()
-    )
     if not result.term_added:
         await reply(
             update, [f"{slug} already has the term “", Text(term.text), "”; nothing changed."]
@@ -96,12 +98,14 @@ async def unwatch(update: Update, context: Context) -> None:
     user_id = update.effective_user.id if update.effective_user else None
     now = services.clock()
     if term is None:
-        count = await services.framings.remove_framing(slug, user_id, now)
-        version = await services.framings.rules_version()
+        gone = await services.framings.remove_framing(slug, user_id, now)
+        if gone is None:  # removed by someone else since exists()
+            await reply(update, f"There is no framing called {slug}. /framings lists them.")
+            return
         await reply(
             update,
-            f"Removed framing <b>{slug}</b> with its {count} terms and matches "
-            f"(rules version {version}).",
+            f"Removed framing <b>{slug}</b> with its {gone.terms} terms and matches "
+            f"(rules version {gone.version}).",
         )
         return
     removed = await services.framings.remove_term(slug, term.key, user_id, now)
@@ -110,13 +114,12 @@ async def unwatch(update: Update, context: Context) -> None:
             update, [f"{slug} has no term “", Text(term.text), "”. /framings lists its terms."]
         )
     else:
-        version = await services.framings.rules_version()
         await reply(
             update,
             [
                 "Removed “",
-                Text(removed),
-                f"” from <b>{slug}</b>, with its matches (rules version {version}).",
+                Text(removed.text),
+                f"” from <b>{slug}</b>, with its matches (rules version {removed.version}).",
             ],
         )
 
