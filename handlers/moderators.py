@@ -19,7 +19,7 @@ from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from handlers.sources import follow_state
 from storage.framings import TermLimitError
-from storage.models import FramingStats, RuleChange
+from storage.models import FramingStats, RuleChange, StoreOutcome
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
@@ -264,7 +264,9 @@ async def forwarded_post(update: Update, context: Context) -> None:
     services = services_of(context)
     result = await store_post(services.posts, post, services.clock())
     link = post_link(post.chat_id, post.channel_username, post.message_id)
-    verb = {"new": "Stored", "edited": "Updated"}.get(result.outcome, "Already had")
+    verb = {StoreOutcome.NEW: "Stored", StoreOutcome.EDITED: "Updated"}.get(
+        result.outcome, "Already had"
+    )
     channel = await services.channels.find(str(post.chat_id))
     state = channel.approval if channel else "approved"
     note = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 # Whether a channel's posts count (see migration 0006): only 'approved' ones do.
@@ -53,10 +54,19 @@ class IncomingPost:
     forwarded_from_message_id: int | None = None
 
 
+class StoreOutcome(StrEnum):
+    """What storing one post did."""
+
+    NEW = "new"
+    EDITED = "edited"
+    UNCHANGED = "unchanged"
+    STALE = "stale"  # an older version arrived after a newer one: kept out of the text
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     post_id: int
-    outcome: str  # "new", "edited", "unchanged" or "stale" (an older version arrived late)
+    outcome: StoreOutcome
 
 
 @dataclass(frozen=True, slots=True)

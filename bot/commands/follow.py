@@ -10,7 +10,7 @@ from bot.commands.common import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
-from bot.sources.poller import PollReport, follow_message
+from bot.sources.poller import FollowOutcome, PollReport, follow_message
 from bot.sources.tme_http import open_client
 from bot.sources.webpreview import UsernameError, parse_username
 from bot.terminal import clean
@@ -62,7 +62,7 @@ async def _follow(settings: Settings, args: argparse.Namespace) -> int:
             result = await services.web_poller(client).follow(username, None)
         interval = timedelta(seconds=settings.poll_interval_seconds)
         print(clean(follow_message(result, interval, settings.backfill_posts)))
-        return 0 if result.outcome in {"followed", "already"} else 1
+        return 0 if result.outcome in {FollowOutcome.FOLLOWED, FollowOutcome.ALREADY} else 1
 
     return await with_services(settings.db_path, work, settings)
 

@@ -37,7 +37,7 @@ from bot.sources.export import (
     open_export,
 )
 from bot.terminal import clean
-from storage.models import IncomingPost
+from storage.models import IncomingPost, StoreOutcome
 from storage.posts import PostRepository
 
 BATCH_SIZE = 2000
@@ -51,7 +51,7 @@ Progress = Callable[[int, int], None]  # (bytes read, file size)
 class ImportReport:
     path: Path
     size: int
-    outcomes: Counter[str] = field(default_factory=Counter)  # new, edited, unchanged, stale
+    outcomes: Counter[StoreOutcome] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> messages
     problems: list[str] = field(default_factory=list)  # the first malformed messages
     chats: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # id: name, type, posts
@@ -288,8 +288,9 @@ def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -
         f"{'Stopped importing' if report.error else 'Imported'} {report.path}: "
         f"{sum(o.values()) + skipped} messages read, "
         f"{len(report.chats)} chat(s) with posts.",
-        f"  new {o['new']}, updated (edited) {o['edited']}, unchanged {o['unchanged']}, "
-        f"older than the stored version {o['stale']}, skipped {skipped}",
+        f"  new {o[StoreOutcome.NEW]}, updated (edited) {o[StoreOutcome.EDITED]}, "
+        f"unchanged {o[StoreOutcome.UNCHANGED]}, "
+        f"older than the stored version {o[StoreOutcome.STALE]}, skipped {skipped}",
     ]
     lines += [f"  skipped {n}: {reason}" for reason, n in report.skipped.most_common()]
     lines += [f"  ! {problem}" for problem in report.problems]
@@ -306,6 +307,6 @@ def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -
                 f"https://t.me/c/{internal_channel_id(chat_id)}/ID unless FrameWatch knows it; "
                 "import again with --username NAME for t.me/NAME/ID links"
             )
-    if o["new"] or o["edited"]:
+    if o[StoreOutcome.NEW] or o[StoreOutcome.EDITED]:
         lines.append("Run `framewatch scan` (or let the bot's scan job run) to flag framings.")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 import httpx
 
@@ -31,7 +32,7 @@ from bot.sources.tme_http import (
 from bot.sources.webpreview import PageKind, PreviewPage, parse_page, to_incoming
 from storage.chat_ids import is_synthetic, synthetic_chat_id
 from storage.follows import FollowRepository
-from storage.models import Follow, IncomingPost
+from storage.models import Follow, IncomingPost, StoreOutcome
 from storage.posts import PostRepository
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,16 @@ class PollReport:
     moved: int = 0  # posts moved from the synthetic id to the real one
 
 
+class FollowOutcome(StrEnum):
+    FOLLOWED = "followed"
+    ALREADY = "already"
+    UNAVAILABLE = "unavailable"  # no public preview: only the bot as admin can read it
+    FAILED = "failed"  # t.me could not be reached or answered an error
+
+
 @dataclass(frozen=True, slots=True)
 class FollowResult:
-    outcome: str  # "followed", "already", "unavailable" or "failed"
+    outcome: FollowOutcome
     username: str
     title: str = ""
     detail: str = ""
@@ -134,11 +142,15 @@ class WebPreviewPoller:
         channel without a public preview is refused and nothing is written."""
         existing = await self._follows.get(username)
         if existing is not None:
-            return FollowResult("already", username, existing.title, follow=existing)
+            return FollowResult(FollowOutcome.ALREADY, username, existing.title, follow=existing)
         try:
             page = await self.fetch(username)
         except FetchProblem as problem:
-            outcome = "unavailable" if problem.state == "unavailable" else "failed"
+            outcome = (
+                FollowOutcome.UNAVAILABLE
+                if problem.state == "unavailable"
+                else FollowOutcome.FAILED
+            )
             return FollowResult(outcome, username, detail=problem.message)
         now = self._clock()
         chat_id = await self._follows.known_chat_id(username) or synthetic_chat_id(username)
@@ -155,7 +167,10 @@ class WebPreviewPoller:
         )
         if not added:  # followed meanwhile by someone else
             return FollowResult(
-                "already", username, page.title, follow=await self._follows.get(username)
+                FollowOutcome.ALREADY,
+                username,
+                page.title,
+                follow=await self._follows.get(username),
             )
         report = PollReport(username)
         if not is_synthetic(chat_id):  # web posts kept from an earlier follow join the real id
@@ -163,7 +178,7 @@ class WebPreviewPoller:
                 username, synthetic_chat_id(username), chat_id, now
             )
         await self._store_page(page, chat_id, page.title, report)
-        return FollowResult("followed", username, page.title, report=report)
+        return FollowResult(FollowOutcome.FOLLOWED, username, page.title, report=report)
 
     async def poll_due(self) -> list[PollReport]:
         """Poll every channel whose next poll time has come, a few at a time."""
@@ -274,9 +289,9 @@ class WebPreviewPoller:
         incoming_posts = [to_incoming(post, chat_id, title, now) for post in ours]
         results = await store_posts(self._posts, incoming_posts, now)  # one round trip
         for incoming, result in zip(incoming_posts, results, strict=True):
-            if result.outcome == "new":
+            if result.outcome is StoreOutcome.NEW:
                 report.new.append(incoming)
-            elif result.outcome == "edited":
+            elif result.outcome is StoreOutcome.EDITED:
                 report.edited.append(incoming)
             else:
                 report.unchanged += 1
@@ -310,15 +325,15 @@ class WebPreviewPoller:
 def follow_message(result: FollowResult, interval: timedelta, backfill_posts: int) -> str:
     """What the moderator is told after /follow or `framewatch follow` (plain text)."""
     name = f"@{result.username}" + (f" ({result.title})" if result.title else "")
-    if result.outcome == "already":
+    if result.outcome is FollowOutcome.ALREADY:
         state = result.follow.state if result.follow else "ok"
         return f"Already following {name} (state: {state}); nothing changed."
-    if result.outcome == "unavailable":
+    if result.outcome is FollowOutcome.UNAVAILABLE:
         return (
             f"Cannot follow @{result.username}: {result.detail}. Nothing changed. Only public "
             "channels can be followed; for another channel, add the bot as an administrator."
         )
-    if result.outcome == "failed":
+    if result.outcome is FollowOutcome.FAILED:
         return f"Could not check @{result.username}: {result.detail}. Nothing changed; try again."
     report = result.report or PollReport(result.username)
     kept = len(report.new) + len(report.edited) + report.unchanged
