@@ -5,20 +5,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import JobQueue
 
 from bot.context import Context, services_of
 from bot.roles import Role
-from bot.sources.poller import follow_message
+from bot.sources.follow_text import follow_message
 from bot.sources.tme_http import open_client
 from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from bot.telegram_text import Text, escape
 from handlers.common import command_args, reply
 from handlers.registry import Command
-from storage.models import Follow
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +71,6 @@ async def _username_or_usage(update: Update, usage: str) -> str | None:
     except UsernameError as exc:
         await reply(update, [Text(str(exc))], "", usage)
         return None
-
-
-def follow_state(follow: Follow, zone: ZoneInfo) -> str:
-    """How /channels shows a followed channel's polling state (plain text)."""
-    last = (
-        f"{follow.last_poll_at.astimezone(zone):%Y-%m-%d %H:%M}" if follow.last_poll_at else "never"
-    )
-    parts = ["followed", "ok" if follow.state == "ok" else f"{follow.state}: {follow.last_error}"]
-    parts.append(f"last poll {last}")
-    if follow.state != "ok":
-        parts.append(f"next try {follow.next_poll_at.astimezone(zone):%Y-%m-%d %H:%M}")
-    if follow.backfill_before is not None and follow.backfill_left > 0:
-        parts.append("still reading older posts")
-    return " · ".join(parts)
 
 
 async def poll_job(context: Context) -> None:

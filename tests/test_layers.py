@@ -60,3 +60,26 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from bot.cli import with_services\n", encoding="utf-8")
     assert any(reaches(name, "bot.cli") for name in imported_modules(module))
+
+
+# The helpers handler modules share; every other handler module is a leaf that only
+# handlers/__init__.py (the registry) imports.
+SHARED_HANDLERS = {
+    "handlers.common",
+    "handlers.registry",
+    "handlers.auth",
+    "handlers.approval_cards",
+}
+
+
+def test_handler_modules_import_only_shared_helpers() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "handlers").glob("*.py"))
+        if path.name != "__init__.py"
+        for name in sorted(imported_modules(path))
+        if reaches(name, "handlers")
+        and name not in SHARED_HANDLERS
+        and not any(name.startswith(f"{shared}.") for shared in SHARED_HANDLERS)
+    ]
+    assert wrong == []

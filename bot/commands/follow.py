@@ -10,7 +10,8 @@ from bot.commands.common import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
-from bot.sources.poller import FollowOutcome, PollReport, follow_message
+from bot.sources.follow_text import follow_message
+from bot.sources.poller import FollowOutcome, PollReport
 from bot.sources.tme_http import open_client
 from bot.sources.webpreview import UsernameError, parse_username
 from bot.terminal import clean
