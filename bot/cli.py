@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from telegram.error import InvalidToken, NetworkError
 
 from bot.commands import (
+    audit,
     core,
     export,
     follow,
@@ -35,7 +36,18 @@ from storage.errors import describe
 log = logging.getLogger(__name__)
 
 # Every `framewatch` subcommand, in the order `framewatch --help` lists them.
-COMMANDS = (core, follow, framings, importer, export, inbox, trends, propagation, network)
+COMMANDS = (
+    core,
+    follow,
+    framings,
+    importer,
+    export,
+    inbox,
+    trends,
+    propagation,
+    network,
+    audit,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from handlers import (
     admins,
     analysts,
     approvals,
+    audit,
     channel_posts,
     channels,
     errors,
@@ -66,6 +67,7 @@ def all_commands() -> list[Command]:
         forwards.FORWARD,
         *sources.COMMANDS,
         *admins.COMMANDS,
+        *audit.COMMANDS,
     ]
 
 

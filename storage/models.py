@@ -188,3 +188,13 @@ class Follow:
     backfill_before: int | None
     backfill_left: int
     post_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit log row: who (None: the command line or the bot itself) did what, when."""
+
+    at: datetime
+    user_id: int | None
+    action: str
+    detail: str
