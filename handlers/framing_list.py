@@ -9,6 +9,7 @@ from telegram import Update
 
 from bot.context import Context, Services, services_of
 from bot.roles import Role
+from bot.rules import term_problem
 from bot.scan import rescan_percent
 from bot.telegram_text import Line, Piece, Text
 from handlers.common import command_args, reply, reply_chunks, titled
@@ -46,15 +47,30 @@ async def list_framings(update: Update, context: Context) -> None:
     version = await services.framings.rules_version()
     lines: list[Line] = [[f"<b>{len(framings)} framings</b> · rules version {version}"]]
     for f in framings:
-        terms: list[Piece] = [Text("; ".join(f.terms[:TERMS_SHOWN]) or "(no terms)")]
-        if len(f.terms) > TERMS_SHOWN:
-            terms.append(f" …and {len(f.terms) - TERMS_SHOWN} more (/framings {f.slug})")
-        lines += [
-            [""],
-            _framing_line(f.slug, f.title, f.post_count, rescans.get(f.slug, "")),
-            [f"terms ({len(f.terms)}): ", *terms],
-        ]
+        lines += _summary_lines(f, rescans)
     await reply_chunks(update, lines)
+
+
+def _summary_lines(f: FramingStats, rescans: dict[str, str]) -> list[Line]:
+    """/framings: one framing with its first terms, and the terms the scan leaves out."""
+    terms: list[Piece] = [Text("; ".join(f.terms[:TERMS_SHOWN]) or "(no terms)")]
+    if len(f.terms) > TERMS_SHOWN:
+        terms.append(f" …and {len(f.terms) - TERMS_SHOWN} more (/framings {f.slug})")
+    lines: list[Line] = [
+        [""],
+        _framing_line(f.slug, f.title, f.post_count, rescans.get(f.slug, "")),
+        [f"terms ({len(f.terms)}): ", *terms],
+    ]
+    broken = [t for t in f.terms if term_problem(t) is not None]
+    if broken:
+        lines.append(
+            [
+                f"⚠ broken, left out of scans ({len(broken)}): ",
+                Text("; ".join(broken)),
+                f" (/framings {f.slug} says why; fix with /unwatch and /watch)",
+            ]
+        )
+    return lines
 
 
 def _framing_lines(
@@ -65,7 +81,10 @@ def _framing_lines(
         _framing_line(f.slug, f.title, f.post_count, rescans.get(f.slug, "")),
         [f"{len(f.terms)} terms:"],
     ]
-    lines += [["• ", Text(t)] for t in f.terms]
+    for term in f.terms:
+        problem = term_problem(term)
+        broken: list[Piece] = [" — ⚠ broken, left out of scans: ", Text(problem)] if problem else []
+        lines.append(["• ", Text(term), *broken])
     if history:
         lines.append([f"\nLatest changes, newest first (at most {HISTORY_SHOWN}):"])
         lines += [change_line(c, zone) for c in history]
