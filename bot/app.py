@@ -72,8 +72,8 @@ async def run_bot(settings: Settings, clock: Clock = utc_now, poll_timeout: int 
 
 async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> None:
     db = await open_database(settings.db_path)
+    services = Services.create(settings, db, clock)
     try:
-        services = Services.create(settings, db, clock)
         app = build_application(settings, services)
         stop = asyncio.Event()
         _on_signals(stop)
@@ -86,7 +86,10 @@ async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> No
             finally:
                 await app.stop()
     finally:
-        await db.close()
+        try:
+            await services.close()
+        finally:
+            await db.close()
 
 
 async def _until_stopped(polling: Any, stop: asyncio.Event) -> None:

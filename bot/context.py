@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.scan import RulesCache
 from bot.sources.poller import WebPreviewPoller
+from bot.sources.tme_http import SharedClient
 from storage.db import Database
 from storage.follows import FollowRepository
 from storage.framings import FramingRepository
@@ -49,6 +50,8 @@ class Services:
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The matcher of the current rules version, shared by the scan job and /explain.
     rules: RulesCache = field(default_factory=RulesCache)
+    # The application's one client for t.me (web previews of followed channels).
+    web: SharedClient = field(default_factory=SharedClient)
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -68,12 +71,17 @@ class Services:
             follows=FollowRepository(db),
         )
 
+    async def close(self) -> None:
+        """Close what the services opened themselves (not the database: its opener does)."""
+        await self.web.aclose()
+
     def web_poller(
-        self, client: httpx.AsyncClient, rng: random.Random | None = None
+        self, client: httpx.AsyncClient | None = None, rng: random.Random | None = None
     ) -> WebPreviewPoller:
-        """A poller of followed channels' web previews, with this application's settings."""
+        """A poller of followed channels' web previews, with this application's settings
+        and, unless told otherwise, its one t.me client."""
         return WebPreviewPoller(
-            client,
+            client or self.web.get(),
             self.settings.web_preview_url,
             self.posts,
             self.follows,

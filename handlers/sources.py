@@ -12,7 +12,6 @@ from telegram.ext import JobQueue
 from bot.context import Context, services_of
 from bot.roles import Role
 from bot.sources.follow_text import follow_message
-from bot.sources.tme_http import open_client
 from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from bot.telegram_text import Text, escape
 from handlers.common import command_args, reply
@@ -34,9 +33,7 @@ async def follow(update: Update, context: Context) -> None:
         return
     services = services_of(context)
     user = update.effective_user
-    async with open_client() as client:
-        poller = services.web_poller(client)
-        result = await poller.follow(username, user.id if user else None)
+    result = await services.web_poller().follow(username, user.id if user else None)
     settings = services.settings
     interval = timedelta(seconds=settings.poll_interval_seconds)
     await reply(update, [Text(follow_message(result, interval, settings.backfill_posts))])
@@ -76,8 +73,7 @@ async def _username_or_usage(update: Update, usage: str) -> str | None:
 async def poll_job(context: Context) -> None:
     """Poll the followed channels whose time has come (each keeps its own schedule)."""
     services = services_of(context)
-    async with open_client() as client:
-        reports = await services.web_poller(client).poll_due()
+    reports = await services.web_poller().poll_due()
     for report in reports:
         if report.new or report.edited:
             log.info("@%s: %d new, %d edited", report.username, len(report.new), len(report.edited))

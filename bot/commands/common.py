@@ -45,7 +45,11 @@ async def with_services(
 ) -> int:
     """Open the database, run `work`, close the database whatever happens."""
     db: Database = await open_database(path, read_only=read_only)
+    services = Services.create(settings, db, utc_now)
     try:
-        return await work(Services.create(settings, db, utc_now))
+        return await work(services)
     finally:
-        await db.close()
+        try:
+            await services.close()
+        finally:
+            await db.close()

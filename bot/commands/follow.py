@@ -12,7 +12,6 @@ from bot.context import Services
 from bot.links import post_link
 from bot.sources.follow_text import follow_message
 from bot.sources.poller import FollowOutcome, PollReport
-from bot.sources.tme_http import open_client
 from bot.sources.webpreview import UsernameError, parse_username
 from bot.terminal import clean
 
@@ -59,8 +58,7 @@ async def _follow(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def work(services: Services) -> int:
-        async with open_client() as client:
-            result = await services.web_poller(client).follow(username, None)
+        result = await services.web_poller().follow(username, None)
         interval = timedelta(seconds=settings.poll_interval_seconds)
         print(clean(follow_message(result, interval, settings.backfill_posts)))
         return 0 if result.outcome in {FollowOutcome.FOLLOWED, FollowOutcome.ALREADY} else 1
@@ -85,8 +83,7 @@ async def _unfollow(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _poll(settings: Settings, args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
-        async with open_client() as client:
-            reports = await services.web_poller(client).poll_all()
+        reports = await services.web_poller().poll_all()
         if not reports:
             print("No channels are followed. Follow one: framewatch follow NAME")
             return 0
