@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import re
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 import ijson
 
-from bot.commands.common import with_services
+from bot.commands.common import fail, with_services
 from bot.config import Settings, zone_named
 from bot.context import Services
 from bot.ingest import store_posts
 from bot.links import internal_channel_id
+from bot.progress import progress_bar
 from bot.sources.export import (
     PUBLIC_CHAT_TYPES,
     ExportError,
@@ -210,17 +210,17 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         username = parse_username(args.username) if args.username is not None else None
     except ValueError as exc:
-        return _usage_error(str(exc))
+        return fail(str(exc), 2)
     zone = zone_named(args.timezone or settings.timezone)
     if zone is None:
-        return _usage_error(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow")
+        return fail(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow", 2)
     try:
         source = open_export(Path(args.path))
     except ExportError as exc:
-        return _usage_error(str(exc))
+        return fail(str(exc), 2)
 
     async def work(services: Services) -> int:
-        bar = ProgressBar() if sys.stderr.isatty() else None
+        bar = progress_bar("importing", in_bytes=True)
         stored_before = await services.posts.count()
         with source:
             try:
@@ -251,34 +251,6 @@ async def _interrupted(services: Services, stored_before: int) -> int:
         file=sys.stderr,
     )
     return 130
-
-
-def _usage_error(message: str) -> int:
-    print(f"framewatch: {clean(message)}", file=sys.stderr)
-    return 2
-
-
-class ProgressBar:
-    """Bytes read of the file, on stderr, redrawn at most five times a second."""
-
-    def __init__(self) -> None:
-        self._drawn_at: float | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self._drawn_at is not None and now - self._drawn_at < 0.2 and done < total:
-            return
-        self._drawn_at = now
-        share = min(done / total, 1.0) if total else 1.0
-        sys.stderr.write(
-            f"\rimporting [{'#' * int(share * 30):<30}] {share:4.0%}"
-            f"  {done / 1e6:.1f} of {total / 1e6:.1f} MB"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._drawn_at is not None:
-            sys.stderr.write("\n")
 
 
 def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -> str:
