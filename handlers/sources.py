@@ -12,7 +12,7 @@ from telegram.ext import JobQueue
 from bot.context import Context, services_of
 from bot.roles import Role
 from bot.sources.follow_text import follow_message
-from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
+from bot.sources.usernames import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from bot.telegram_text import Text, escape
 from handlers.common import command_args, reply
 from handlers.registry import Command

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.sources.usernames import UsernameError, parse_username
 from bot.sources.webpreview import (
     PageKind,
     PreviewPost,
-    UsernameError,
     parse_page,
-    parse_username,
     parse_views,
     to_incoming,
 )

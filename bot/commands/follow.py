@@ -12,7 +12,7 @@ from bot.context import Services
 from bot.links import post_link
 from bot.sources.follow_text import follow_message
 from bot.sources.poller import FollowOutcome, PollReport
-from bot.sources.webpreview import UsernameError, parse_username
+from bot.sources.usernames import UsernameError, parse_username
 from bot.terminal import clean
 
 NAME_HELP = "@name, name, https://t.me/name or t.me/s/name"
