@@ -21,15 +21,9 @@ import httpx
 
 from bot.clock import Clock
 from bot.ingest import store_posts
-from bot.sources.tme_http import (
-    NO_POSTS,
-    NOT_PUBLIC,
-    UNREADABLE,
-    FetchProblem,
-    read_capped,
-    retry_after,
-)
-from bot.sources.webpreview import PageKind, PreviewPage, parse_page, to_incoming
+from bot.sources.preview_fetch import fetch_page
+from bot.sources.tme_http import FetchProblem
+from bot.sources.webpreview import PreviewPage, to_incoming
 from storage.chat_ids import is_synthetic, synthetic_chat_id
 from storage.follows import FollowRepository
 from storage.models import Follow, IncomingPost, StoreOutcome
@@ -102,40 +96,7 @@ class WebPreviewPoller:
 
     async def fetch(self, username: str, before: int | None = None) -> PreviewPage:
         """One preview page, or FetchProblem saying why not."""
-        try:
-            html = await self._get(username, before)
-        except httpx.TimeoutException:
-            raise FetchProblem("error", "t.me did not answer in time (timeout)") from None
-        except httpx.TooManyRedirects:
-            raise FetchProblem("unavailable", NOT_PUBLIC) from None
-        except httpx.HTTPError as exc:
-            raise FetchProblem("error", f"could not reach t.me ({type(exc).__name__})") from None
-        page = parse_page(html, username)
-        if page.kind is PageKind.NO_PREVIEW:
-            raise FetchProblem("unavailable", NOT_PUBLIC)
-        if page.kind is PageKind.EMPTY and before is None:
-            raise FetchProblem("unavailable", NO_POSTS)  # older pages may end empty: fine
-        if page.kind is PageKind.UNRECOGNISED or (page.kind is PageKind.POSTS and not page.posts):
-            raise FetchProblem("error", UNREADABLE)
-        return page
-
-    async def _get(self, username: str, before: int | None) -> str:
-        params = {"before": str(before)} if before is not None else None
-        url = f"{self._base}/{username}"
-        async with self._client.stream("GET", url, params=params) as response:
-            status = response.status_code
-            if status == 429:
-                wait = retry_after(response.headers.get("Retry-After"), self._clock())
-                raise FetchProblem("error", "t.me asked to slow down (HTTP 429)", wait)
-            if status == 404:
-                raise FetchProblem("unavailable", NOT_PUBLIC)
-            if status != 200:
-                raise FetchProblem("error", f"t.me answered HTTP {status}")
-            if not str(response.url).startswith(f"{self._base}/"):
-                # t.me/s/<name> redirects to the contact card t.me/<name> when there is
-                # no public preview to show.
-                raise FetchProblem("unavailable", NOT_PUBLIC)
-            return await read_capped(response)
+        return await fetch_page(self._client, self._base, username, before, self._clock)
 
     async def follow(self, username: str, user_id: int | None) -> FollowResult:
         """Follow a channel (a canonical username): fetch its newest page first, so a
