@@ -31,11 +31,9 @@ from bot.sources.export import (
     ExportError,
     ExportReader,
     ExportSource,
-    MessageReader,
-    SkippedMessage,
-    describe_message,
     open_export,
 )
+from bot.sources.export_messages import MessageReader, SkippedMessage, describe_message
 from bot.terminal import clean
 from storage.models import IncomingPost, StoreOutcome
 from storage.posts import PostRepository
