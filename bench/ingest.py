@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.commands.importer import BATCH_SIZE, import_export  # noqa: E402
-from bot.sources.export import ExportReader, MessageReader, open_export  # noqa: E402
+from bot.sources.export import ExportReader, open_export  # noqa: E402
+from bot.sources.export_messages import MessageReader  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.posts import _INSERT_POST, PostRepository  # noqa: E402
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import UTC, datetime
 from typing import Any
 
 from telegram import BotCommand
@@ -13,8 +12,9 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
+from bot.clock import Clock, utc_now
 from bot.config import Settings
-from bot.context import BotData, Clock, Services
+from bot.context import BotData, Services
 from bot.inbox import DurablePoller
 from bot.raw_updates import IntakeBot
 from bot.rules.scanner import KIND as SCANNER_KIND
@@ -36,10 +36,6 @@ MENU = [
     BotCommand("framings", "framings and terms (moderators)"),
     BotCommand("follow", "watch a public channel (moderators)"),
 ]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def build_application(settings: Settings, services: Services) -> AnyApp:
@@ -76,8 +72,8 @@ async def run_bot(settings: Settings, clock: Clock = utc_now, poll_timeout: int 
 
 async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> None:
     db = await open_database(settings.db_path)
+    services = Services.create(settings, db, clock)
     try:
-        services = Services.create(settings, db, clock)
         app = build_application(settings, services)
         stop = asyncio.Event()
         _on_signals(stop)
@@ -90,7 +86,10 @@ async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> No
             finally:
                 await app.stop()
     finally:
-        await db.close()
+        try:
+            await services.close()
+        finally:
+            await db.close()
 
 
 async def _until_stopped(polling: Any, stop: asyncio.Event) -> None:

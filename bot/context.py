@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from typing import Any, TypeAlias
 
+import httpx
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.scan import RulesCache
+from bot.sources.poller import WebPreviewPoller
+from bot.sources.tme_http import SharedClient
 from storage.db import Database
 from storage.follows import FollowRepository
 from storage.framings import FramingRepository
@@ -21,8 +25,6 @@ from storage.posts import ChannelRepository, PostRepository
 from storage.roles import RoleRepository
 from storage.search import SearchRepository
 from storage.subscribers import DeliveryRepository, SubscriberRepository
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,8 @@ class Services:
     delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The matcher of the current rules version, shared by the scan job and /explain.
     rules: RulesCache = field(default_factory=RulesCache)
+    # The application's one client for t.me (web previews of followed channels).
+    web: SharedClient = field(default_factory=SharedClient)
 
     @classmethod
     def create(cls, settings: Settings, db: Database, clock: Clock) -> Services:
@@ -65,6 +69,26 @@ class Services:
             roles=RoleRepository(db),
             inbox=InboxRepository(db),
             follows=FollowRepository(db),
+        )
+
+    async def close(self) -> None:
+        """Close what the services opened themselves (not the database: its opener does)."""
+        await self.web.aclose()
+
+    def web_poller(
+        self, client: httpx.AsyncClient | None = None, rng: random.Random | None = None
+    ) -> WebPreviewPoller:
+        """A poller of followed channels' web previews, with this application's settings
+        and, unless told otherwise, its one t.me client."""
+        return WebPreviewPoller(
+            client or self.web.get(),
+            self.settings.web_preview_url,
+            self.posts,
+            self.follows,
+            self.clock,
+            interval=timedelta(seconds=self.settings.poll_interval_seconds),
+            backfill_posts=self.settings.backfill_posts,
+            rng=rng,
         )
 
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -37,6 +38,15 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 CONCURRENT_SENDS = 16
 
 
+class DeliveryOutcome(StrEnum):
+    """How one subscriber's delivery of one period ended."""
+
+    SENT = "sent"
+    DEACTIVATED = "deactivated"  # the chat is gone: the subscriber was deactivated
+    POSTPONED = "postponed"  # flood wait or network: the catch-up tries again
+    FAILED = "failed"  # Telegram rejected a message: recorded, not retried
+
+
 @dataclass(slots=True)
 class DeliveryReport:
     period: str
@@ -44,6 +54,15 @@ class DeliveryReport:
     deactivated: list[int] = field(default_factory=list)
     postponed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+
+    def add(self, outcome: DeliveryOutcome, chat_id: int) -> None:
+        chats = {
+            DeliveryOutcome.SENT: self.sent,
+            DeliveryOutcome.DEACTIVATED: self.deactivated,
+            DeliveryOutcome.POSTPONED: self.postponed,
+            DeliveryOutcome.FAILED: self.failed,
+        }[outcome]
+        chats.append(chat_id)
 
 
 async def compose(services: Services, start: datetime, end: datetime) -> list[str]:
@@ -85,17 +104,17 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     async def deliver(delivery: Delivery) -> None:
         async with gate:
             outcome = await _send_rest(bot, services, progress, delivery)
-            if outcome == "sent" and chart is not None:
+            if outcome is DeliveryOutcome.SENT and chart is not None:
                 await send_chart(bot, services, delivery.chat_id, period.key, chart)
-        getattr(report, outcome).append(delivery.chat_id)
+        report.add(outcome, delivery.chat_id)
 
     # A TaskGroup, not gather: if one send fails unexpectedly the others are cancelled
     # before the delivery lock is released, so no stray sender outlives this run.
     async with asyncio.TaskGroup() as group:
         for delivery in deliveries:
             group.create_task(deliver(delivery))
-    for outcome in (report.sent, report.deactivated, report.postponed, report.failed):
-        outcome.sort()
+    for chats in (report.sent, report.deactivated, report.postponed, report.failed):
+        chats.sort()
     log.info(
         "daily digest %s: sent %d, deactivated %d, postponed %d",
         period.key,
@@ -143,8 +162,8 @@ class _ProgressLog:
 
 async def _send_rest(
     bot: Bot, services: Services, progress: _ProgressLog, delivery: Delivery
-) -> str:
-    """Send the messages not sent yet; returns "sent", "deactivated" or "postponed"."""
+) -> DeliveryOutcome:
+    """Send the messages not sent yet; returns how the delivery ended."""
     chat_id, period, messages, sent = (
         delivery.chat_id,
         delivery.period,
@@ -164,16 +183,18 @@ async def _send_rest(
             return await _give_up(services, chat_id, period, sent, exc)
         except (RetryAfter, NetworkError) as exc:
             log.warning("digest %s to %s postponed: %s", period, chat_id, exc)
-            return "postponed"
+            return DeliveryOutcome.POSTPONED
         sent += 1
         await progress.record(chat_id, period, sent, "sent" if sent == len(messages) else "pending")
-    return "sent"
+    return DeliveryOutcome.SENT
 
 
 _GONE = ("chat not found", "bot was kicked", "user is deactivated", "not enough rights")
 
 
-async def _give_up(services: Services, chat_id: int, period: str, sent: int, exc: Exception) -> str:
+async def _give_up(
+    services: Services, chat_id: int, period: str, sent: int, exc: Exception
+) -> DeliveryOutcome:
     """A failure that retrying will not fix: record it; deactivate if the chat is gone."""
     now = services.clock()
     await services.deliveries.progress(chat_id, period, sent, "failed", now)
@@ -182,6 +203,6 @@ async def _give_up(services: Services, chat_id: int, period: str, sent: int, exc
     if isinstance(exc, Forbidden) or any(g in str(exc).lower() for g in _GONE):
         log.warning("digest %s to %s failed (%s): subscriber deactivated", period, chat_id, exc)
         await services.subscribers.unsubscribe(chat_id, now, note=f"delivery failed: {exc}")
-        return "deactivated"
+        return DeliveryOutcome.DEACTIVATED
     log.error("digest %s to %s rejected by Telegram: %s", period, chat_id, exc)
-    return "failed"
+    return DeliveryOutcome.FAILED

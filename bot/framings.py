@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.rules import TermError, check_term, term_key
-from storage.framings import FramingRepository, PackFraming, PackImport
+from storage.framings import MAX_TERMS_PER_FRAMING, FramingRepository, PackFraming, PackImport
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # fullmatch: $ allows "x\n"
-MAX_TERM_CHARS = 200
-MAX_TERMS_PER_FRAMING = 500
 PACK_KEYS = ("slug", "title", "description", "terms")
 # A pack is a few hundred framings of short terms; these bound what a hostile file costs.
 MAX_PACK_BYTES = 4_000_000
@@ -63,7 +61,7 @@ class CheckedTerm:
 
 def check_new_term(text: str) -> CheckedTerm:
     try:
-        cleaned = check_term(text, max_length=MAX_TERM_CHARS)
+        cleaned = check_term(text)
     except TermError as exc:
         raise FramingError(str(exc)) from None
     return CheckedTerm(cleaned, term_key(cleaned))

@@ -13,12 +13,10 @@ from datetime import datetime
 from telegram import Chat, Message, MessageOriginChannel
 
 from bot.links import post_link
-from storage.models import IncomingPost, StoreResult
+from storage.models import MAX_POST_CHARS, IncomingPost, StoreResult
 from storage.posts import PostRepository
 
 log = logging.getLogger(__name__)
-
-MAX_POST_CHARS = 100_000  # Telegram allows 4096 (text) or 1024 (caption); this is a guard
 
 
 def post_from_channel_message(message: Message) -> IncomingPost | None:

@@ -11,10 +11,10 @@ The matcher is compiled once per rules version (RulesCache) and reused until the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from bot.clock import Clock
 from bot.neardup_index import index_queued
 from bot.rules import Matcher, TermRule, compile_matcher
 from storage.framings import FramingRepository
@@ -23,8 +23,6 @@ from storage.models import MatchRow, PostToScan
 from storage.neardup import NearDupRepository
 
 BATCH_SIZE = 500
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)

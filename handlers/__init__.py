@@ -1,4 +1,4 @@
-"""register(app): the one ordered list of handlers; schedule(job_queue): the jobs."""
+"""The one registry: every command (all_commands), register(app) and schedule(job_queue)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,28 @@ from telegram.ext import (
 )
 
 from bot.roles import Role
-from handlers import approvals, channel_posts, errors, jobs, sources
+from handlers import (
+    admins,
+    analysts,
+    approvals,
+    audit,
+    channel_posts,
+    channels,
+    errors,
+    explain,
+    forwards,
+    framing_list,
+    jobs,
+    posts,
+    propagation,
+    sources,
+    subscribers,
+    terms,
+    trends,
+    watchdogs,
+)
 from handlers.auth import requires
-from handlers.help import FORWARD_NOTE, all_commands
+from handlers.help import help_command
 from handlers.registry import Command
 
 __all__ = ["ALLOWED_UPDATES", "register", "schedule"]
@@ -30,6 +49,31 @@ ALLOWED_UPDATES = [
     "my_chat_member",
     "callback_query",
 ]
+
+
+def all_commands() -> list[Command]:
+    """Every command in the order /help lists them and handlers are registered."""
+    return [
+        HELP,
+        *subscribers.COMMANDS,
+        *trends.COMMANDS,
+        *analysts.COMMANDS,
+        *posts.COMMANDS,
+        *propagation.COMMANDS,
+        *explain.COMMANDS,
+        *terms.COMMANDS,
+        *framing_list.COMMANDS,
+        *channels.COMMANDS,
+        *watchdogs.COMMANDS,
+        *approvals.COMMANDS,
+        forwards.FORWARD,
+        *sources.COMMANDS,
+        *admins.COMMANDS,
+        *audit.COMMANDS,
+    ]
+
+
+HELP = help_command(all_commands)
 
 
 def guarded(command: Command) -> Any:
@@ -49,7 +93,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if command.names:
             app.add_handler(CommandHandler(command.names, guarded(command), filters=not_channel))
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    app.add_handler(MessageHandler(private & filters.FORWARDED, guarded(FORWARD_NOTE)))
+    app.add_handler(MessageHandler(private & filters.FORWARDED, guarded(forwards.FORWARD)))
     app.add_handler(MessageHandler(private & filters.COMMAND, errors.unknown_command))
     app.add_handler(MessageHandler(private, errors.plain_text))
     app.add_error_handler(errors.on_error)

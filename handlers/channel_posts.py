@@ -15,8 +15,8 @@ from telegram.error import TelegramError
 from bot.context import Context, Services, services_of
 from bot.ingest import post_from_channel_message, store_post
 from bot.roles import Role, may, role_of
-from bot.sources.webpreview import synthetic_chat_id
-from handlers.approvals import notify_pending
+from handlers.approval_cards import notify_pending
+from storage.chat_ids import synthetic_chat_id
 
 log = logging.getLogger(__name__)
 

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from telegram import Update
 
 from bot.context import Context, services_of
 from bot.roles import Role, role_of
 from bot.telegram_text import escape
-from handlers import (
-    admins,
-    analysts,
-    approvals,
-    explain,
-    moderators,
-    propagation,
-    sources,
-    subscribers,
-    trends,
-    watchdogs,
-)
 from handlers.common import reply_chunks
 from handlers.registry import Command
 
@@ -40,41 +30,18 @@ def help_text(commands: list[Command], user_id: int | None, role: Role, when: st
     return "\n".join(lines)
 
 
-async def start(update: Update, context: Context) -> None:
-    services = services_of(context)
-    user = update.effective_user
-    role = await role_of(services, user.id if user else None)
-    settings = services.settings
-    when = f"{settings.digest_time:%H:%M} ({escape(settings.timezone)})"
-    text = help_text(all_commands(), user.id if user else None, role, when)
-    await reply_chunks(update, text.split("\n"))  # each line is balanced: split between them
+def help_command(commands: Callable[[], list[Command]]) -> Command:
+    """/start and /help, listing `commands()` (the registry in handlers/__init__.py)."""
 
+    async def start(update: Update, context: Context) -> None:
+        services = services_of(context)
+        user = update.effective_user
+        role = await role_of(services, user.id if user else None)
+        settings = services.settings
+        when = f"{settings.digest_time:%H:%M} ({escape(settings.timezone)})"
+        text = help_text(commands(), user.id if user else None, role, when)
+        await reply_chunks(update, text.split("\n"))  # each line is balanced: split between them
 
-HELP = Command(
-    ("start", "help"), start, Role.EVERYONE, "/help", "what FrameWatch does and your commands"
-)
-FORWARD_NOTE = Command(
-    (),
-    moderators.forwarded_post,
-    Role.MODERATOR,
-    "(forward me a channel post)",
-    "store it under its channel",
-)
-
-
-def all_commands() -> list[Command]:
-    """Every command in the order /help lists them and handlers are registered."""
-    return [
-        HELP,
-        *subscribers.COMMANDS,
-        *trends.COMMANDS,
-        *analysts.COMMANDS,
-        *propagation.COMMANDS,
-        *explain.COMMANDS,
-        *moderators.COMMANDS,
-        *watchdogs.COMMANDS,
-        *approvals.COMMANDS,
-        FORWARD_NOTE,
-        *sources.COMMANDS,
-        *admins.COMMANDS,
-    ]
+    return Command(
+        ("start", "help"), start, Role.EVERYONE, "/help", "what FrameWatch does and your commands"
+    )

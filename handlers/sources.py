@@ -5,20 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import JobQueue
 
 from bot.context import Context, services_of
 from bot.roles import Role
-from bot.sources.poller import WebPreviewPoller, follow_message
-from bot.sources.tme_http import open_client
-from bot.sources.webpreview import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
+from bot.sources.follow_text import follow_message
+from bot.sources.usernames import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from bot.telegram_text import Text, escape
 from handlers.common import command_args, reply
 from handlers.registry import Command
-from storage.models import Follow
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +33,7 @@ async def follow(update: Update, context: Context) -> None:
         return
     services = services_of(context)
     user = update.effective_user
-    async with open_client() as client:
-        poller = WebPreviewPoller.from_services(services, client)
-        result = await poller.follow(username, user.id if user else None)
+    result = await services.web_poller().follow(username, user.id if user else None)
     settings = services.settings
     interval = timedelta(seconds=settings.poll_interval_seconds)
     await reply(update, [Text(follow_message(result, interval, settings.backfill_posts))])
@@ -75,25 +70,10 @@ async def _username_or_usage(update: Update, usage: str) -> str | None:
         return None
 
 
-def follow_state(follow: Follow, zone: ZoneInfo) -> str:
-    """How /channels shows a followed channel's polling state (plain text)."""
-    last = (
-        f"{follow.last_poll_at.astimezone(zone):%Y-%m-%d %H:%M}" if follow.last_poll_at else "never"
-    )
-    parts = ["followed", "ok" if follow.state == "ok" else f"{follow.state}: {follow.last_error}"]
-    parts.append(f"last poll {last}")
-    if follow.state != "ok":
-        parts.append(f"next try {follow.next_poll_at.astimezone(zone):%Y-%m-%d %H:%M}")
-    if follow.backfill_before is not None and follow.backfill_left > 0:
-        parts.append("still reading older posts")
-    return " · ".join(parts)
-
-
 async def poll_job(context: Context) -> None:
     """Poll the followed channels whose time has come (each keeps its own schedule)."""
     services = services_of(context)
-    async with open_client() as client:
-        reports = await WebPreviewPoller.from_services(services, client).poll_due()
+    reports = await services.web_poller().poll_due()
     for report in reports:
         if report.new or report.edited:
             log.info("@%s: %d new, %d edited", report.username, len(report.new), len(report.edited))

@@ -7,6 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from storage.db import Database
+from storage.models import AuditEntry
 from storage.timeutil import from_iso, iso
 
 
@@ -19,8 +20,9 @@ async def record(
     )
 
 
-async def recent(db: Database, limit: int = 50) -> list[tuple[datetime, int | None, str, str]]:
+async def recent(db: Database, limit: int = 50) -> list[AuditEntry]:
+    """The newest `limit` entries, newest first (read by /audit and `framewatch audit`)."""
     rows = await db.fetchall(
         "SELECT at, user_id, action, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
     )
-    return [(from_iso(r["at"]), r["user_id"], r["action"], r["detail"]) for r in rows]
+    return [AuditEntry(from_iso(r["at"]), r["user_id"], r["action"], r["detail"]) for r in rows]

@@ -3,8 +3,7 @@
 Channel identity: the web preview shows a channel's username but not the numeric id the
 Bot API uses. A followed channel gets the id already stored for its username (the bot is
 admin there, or its posts were forwarded or imported), or else a synthetic id below
-SYNTHETIC_ID_BASE. Bot API ids have at most 52 significant bits (|id| < 2^52, as the Bot
-API documents), so a synthetic id can never equal a real one. When the real id becomes
+SYNTHETIC_ID_BASE (storage/chat_ids.py), which can never equal a real one. When the real id becomes
 known later, adopt() moves the posts to it in one transaction.
 """
 
@@ -16,16 +15,10 @@ from datetime import datetime
 import aiosqlite
 
 from storage import audit
+from storage.chat_ids import SYNTHETIC_ID_BASE, is_synthetic
 from storage.db import Database
 from storage.models import Follow
 from storage.timeutil import from_iso, iso
-
-SYNTHETIC_ID_BASE = -(2**53)  # synthetic ids are SYNTHETIC_ID_BASE - (48-bit hash)
-
-
-def is_synthetic(chat_id: int) -> bool:
-    return chat_id <= SYNTHETIC_ID_BASE
-
 
 _SELECT = (
     "SELECT f.*, coalesce(c.title, '') AS title,"

@@ -16,6 +16,21 @@ from storage.db import Database
 from storage.models import FramingStats, RuleChange, TermRow
 from storage.timeutil import from_iso, iso
 
+# Enforced here, in the transaction that adds terms, so no two writers can pass it together.
+MAX_TERMS_PER_FRAMING = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedTerm:
+    text: str  # the removed term as it was written
+    version: int  # the rules version this removal wrote
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedFraming:
+    terms: int  # how many terms the framing had
+    version: int  # the rules version this removal wrote
+
 
 @dataclass(frozen=True, slots=True)
 class AddTermResult:
@@ -66,6 +81,8 @@ class TermLimitError(ValueError):
             "remove some terms from the pack or from the framing (/unwatch)"
         )
         self.slug = slug
+        self.count = count
+        self.limit = limit
 
 
 class FramingRepository:
@@ -80,9 +97,17 @@ class FramingRepository:
         actor: int | None,
         now: datetime,
         via: str = "/watch",
+        max_terms: int = MAX_TERMS_PER_FRAMING,
     ) -> AddTermResult:
+        """Add a term; TermLimitError (nothing changed) if the framing has max_terms already.
+
+        The limit is checked in the same transaction as the insert, so two concurrent
+        /watch cannot both pass it."""
         async with self._db.transaction() as conn:
             framing_id, created = await _ensure_framing(conn, slug, slug, "", actor, now)
+            count = await _term_count(conn, framing_id)
+            if count >= max_terms:
+                raise TermLimitError(slug, count + 1, max_terms)  # rolls back a new framing
             version = await _next_version(conn)
             if not await _insert_term(conn, framing_id, text, key, version, actor, now):
                 return AddTermResult(created, False, None)
@@ -92,8 +117,8 @@ class FramingRepository:
 
     async def remove_term(
         self, slug: str, key: str, actor: int | None, now: datetime, via: str = "/unwatch"
-    ) -> str | None:
-        """Delete one term (and its matches); returns the removed term's text, or None."""
+    ) -> RemovedTerm | None:
+        """Delete one term (and its matches); returns what was removed, or None."""
         async with self._db.transaction() as conn:
             async with conn.execute(
                 "SELECT t.id, t.text FROM terms t JOIN framings f ON f.id = t.framing_id"
@@ -107,12 +132,12 @@ class FramingRepository:
             version = await _next_version(conn)
             await _record(conn, version, slug, row[1], "removed", actor, via, now)
             await audit.record(conn, actor, "unwatch", f"{slug}: {row[1]}", now)
-            return str(row[1])
+            return RemovedTerm(str(row[1]), version)
 
     async def remove_framing(
         self, slug: str, actor: int | None, now: datetime, via: str = "/unwatch"
-    ) -> int | None:
-        """Delete a framing with its terms and matches; returns how many terms it had."""
+    ) -> RemovedFraming | None:
+        """Delete a framing with its terms and matches; returns what was removed, or None."""
         async with self._db.transaction() as conn:
             async with conn.execute("SELECT id FROM framings WHERE slug = ?", (slug,)) as cur:
                 row = await cur.fetchone()
@@ -129,7 +154,7 @@ class FramingRepository:
             await audit.record(
                 conn, actor, "unwatch", f"{slug} (whole framing, {len(texts)} terms)", now
             )
-            return len(texts)
+            return RemovedFraming(len(texts), version)
 
     async def import_pack(
         self,
@@ -228,6 +253,14 @@ class FramingRepository:
     async def all_terms(self) -> list[TermRow]:
         rows = await self._db.fetchall("SELECT id, framing_id, text FROM terms ORDER BY id")
         return [TermRow(r[0], r[1], r[2]) for r in rows]
+
+
+async def _term_count(conn: aiosqlite.Connection, framing_id: int) -> int:
+    async with conn.execute(
+        "SELECT count(*) FROM terms WHERE framing_id = ?", (framing_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _next_version(conn: aiosqlite.Connection) -> int:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 # Whether a channel's posts count (see migration 0006): only 'approved' ones do.
 Approval = Literal["approved", "pending", "rejected"]
+
+# The most characters of a post's text that are stored, whatever its source.
+MAX_POST_CHARS = 100_000  # Telegram allows 4096 (text) or 1024 (caption); this is a guard
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,19 @@ class IncomingPost:
     forwarded_from_message_id: int | None = None
 
 
+class StoreOutcome(StrEnum):
+    """What storing one post did."""
+
+    NEW = "new"
+    EDITED = "edited"
+    UNCHANGED = "unchanged"
+    STALE = "stale"  # an older version arrived after a newer one: kept out of the text
+
+
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     post_id: int
-    outcome: str  # "new", "edited", "unchanged" or "stale" (an older version arrived late)
+    outcome: StoreOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,3 +188,13 @@ class Follow:
     backfill_before: int | None
     backfill_left: int
     post_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit log row: who (None: the command line or the bot itself) did what, when."""
+
+    at: datetime
+    user_id: int | None
+    action: str
+    detail: str

@@ -12,7 +12,7 @@ import aiosqlite
 from storage import audit
 from storage.approvals import ApprovalRepository, Joined, after_membership
 from storage.db import Database
-from storage.models import ChannelStats, IncomingPost, StoreResult
+from storage.models import ChannelStats, IncomingPost, StoreOutcome, StoreResult
 from storage.numbers import ascii_int
 from storage.timeutil import from_unix, iso, unix
 
@@ -123,9 +123,9 @@ def _store_run(
     for post in posts:
         key = (post.chat_id, post.message_id)
         if key not in stored:
-            results.append(StoreResult(ids[key][0], "new"))
+            results.append(StoreResult(ids[key][0], StoreOutcome.NEW))
         elif stored[key][1] == post.text:
-            results.append(StoreResult(stored[key][0], "unchanged"))
+            results.append(StoreResult(stored[key][0], StoreOutcome.UNCHANGED))
         else:
             results.append(_update(conn, stored[key], post, now))
     return results
@@ -167,9 +167,9 @@ def _update(
     new_edited = unix(post.edited_at) if post.edited_at else None
     conn.execute(_REFRESH_DETAILS, _refresh_params(post, post_id))
     if old_text == post.text:
-        return StoreResult(post_id, "unchanged")
+        return StoreResult(post_id, StoreOutcome.UNCHANGED)
     if (new_edited or 0) < (old_edited or 0):
-        return StoreResult(post_id, "stale")
+        return StoreResult(post_id, StoreOutcome.STALE)
     conn.execute(
         "INSERT INTO post_versions (post_id, text, edited_at, replaced_at) VALUES (?, ?, ?, ?)",
         (post_id, old_text, old_edited, iso(now)),
@@ -180,7 +180,7 @@ def _update(
         "UPDATE posts SET text = ?, edited_at = ?, needs_scan = 1 WHERE id = ?",
         (post.text, new_edited, post_id),
     )
-    return StoreResult(post_id, "edited")
+    return StoreResult(post_id, StoreOutcome.EDITED)
 
 
 _REFRESH_DETAILS = (

@@ -123,4 +123,5 @@ async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIt
             poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout=0)
             yield Harness(tg, services, app, poller, clock)
     finally:
+        await services.close()  # the application's t.me client, if a poll opened it
         await db.close()

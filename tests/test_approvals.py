@@ -16,9 +16,9 @@ import aiosqlite
 from bot.delivery import compose
 from bot.digest_render import render_plain
 from bot.scan import run_scan
-from bot.sources.webpreview import synthetic_chat_id
 from handlers import ALLOWED_UPDATES
-from handlers.approvals import CARDS_PER_LIST, parse_button
+from handlers.approval_cards import CARDS_PER_LIST, parse_button
+from storage.chat_ids import synthetic_chat_id
 from storage.db import Database, _migration_files, migrate, open_database
 from storage.models import IncomingPost
 from tests.conftest import ADMIN, ANALYST, MODERATOR, STRANGER, Harness

@@ -182,7 +182,7 @@ async def test_the_polling_loop_survives_a_bad_gateway_and_stores_the_post(
 
 
 async def test_joining_a_channel_first_seen_on_the_web_moves_its_posts(harness: Harness) -> None:
-    from bot.sources.webpreview import synthetic_chat_id
+    from storage.chat_ids import synthetic_chat_id
     from storage.models import IncomingPost
 
     synthetic = synthetic_chat_id("echo_front")

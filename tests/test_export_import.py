@@ -13,7 +13,8 @@ import pytest
 
 from bot.commands.importer import BATCH_SIZE, ImportReport, import_export, parse_username
 from bot.links import internal_channel_id, post_link
-from bot.sources.export import ExportError, MessageReader, bot_api_chat_id, open_export
+from bot.sources.export import ExportError, bot_api_chat_id, open_export
+from bot.sources.export_messages import MessageReader
 from storage.db import Database, open_database
 from storage.posts import PostRepository
 from storage.timeutil import from_unix

@@ -149,5 +149,6 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     finally:
         os.close(controller)
     assert result.returncode == 0
-    assert b"importing [" in shown and b"100%" in shown
+    assert b"importing " in shown and b"100%" in shown
+    assert b"4.7/4.7 kB" in shown and b"0:00:00" in shown  # amount and time left (rich)
     assert b"importing" not in result.stdout

@@ -13,7 +13,8 @@ import pytest
 
 from bot.commands.importer import ImportReport, import_export
 from bot.links import post_link
-from bot.sources.export import MessageReader, open_export
+from bot.sources.export import open_export
+from bot.sources.export_messages import MessageReader
 from storage.db import Database
 from storage.posts import PostRepository
 from storage.search import SearchRepository

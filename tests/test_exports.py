@@ -17,7 +17,8 @@ import pytest
 from bot.commands.export import channel_candidates, parse_since
 from bot.commands.importer import import_export
 from bot.scan import run_scan
-from bot.sources.export import MessageReader, open_export
+from bot.sources.export import open_export
+from bot.sources.export_messages import MessageReader
 from storage.exports import ExportRepository
 from tests.cli import run_framewatch
 from tests.conftest import MODERATOR, Harness

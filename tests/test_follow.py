@@ -15,8 +15,8 @@ import pytest
 from bot.app import build_application
 from bot.context import Services
 from bot.inbox import DurablePoller
-from bot.sources.webpreview import synthetic_chat_id
 from handlers import ALLOWED_UPDATES
+from storage.chat_ids import synthetic_chat_id
 from storage.db import open_database
 from tests.conftest import (
     ADMIN,
@@ -54,6 +54,7 @@ async def bot(
             await harness.grant_roles()
             yield harness
     finally:
+        await services.close()  # the application's t.me client, if a poll opened it
         await db.close()
 
 
@@ -286,3 +287,20 @@ async def test_cli_names_a_malformed_setting(
     assert out == ""
     assert code == 2
     assert err.startswith(f"framewatch: {variable}: ") and len(err.strip().splitlines()) == 1
+
+
+async def test_follows_and_polls_share_the_applications_one_client(
+    bot: Harness, tme: TmeServer
+) -> None:
+    tme.channel("fw_shared_client", "Shared", page_size=20).add(*range(1, 5))
+    await bot.command(MODERATOR, "/follow fw_shared_client")
+    client = bot.services.web.get()  # the one /follow used
+    bot.clock.now += timedelta(minutes=11)
+    await run_poll_job(bot)
+    await run_poll_job(bot)
+    assert bot.services.web.get() is client and not client.is_closed
+    follow = await bot.services.follows.get("fw_shared_client")
+    assert follow is not None and follow.state == "ok"
+
+    await bot.services.close()  # as the application does when it stops
+    assert client.is_closed

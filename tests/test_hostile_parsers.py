@@ -22,7 +22,8 @@ from bot.framings import FramingError, check_new_term
 from bot.ingest import store_post
 from bot.rules.syntax import TermError, parse
 from bot.rules.syntax import clean as clean_term
-from bot.sources.export import MessageReader, open_export
+from bot.sources.export import open_export
+from bot.sources.export_messages import MessageReader
 from bot.sources.webpreview import PageKind, parse_page
 from bot.telegram_text import render
 from handlers.analysts import format_hit

@@ -20,9 +20,9 @@ from bot.sources.poller import (
     WebPreviewPoller,
 )
 from bot.sources.tme_http import NO_POSTS, NOT_PUBLIC, UNREADABLE, open_client
-from bot.sources.webpreview import synthetic_chat_id
+from storage.chat_ids import is_synthetic, synthetic_chat_id
 from storage.db import Database
-from storage.follows import FollowRepository, is_synthetic
+from storage.follows import FollowRepository
 from storage.models import IncomingPost
 from storage.posts import ChannelRepository, PostRepository
 from tests.conftest import SHARED_DATA, FakeClock

@@ -85,10 +85,12 @@ async def test_every_term_change_is_a_new_rules_version(services: Services, db: 
     assert await framings.rules_version() == 0
     assert await watch(services, "feint", "tactical feint", actor=7) == 1
     assert await watch(services, "feint", "military feint", actor=8) == 2
-    assert await framings.remove_term("feint", "tactical feint", 9, NOW) == "tactical feint"
+    removed = await framings.remove_term("feint", "tactical feint", 9, NOW)
+    assert removed is not None and removed.text == "tactical feint"
     pack = [PackFraming("kyiv-regime", "Kyiv regime", "", (("kyiv regime", "kyiv regime"),))]
     imported = await framings.import_pack(pack, None, NOW, via="pack p.toml", max_terms=500)
-    assert await framings.remove_framing("feint", 9, NOW) == 1
+    gone = await framings.remove_framing("feint", 9, NOW)
+    assert gone is not None and gone.terms == 1
 
     assert imported.version == 4
     assert await framings.rules_version() == 5

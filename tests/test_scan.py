@@ -193,7 +193,8 @@ async def test_removed_term_loses_its_matches(services: Services, db: Database) 
         (post_id, goodwill),
         (post_id, feint),
     ]
-    assert await services.framings.remove_framing("feint", 7, NOW) == 1
+    gone = await services.framings.remove_framing("feint", 7, NOW)
+    assert gone is not None and gone.terms == 1
     assert [(p, t) for p, t, _ in await stored_matches(db)] == [(post_id, goodwill)]
 
     report = await scan(services)  # nothing comes back

@@ -313,6 +313,31 @@ async def test_add_term_creates_framing_and_refuses_duplicate_keys(db: Database)
     ]  # the refused duplicate wrote nothing
 
 
+async def test_add_term_enforces_the_term_limit_in_its_transaction(db: Database) -> None:
+    framings = FramingRepository(db)
+    await framings.add_term("full", "first term", "first term", 7, NOW, max_terms=2)
+    await framings.add_term("full", "second term", "second term", 7, NOW, max_terms=2)
+    with pytest.raises(TermLimitError) as raised:
+        await framings.add_term("full", "third term", "third term", 7, NOW, max_terms=2)
+    assert raised.value.limit == 2
+    with pytest.raises(TermLimitError):  # a new framing with no room is not left behind
+        await framings.add_term("none", "any term", "any term", 7, NOW, max_terms=0)
+    assert await framings.term_count("full") == 2
+    assert not await framings.exists("none")
+    assert await framings.rules_version() == 2  # the refusals wrote no version
+
+
+async def test_removals_return_the_rules_version_they_wrote(db: Database) -> None:
+    framings = FramingRepository(db)
+    await framings.add_term("one", "first term", "first term", 7, NOW)
+    await framings.add_term("one", "second term", "second term", 7, NOW)
+    removed = await framings.remove_term("one", "first term", 7, NOW)
+    await framings.add_term("two", "other term", "other term", 8, NOW)  # a later change
+    gone = await framings.remove_framing("one", 7, NOW)
+    assert removed is not None and (removed.text, removed.version) == ("first term", 3)
+    assert gone is not None and (gone.terms, gone.version) == (1, 5)
+
+
 async def test_same_term_key_may_be_used_by_two_framings(db: Database) -> None:
     framings = FramingRepository(db)
     await framings.add_term("one", "shared words", "shared words", None, NOW)
@@ -326,7 +351,8 @@ async def test_remove_term(db: Database) -> None:
     await framings.add_term("feint", "tactical feint", "tactical feint", 7, NOW)
     await framings.add_term("feint", "feint", "feint", 7, NOW)
 
-    assert await framings.remove_term("feint", "tactical feint", 9, NOW) == "tactical feint"
+    removed = await framings.remove_term("feint", "tactical feint", 9, NOW)
+    assert removed is not None and removed.text == "tactical feint"
     assert await framings.remove_term("feint", "tactical feint", 9, NOW) is None
     assert await framings.remove_term("nope", "feint", 9, NOW) is None
 
@@ -348,7 +374,8 @@ async def test_remove_framing_cascades_to_terms_and_matches(db: Database) -> Non
     )
     assert await matches.count() == 3
 
-    assert await framings.remove_framing("goodwill", 9, NOW) == 2
+    gone = await framings.remove_framing("goodwill", 9, NOW)
+    assert gone is not None and gone.terms == 2
     assert await framings.remove_framing("goodwill", 9, NOW) is None
 
     assert not await framings.exists("goodwill")

@@ -13,7 +13,7 @@ from bot.delivery import compose
 from bot.digest import build_digest
 from bot.digest_render import render_digest, render_plain
 from bot.scan import run_scan
-from bot.sources.webpreview import synthetic_chat_id
+from storage.chat_ids import synthetic_chat_id
 from storage.db import Database
 from storage.follows import FollowRepository
 from storage.models import DigestItem, IncomingPost

@@ -8,17 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.sources.usernames import UsernameError, parse_username
 from bot.sources.webpreview import (
     PageKind,
     PreviewPost,
-    UsernameError,
     parse_page,
-    parse_username,
     parse_views,
-    synthetic_chat_id,
     to_incoming,
 )
-from storage.follows import SYNTHETIC_ID_BASE, is_synthetic
+from storage.chat_ids import SYNTHETIC_ID_BASE, is_synthetic, synthetic_chat_id
 from tests.conftest import SHARED_DATA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tme_s"

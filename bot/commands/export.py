@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.common import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
@@ -196,7 +197,6 @@ async def _run(
     what: str,
 ) -> int:
     """Check the arguments (exit 2 with one line), then stream the rows to the output."""
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         try:

@@ -6,13 +6,13 @@ import argparse
 import sys
 from datetime import timedelta
 
-from bot.cli import with_services
+from bot.commands.common import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
-from bot.sources.poller import PollReport, WebPreviewPoller, follow_message
-from bot.sources.tme_http import open_client
-from bot.sources.webpreview import UsernameError, parse_username
+from bot.sources.follow_text import follow_message
+from bot.sources.poller import FollowOutcome, PollReport
+from bot.sources.usernames import UsernameError, parse_username
 from bot.terminal import clean
 
 NAME_HELP = "@name, name, https://t.me/name or t.me/s/name"
@@ -58,11 +58,10 @@ async def _follow(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def work(services: Services) -> int:
-        async with open_client() as client:
-            result = await WebPreviewPoller.from_services(services, client).follow(username, None)
+        result = await services.web_poller().follow(username, None)
         interval = timedelta(seconds=settings.poll_interval_seconds)
         print(clean(follow_message(result, interval, settings.backfill_posts)))
-        return 0 if result.outcome in {"followed", "already"} else 1
+        return 0 if result.outcome in {FollowOutcome.FOLLOWED, FollowOutcome.ALREADY} else 1
 
     return await with_services(settings.db_path, work, settings)
 
@@ -84,8 +83,7 @@ async def _unfollow(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _poll(settings: Settings, args: argparse.Namespace) -> int:
     async def work(services: Services) -> int:
-        async with open_client() as client:
-            reports = await WebPreviewPoller.from_services(services, client).poll_all()
+        reports = await services.web_poller().poll_all()
         if not reports:
             print("No channels are followed. Follow one: framewatch follow NAME")
             return 0

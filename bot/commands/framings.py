@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.commands.common import fail, with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.framings import PackError, import_pack, write_pack
@@ -51,21 +52,15 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lister.set_defaults(handler=_list)
 
 
-def _fail(message: str) -> int:
-    print(f"framewatch: {clean(message, multiline=True)}", file=sys.stderr)
-    return 2
-
-
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         try:
             result = await import_pack(services.framings, args.pack, None, services.clock())
         except PackError as exc:
-            return _fail(str(exc))
+            return fail(str(exc), 2)
         except TermLimitError as exc:
-            return _fail(f"{args.pack}: {exc}; nothing was imported")
+            return fail(f"{args.pack}: {exc}; nothing was imported", 2)
         print(clean("\n".join(describe_import(args.pack.name, result)), multiline=True))
         return 0
 
@@ -102,7 +97,6 @@ def _describe_framing(f: FramingImport) -> str:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         framings = await services.framings.export_pack()
@@ -119,7 +113,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         error = _write_atomically(Path(args.pack), text)
         if error:
-            return _fail(error)
+            return fail(error, 2)
         print(clean(f"Exported {len(framings)} framings with {terms} terms to {args.pack}."))
         return 0
 
@@ -140,7 +134,6 @@ def _write_atomically(path: Path, text: str) -> str | None:
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         stats = await services.framings.list_with_stats()

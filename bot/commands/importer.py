@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import re
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,22 +20,22 @@ from zoneinfo import ZoneInfo
 
 import ijson
 
+from bot.commands.common import fail, with_services
 from bot.config import Settings, zone_named
 from bot.context import Services
 from bot.ingest import store_posts
 from bot.links import internal_channel_id
+from bot.progress import progress_bar
 from bot.sources.export import (
     PUBLIC_CHAT_TYPES,
     ExportError,
     ExportReader,
     ExportSource,
-    MessageReader,
-    SkippedMessage,
-    describe_message,
     open_export,
 )
+from bot.sources.export_messages import MessageReader, SkippedMessage, describe_message
 from bot.terminal import clean
-from storage.models import IncomingPost
+from storage.models import IncomingPost, StoreOutcome
 from storage.posts import PostRepository
 
 BATCH_SIZE = 2000
@@ -50,7 +49,7 @@ Progress = Callable[[int, int], None]  # (bytes read, file size)
 class ImportReport:
     path: Path
     size: int
-    outcomes: Counter[str] = field(default_factory=Counter)  # new, edited, unchanged, stale
+    outcomes: Counter[StoreOutcome] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> messages
     problems: list[str] = field(default_factory=list)  # the first malformed messages
     chats: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # id: name, type, posts
@@ -205,22 +204,21 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     try:
         username = parse_username(args.username) if args.username is not None else None
     except ValueError as exc:
-        return _usage_error(str(exc))
+        return fail(str(exc), 2)
     zone = zone_named(args.timezone or settings.timezone)
     if zone is None:
-        return _usage_error(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow")
+        return fail(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow", 2)
     try:
         source = open_export(Path(args.path))
     except ExportError as exc:
-        return _usage_error(str(exc))
+        return fail(str(exc), 2)
 
     async def work(services: Services) -> int:
-        bar = ProgressBar() if sys.stderr.isatty() else None
+        bar = progress_bar("importing", in_bytes=True)
         stored_before = await services.posts.count()
         with source:
             try:
@@ -253,34 +251,6 @@ async def _interrupted(services: Services, stored_before: int) -> int:
     return 130
 
 
-def _usage_error(message: str) -> int:
-    print(f"framewatch: {clean(message)}", file=sys.stderr)
-    return 2
-
-
-class ProgressBar:
-    """Bytes read of the file, on stderr, redrawn at most five times a second."""
-
-    def __init__(self) -> None:
-        self._drawn_at: float | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self._drawn_at is not None and now - self._drawn_at < 0.2 and done < total:
-            return
-        self._drawn_at = now
-        share = min(done / total, 1.0) if total else 1.0
-        sys.stderr.write(
-            f"\rimporting [{'#' * int(share * 30):<30}] {share:4.0%}"
-            f"  {done / 1e6:.1f} of {total / 1e6:.1f} MB"
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self._drawn_at is not None:
-            sys.stderr.write("\n")
-
-
 def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -> str:
     """What the import did, as the command prints it."""
     o, skipped = report.outcomes, sum(report.skipped.values())
@@ -288,8 +258,9 @@ def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -
         f"{'Stopped importing' if report.error else 'Imported'} {report.path}: "
         f"{sum(o.values()) + skipped} messages read, "
         f"{len(report.chats)} chat(s) with posts.",
-        f"  new {o['new']}, updated (edited) {o['edited']}, unchanged {o['unchanged']}, "
-        f"older than the stored version {o['stale']}, skipped {skipped}",
+        f"  new {o[StoreOutcome.NEW]}, updated (edited) {o[StoreOutcome.EDITED]}, "
+        f"unchanged {o[StoreOutcome.UNCHANGED]}, "
+        f"older than the stored version {o[StoreOutcome.STALE]}, skipped {skipped}",
     ]
     lines += [f"  skipped {n}: {reason}" for reason, n in report.skipped.most_common()]
     lines += [f"  ! {problem}" for problem in report.problems]
@@ -306,6 +277,6 @@ def summary(report: ImportReport, zone: ZoneInfo, username: str | None = None) -
                 f"https://t.me/c/{internal_channel_id(chat_id)}/ID unless FrameWatch knows it; "
                 "import again with --username NAME for t.me/NAME/ID links"
             )
-    if o["new"] or o["edited"]:
+    if o[StoreOutcome.NEW] or o[StoreOutcome.EDITED]:
         lines.append("Run `framewatch scan` (or let the bot's scan job run) to flag framings.")
     return "\n".join(lines)

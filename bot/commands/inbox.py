@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from bot.commands.common import fail, with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.quarantine import SELECTION_HELP, SelectionError, line, parse_selection
@@ -32,13 +32,7 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action.set_defaults(handler=_resolve)
 
 
-def _fail(message: str) -> int:
-    print(f"framewatch: {message}", file=sys.stderr)
-    return 2
-
-
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         counts = await services.inbox.counts()
@@ -53,33 +47,31 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _show(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         for update in await services.inbox.quarantined(limit=None):
             if update.update_id == args.id:
                 print(update.payload)
                 return 0
-        return _fail(f"no quarantined update {args.id}; `framewatch inbox list` lists them")
+        return fail(f"no quarantined update {args.id}; `framewatch inbox list` lists them", 2)
 
     return await with_services(settings.db_path, work, settings)
 
 
 async def _resolve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     if args.all and args.ids:
-        return _fail("give update ids or --all, not both")
+        return fail("give update ids or --all, not both", 2)
     try:
         ids = None if args.all else parse_selection(args.ids)
     except SelectionError as exc:
-        return _fail(str(exc))
+        return fail(str(exc), 2)
 
     async def work(services: Services) -> int:
         act = services.inbox.retry if args.inbox_command == "retry" else services.inbox.drop
         done = await act(ids, None, services.clock())
         if not done:
-            return _fail("no such quarantined update; nothing changed. `framewatch inbox list`")
+            return fail("no such quarantined update; nothing changed. `framewatch inbox list`", 2)
         verb = "queued again" if args.inbox_command == "retry" else "dropped"
         print(f"{done} update(s) {verb}.")
         return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from bot.commands.common import with_services
 from bot.commands.export import UsageError
 from bot.commands.propagation import add_period_arguments, load_period
 from bot.config import Settings
@@ -42,7 +43,6 @@ def _save(graph: nx.DiGraph, kind: str, path: str) -> None:
 
 
 async def _network(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         try:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.common import with_services
 from bot.commands.export import UsageError, parse_since
 from bot.config import Settings
 from bot.context import Services
@@ -102,7 +103,6 @@ def rows(found: list[FramingPropagation]) -> Iterator[dict[str, Any]]:
 
 
 async def _propagation(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         try:

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.common import fail, with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.localdays import local_day
@@ -87,7 +88,6 @@ async def _range(services: Services, args: argparse.Namespace) -> tuple[date, da
 
 
 async def _trends(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import with_services
 
     async def work(services: Services) -> int:
         try:
@@ -100,7 +100,7 @@ async def _trends(settings: Settings, args: argparse.Namespace) -> int:
                     f"no framing is called {args.framing!r}: `framewatch framings list` lists them"
                 )
         except UsageError as exc:
-            return _fail(str(exc))
+            return fail(str(exc), 2)
         series = await load_trends(
             services.db, settings.zone, since, until, trend_params(settings), args.framing
         )
@@ -111,7 +111,7 @@ async def _trends(settings: Settings, args: argparse.Namespace) -> int:
             if args.chart:
                 _chart(series, args.chart)
         except OSError as exc:
-            return _fail(f"cannot write: {exc.strerror or exc}")
+            return fail(f"cannot write: {exc.strerror or exc}", 2)
         print(f"Wrote {len(rows)} rows ({since} to {until}).", file=sys.stderr)
         return 0
 
@@ -172,8 +172,3 @@ def _output(path: str | None, binary: bool = False) -> Iterator[Any]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def _fail(message: str) -> int:
-    print(f"framewatch: {message}", file=sys.stderr)
-    return 2

@@ -1,5 +1,6 @@
 """Matching framing terms in posts. Callers use only the names re-exported here."""
 
+from bot.rules.engine import term_problem
 from bot.rules.explain import FoundWord, TermExplanation, explain
 from bot.rules.matcher import (
     MAX_TERM_LENGTH,
@@ -28,5 +29,6 @@ __all__ = [
     "explain",
     "normalize_word",
     "term_key",
+    "term_problem",
     "tokenize",
 ]

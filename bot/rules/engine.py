@@ -261,6 +261,24 @@ def _group_by_text(rules: Iterable[tuple[int, int, str]]) -> dict[str, list[Owne
     return grouped
 
 
+def term_problem(text: str) -> str | None:
+    """Why a stored term is skipped by the matcher (shown as broken by /framings), or None.
+
+    The same checks as _parse_stored and _add_regex, so what /framings calls broken is
+    exactly what the scan leaves out."""
+    try:
+        node = parse(clean(text))
+    except TermError as exc:
+        return str(exc)
+    if isinstance(node, Regex):
+        try:
+            compile_pattern(node.pattern)
+        except TermError as exc:
+            return str(exc)
+        return None
+    return None if has_evidence(node) else "it matches only through NOT"
+
+
 def _parse_stored(text: str) -> Node | None:
     """The tree of a stored term; a term that no longer parses is skipped with a warning."""
     try:

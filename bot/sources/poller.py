@@ -15,22 +15,18 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 import httpx
 
-from bot.context import Clock, Services
+from bot.clock import Clock
 from bot.ingest import store_posts
-from bot.sources.tme_http import (
-    NO_POSTS,
-    NOT_PUBLIC,
-    UNREADABLE,
-    FetchProblem,
-    read_capped,
-    retry_after,
-)
-from bot.sources.webpreview import PageKind, PreviewPage, parse_page, synthetic_chat_id, to_incoming
-from storage.follows import FollowRepository, is_synthetic
-from storage.models import Follow, IncomingPost
+from bot.sources.preview_fetch import fetch_page
+from bot.sources.tme_http import FetchProblem
+from bot.sources.webpreview import PreviewPage, to_incoming
+from storage.chat_ids import is_synthetic, synthetic_chat_id
+from storage.follows import FollowRepository
+from storage.models import Follow, IncomingPost, StoreOutcome
 from storage.posts import PostRepository
 
 log = logging.getLogger(__name__)
@@ -57,9 +53,16 @@ class PollReport:
     moved: int = 0  # posts moved from the synthetic id to the real one
 
 
+class FollowOutcome(StrEnum):
+    FOLLOWED = "followed"
+    ALREADY = "already"
+    UNAVAILABLE = "unavailable"  # no public preview: only the bot as admin can read it
+    FAILED = "failed"  # t.me could not be reached or answered an error
+
+
 @dataclass(frozen=True, slots=True)
 class FollowResult:
-    outcome: str  # "followed", "already", "unavailable" or "failed"
+    outcome: FollowOutcome
     username: str
     title: str = ""
     detail: str = ""
@@ -91,69 +94,24 @@ class WebPreviewPoller:
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(max_concurrent)
 
-    @classmethod
-    def from_services(
-        cls, services: Services, client: httpx.AsyncClient, rng: random.Random | None = None
-    ) -> WebPreviewPoller:
-        settings = services.settings
-        return cls(
-            client,
-            settings.web_preview_url,
-            services.posts,
-            services.follows,
-            services.clock,
-            interval=timedelta(seconds=settings.poll_interval_seconds),
-            backfill_posts=settings.backfill_posts,
-            rng=rng,
-        )
-
     async def fetch(self, username: str, before: int | None = None) -> PreviewPage:
         """One preview page, or FetchProblem saying why not."""
-        try:
-            html = await self._get(username, before)
-        except httpx.TimeoutException:
-            raise FetchProblem("error", "t.me did not answer in time (timeout)") from None
-        except httpx.TooManyRedirects:
-            raise FetchProblem("unavailable", NOT_PUBLIC) from None
-        except httpx.HTTPError as exc:
-            raise FetchProblem("error", f"could not reach t.me ({type(exc).__name__})") from None
-        page = parse_page(html, username)
-        if page.kind is PageKind.NO_PREVIEW:
-            raise FetchProblem("unavailable", NOT_PUBLIC)
-        if page.kind is PageKind.EMPTY and before is None:
-            raise FetchProblem("unavailable", NO_POSTS)  # older pages may end empty: fine
-        if page.kind is PageKind.UNRECOGNISED or (page.kind is PageKind.POSTS and not page.posts):
-            raise FetchProblem("error", UNREADABLE)
-        return page
-
-    async def _get(self, username: str, before: int | None) -> str:
-        params = {"before": str(before)} if before is not None else None
-        url = f"{self._base}/{username}"
-        async with self._client.stream("GET", url, params=params) as response:
-            status = response.status_code
-            if status == 429:
-                wait = retry_after(response.headers.get("Retry-After"), self._clock())
-                raise FetchProblem("error", "t.me asked to slow down (HTTP 429)", wait)
-            if status == 404:
-                raise FetchProblem("unavailable", NOT_PUBLIC)
-            if status != 200:
-                raise FetchProblem("error", f"t.me answered HTTP {status}")
-            if not str(response.url).startswith(f"{self._base}/"):
-                # t.me/s/<name> redirects to the contact card t.me/<name> when there is
-                # no public preview to show.
-                raise FetchProblem("unavailable", NOT_PUBLIC)
-            return await read_capped(response)
+        return await fetch_page(self._client, self._base, username, before, self._clock)
 
     async def follow(self, username: str, user_id: int | None) -> FollowResult:
         """Follow a channel (a canonical username): fetch its newest page first, so a
         channel without a public preview is refused and nothing is written."""
         existing = await self._follows.get(username)
         if existing is not None:
-            return FollowResult("already", username, existing.title, follow=existing)
+            return FollowResult(FollowOutcome.ALREADY, username, existing.title, follow=existing)
         try:
             page = await self.fetch(username)
         except FetchProblem as problem:
-            outcome = "unavailable" if problem.state == "unavailable" else "failed"
+            outcome = (
+                FollowOutcome.UNAVAILABLE
+                if problem.state == "unavailable"
+                else FollowOutcome.FAILED
+            )
             return FollowResult(outcome, username, detail=problem.message)
         now = self._clock()
         chat_id = await self._follows.known_chat_id(username) or synthetic_chat_id(username)
@@ -170,7 +128,10 @@ class WebPreviewPoller:
         )
         if not added:  # followed meanwhile by someone else
             return FollowResult(
-                "already", username, page.title, follow=await self._follows.get(username)
+                FollowOutcome.ALREADY,
+                username,
+                page.title,
+                follow=await self._follows.get(username),
             )
         report = PollReport(username)
         if not is_synthetic(chat_id):  # web posts kept from an earlier follow join the real id
@@ -178,7 +139,7 @@ class WebPreviewPoller:
                 username, synthetic_chat_id(username), chat_id, now
             )
         await self._store_page(page, chat_id, page.title, report)
-        return FollowResult("followed", username, page.title, report=report)
+        return FollowResult(FollowOutcome.FOLLOWED, username, page.title, report=report)
 
     async def poll_due(self) -> list[PollReport]:
         """Poll every channel whose next poll time has come, a few at a time."""
@@ -289,9 +250,9 @@ class WebPreviewPoller:
         incoming_posts = [to_incoming(post, chat_id, title, now) for post in ours]
         results = await store_posts(self._posts, incoming_posts, now)  # one round trip
         for incoming, result in zip(incoming_posts, results, strict=True):
-            if result.outcome == "new":
+            if result.outcome is StoreOutcome.NEW:
                 report.new.append(incoming)
-            elif result.outcome == "edited":
+            elif result.outcome is StoreOutcome.EDITED:
                 report.edited.append(incoming)
             else:
                 report.unchanged += 1
@@ -320,27 +281,3 @@ class WebPreviewPoller:
 
     def _jittered(self, delay: timedelta) -> timedelta:
         return delay + delay * self._rng.uniform(0, JITTER)
-
-
-def follow_message(result: FollowResult, interval: timedelta, backfill_posts: int) -> str:
-    """What the moderator is told after /follow or `framewatch follow` (plain text)."""
-    name = f"@{result.username}" + (f" ({result.title})" if result.title else "")
-    if result.outcome == "already":
-        state = result.follow.state if result.follow else "ok"
-        return f"Already following {name} (state: {state}); nothing changed."
-    if result.outcome == "unavailable":
-        return (
-            f"Cannot follow @{result.username}: {result.detail}. Nothing changed. Only public "
-            "channels can be followed; for another channel, add the bot as an administrator."
-        )
-    if result.outcome == "failed":
-        return f"Could not check @{result.username}: {result.detail}. Nothing changed; try again."
-    report = result.report or PollReport(result.username)
-    kept = len(report.new) + len(report.edited) + report.unchanged
-    text = f"Following {name}: stored {kept} posts from its newest page"
-    if report.other_source:
-        text += f" ({report.other_source} more were stored already by the bot or an import)"
-    if backfill_posts > kept:
-        text += f"; older posts, up to {backfill_posts} in all, arrive over the next polls"
-    minutes = max(1, round(interval.total_seconds() / 60))
-    return f"{text}. New posts and edits are read about every {minutes} minutes."

@@ -12,7 +12,6 @@ the ones before it, and never stores a half text.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,52 +20,7 @@ from enum import StrEnum
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from bot.ingest import MAX_POST_CHARS
-from storage.follows import SYNTHETIC_ID_BASE
-from storage.models import IncomingPost
-
-USERNAME_RULE = (
-    "Telegram usernames are 5–32 characters: letters, digits and underscores, "
-    "starting with a letter."
-)
-USERNAME_FORMS = "Write @name, name, https://t.me/name or t.me/s/name."
-
-
-class UsernameError(ValueError):
-    """Not a public channel's username; the message says what to write instead."""
-
-
-_LINK = re.compile(r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?([^/?#]*)/?", re.I)
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
-_INVITE = re.compile(r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:\+|joinchat/)", re.I)
-
-
-def parse_username(raw: str) -> str:
-    """The channel username in any accepted form, lowercase (usernames ignore case)."""
-    text = raw.strip()
-    link = _LINK.fullmatch(text)
-    name = link.group(1) if link else text.removeprefix("@")
-    if _INVITE.match(text):
-        raise UsernameError(
-            "That is an invite link: it leads to a private channel, which has no public web "
-            "preview. Add the bot to it as an administrator instead."
-        )
-    if not _NAME.fullmatch(name):
-        shown = text if len(text) <= 64 else text[:63] + "…"
-        raise UsernameError(
-            f"“{shown}” is not a channel username. {USERNAME_RULE} {USERNAME_FORMS}"
-        )
-    return name.lower()
-
-
-def synthetic_chat_id(username: str) -> int:
-    """A stable id for a channel known only by its username (see storage/follows.py).
-
-    SYNTHETIC_ID_BASE minus the first 48 bits of BLAKE2b(lowercase username): the same
-    username always gives the same id, and no Bot API id (|id| < 2^52) can equal it.
-    """
-    digest = hashlib.blake2b(username.lower().encode("ascii"), digest_size=6).digest()
-    return SYNTHETIC_ID_BASE - int.from_bytes(digest, "big")
+from storage.models import MAX_POST_CHARS, IncomingPost
 
 
 class PageKind(StrEnum):
