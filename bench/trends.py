@@ -153,12 +153,12 @@ def _fill(path: str, posts: int, framings: int, days: int) -> None:
     batch = 100_000
     for first in range(0, posts, batch):
         rows = [
-            (i + 1, -1000 - rng.randrange(60), i + 1, dates[i], now, 0)
+            (i + 1, -1000 - rng.randrange(60), i + 1, dates[i], now)
             for i in range(first, min(first + batch, posts))
         ]
         conn.executemany(
-            "INSERT INTO posts (id, chat_id, message_id, posted_at, stored_at, needs_scan)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO posts (id, chat_id, message_id, posted_at, stored_at)"
+            " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
         conn.executemany(

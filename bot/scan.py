@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.neardup_index import index_queued
-from bot.rules import Matcher, TermRule, compile_matcher
+from bot.rules import Matcher, RuleMatcher, TermRule, compile_matcher
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository, RescanProgress
 from storage.models import MatchRow, PostToScan
@@ -29,7 +29,7 @@ BATCH_SIZE = 500
 class CompiledRules:
     version: int
     rules: tuple[TermRule, ...]
-    matcher: Matcher
+    matcher: RuleMatcher  # /explain uses it too (handlers/explain.py): never compiled twice
 
 
 class RulesCache:

@@ -57,7 +57,7 @@ async def explain(update: Update, context: Context) -> None:
         return
     names = await services.framings.names()
     # Matching and lemmatising are CPU work: keep the bot answering meanwhile.
-    explained = await asyncio.to_thread(explain_text, text, list(compiled.rules))
+    explained = await asyncio.to_thread(explain_text, text, list(compiled.rules), compiled.matcher)
     language = detect_language(text)
     await reply_chunks(update, explanation_lines(text, language, explained, names))
 

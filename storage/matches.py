@@ -19,7 +19,7 @@ _INSERT_MATCH = (
     "INSERT OR IGNORE INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
     " SELECT ?, ?, ?, ?, ?, ?"
     " WHERE EXISTS (SELECT 1 FROM terms WHERE id = ? AND version <= ?)"
-    " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND needs_scan = 0)"
+    " AND EXISTS (SELECT 1 FROM post_scan WHERE post_id = ? AND needs_scan = 0)"
 )
 _ANY_VERSION = 1 << 62
 
@@ -53,7 +53,8 @@ class MatchRepository:
         return await self._db.run_read(
             lambda conn: _posts_to_scan(
                 conn,
-                "SELECT id, text FROM posts WHERE needs_scan = 1 AND id > ? ORDER BY id LIMIT ?",
+                "SELECT p.id, p.text FROM post_scan s JOIN posts p ON p.id = s.post_id"
+                " WHERE s.needs_scan = 1 AND s.post_id > ? ORDER BY s.post_id LIMIT ?",
                 (after_id, limit),
             )
         )
@@ -68,8 +69,9 @@ class MatchRepository:
                 conn,
                 # Posts still waiting for their first scan get every term then: skip them
                 # here so one match is not found (and reported) twice.
-                "SELECT id, text FROM posts WHERE id > ? AND needs_scan = 0"
-                " AND scanned_version < ? ORDER BY id LIMIT ?",
+                "SELECT p.id, p.text FROM post_scan s JOIN posts p ON p.id = s.post_id"
+                " WHERE s.post_id > ? AND s.needs_scan = 0 AND s.scanned_version < ?"
+                " ORDER BY s.post_id LIMIT ?",
                 (after_id, scanned_below, limit),
             )
         )
@@ -91,13 +93,17 @@ class MatchRepository:
         guard = _ANY_VERSION if rules_version is None else rules_version
 
         def work(conn: sqlite3.Connection) -> list[MatchRow]:
+            # Only the narrow post_scan row is written (migration 0012); the text is
+            # compared, not rewritten.
             update = (
-                "UPDATE posts SET needs_scan = 0, scanned_version = ? WHERE id = ? AND text = ?"
+                "UPDATE post_scan SET needs_scan = 0, scanned_version = ? WHERE post_id = ?"
+                " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND text = ?)"
             )
+            version = rules_version or 0
             kept = {
                 p.post_id
                 for p in scanned
-                if conn.execute(update, (rules_version or 0, p.post_id, p.text)).rowcount == 1
+                if conn.execute(update, (version, p.post_id, p.post_id, p.text)).rowcount == 1
             }
             conn.executemany("DELETE FROM matches WHERE post_id = ?", [(i,) for i in kept])
             # The posts in `kept` have no matches now and needs_scan = 0 (set just above):

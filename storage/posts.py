@@ -177,7 +177,7 @@ def _update(
     # The new text must be matched again from scratch: drop the old matches.
     conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
     conn.execute(
-        "UPDATE posts SET text = ?, edited_at = ?, needs_scan = 1 WHERE id = ?",
+        "UPDATE posts SET text = ?, edited_at = ? WHERE id = ?",  # queues a scan (0012)
         (post.text, new_edited, post_id),
     )
     return StoreResult(post_id, StoreOutcome.EDITED)

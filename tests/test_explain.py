@@ -3,11 +3,15 @@ roles, HTML escaping and long replies."""
 
 from __future__ import annotations
 
+import importlib
 from html import escape
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
+
 from bot.rules import TermRule, explain
+from bot.rules.engine import Engine
 from bot.telegram_text import MAX_TEXT, units
 from storage.framings import PackFraming
 from tests.conftest import ANALYST, MODERATOR, STRANGER, Harness
@@ -172,3 +176,27 @@ async def test_long_explanations_are_escaped_and_split_under_the_limit(harness: 
     assert "✅ many-terms — Tags <b> & “quotes” </i>" in everything
     assert "1 framings match, with 400 of 400 terms." in everything
     assert all(f"• “{w}”" in everything for w in words)
+
+
+async def test_explain_uses_the_rules_the_scan_compiled_and_compiles_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[Engine] = []
+
+    class CountedEngine(Engine):  # the real engine; only its constructions are counted
+        def __init__(self, rules: Any) -> None:
+            super().__init__(rules)
+            compiled.append(self)
+
+    for module in ("bot.rules.matcher", "bot.rules.explain"):  # where Engine is built
+        monkeypatch.setattr(importlib.import_module(module), "Engine", CountedEngine)
+    await harness.grant_roles()
+    await harness.command(MODERATOR, "/watch goodwill-gesture жест доброй воли")
+    assert harness.app.job_queue is not None
+    (scan_job,) = harness.app.job_queue.get_jobs_by_name("scan")
+    await scan_job.run(harness.app)
+
+    (answer,) = await harness.command(ANALYST, "/explain Это было жестом доброй воли.")
+
+    assert "1 framings match, with 1 of 1 terms." in plain(answer)
+    assert len(compiled) == 1 and harness.services.rules.compilations == 1

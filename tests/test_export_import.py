@@ -47,7 +47,9 @@ async def run_import(
 
 async def posts_of(db: Database, chat_id: int) -> dict[int, dict[str, Any]]:
     rows = await db.fetchall(
-        "SELECT * FROM posts WHERE chat_id = ? ORDER BY message_id", (chat_id,)
+        "SELECT p.*, s.needs_scan FROM posts p JOIN post_scan s ON s.post_id = p.id"
+        " WHERE chat_id = ? ORDER BY message_id",
+        (chat_id,),
     )
     return {r["message_id"]: dict(r) for r in rows}
 
@@ -278,7 +280,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 async def test_changed_text_is_an_edit_and_an_older_one_is_kept_out(db: Database) -> None:
     await run_import(db, FIXTURES / "new_format.json")
     async with db.transaction() as conn:
-        await conn.execute("UPDATE posts SET needs_scan = 0")  # as after a scan
+        await conn.execute("UPDATE post_scan SET needs_scan = 0")  # as after a scan
 
     report = await run_import(db, FIXTURES / "new_format_edited.json")
 

@@ -63,7 +63,7 @@ async def fresh(path: Path) -> Database:
             " VALUES (?, 1, 1, 0, 16, ?)",
             (stored.post_id, NOW.isoformat()),
         )
-        await conn.execute("UPDATE posts SET needs_scan = 0")
+        await conn.execute("UPDATE post_scan SET needs_scan = 0")
     return db
 
 

@@ -356,10 +356,11 @@ async def test_the_scan_job_indexes_a_backlog_in_shares_and_schedules_the_rest(
             "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
         )
         await conn.executemany(
-            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at, needs_scan)"
-            " VALUES (-1, ?, 0, ?, '', 0)",
+            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+            " VALUES (-1, ?, 0, ?, '')",
             [(i, f"Post {i}: short.") for i in range(share + 1)],
         )
+        await conn.execute("UPDATE post_scan SET needs_scan = 0")  # already scanned
     repo = NearDupRepository(harness.db)
     assert harness.app.job_queue is not None
     (scan_job,) = harness.app.job_queue.get_jobs_by_name("scan")

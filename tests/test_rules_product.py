@@ -45,9 +45,13 @@ async def store_posts(db: Database, texts: list[str], scanned: bool = True) -> l
         ids = []
         for text in texts:
             cur = await conn.execute(
-                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at, needs_scan)"
-                " VALUES (?, (SELECT coalesce(max(message_id), 0) + 1 FROM posts), ?, ?, ?, ?)",
-                (CHANNEL, int(NOW.timestamp()), text, NOW.isoformat(), int(not scanned)),
+                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+                " VALUES (?, (SELECT coalesce(max(message_id), 0) + 1 FROM posts), ?, ?, ?)",
+                (CHANNEL, int(NOW.timestamp()), text, NOW.isoformat()),
+            )
+            await conn.execute(  # the scan state (migration 0012)
+                "UPDATE post_scan SET needs_scan = ? WHERE post_id = ?",
+                (int(not scanned), cur.lastrowid),
             )
             assert cur.lastrowid is not None
             ids.append(cur.lastrowid)
@@ -336,5 +340,5 @@ async def test_posts_first_scanned_with_the_new_terms_are_not_rescanned(
 
     assert (report.posts_scanned, report.posts_rescanned, report.terms_backfilled) == (5, 1, 1)
     assert sorted(m.post_id for m in report.new_matches) == ids + older
-    versions = await db.fetchall("SELECT scanned_version FROM posts ORDER BY id")
+    versions = await db.fetchall("SELECT scanned_version FROM post_scan ORDER BY post_id")
     assert [r[0] for r in versions] == [1] * 5 + [0]

@@ -120,10 +120,11 @@ async def test_scan_job_rescans_in_shares_and_schedules_the_rest(harness: Harnes
             (CHANNEL,),
         )
         await conn.executemany(
-            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at, needs_scan)"
-            " VALUES (?, ?, ?, ?, 'x', 0)",
+            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+            " VALUES (?, ?, ?, ?, 'x')",
             [(CHANNEL, i, POSTED, f"Post {i}: a tactical feint.") for i in range(2 * share + 1)],
         )
+        await conn.execute("UPDATE post_scan SET needs_scan = 0")  # already scanned
     await harness.command(MODERATOR, "/watch feint tactical feint")
     job_queue = harness.app.job_queue
     assert job_queue is not None

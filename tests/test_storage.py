@@ -7,9 +7,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
-from storage.db import Database, migrate, open_database
+from storage.db import Database, _migration_files, migrate, open_database
 from storage.framings import AddTermResult, FramingRepository, PackFraming, TermLimitError
 from storage.inbox import InboxRepository
 from storage.matches import MatchRepository
@@ -166,7 +167,9 @@ async def test_store_new_then_same_again_is_unchanged(db: Database) -> None:
     assert again == StoreResult(first.post_id, "unchanged")
     assert await posts.count() == 1
     assert await posts.versions(CHANNEL, 1) == []
-    row = await db.fetchone("SELECT * FROM posts")
+    row = await db.fetchone(
+        "SELECT p.*, s.needs_scan FROM posts p JOIN post_scan s ON s.post_id = p.id"
+    )
     assert row is not None
     assert row["text"] == "It was a goodwill gesture, they said."
     assert row["posted_at"] == int((NOW - timedelta(hours=1)).timestamp())
@@ -228,13 +231,13 @@ async def test_edit_deletes_matches_and_marks_post_for_scanning(db: Database) ->
         found
     ]
     assert await matches.count() == 1
-    assert await scalar(db, "SELECT needs_scan FROM posts") == 0
+    assert await scalar(db, "SELECT needs_scan FROM post_scan") == 0
 
     edit = await posts.store(post(text="Nothing to see.", edited_at=NOW + timedelta(hours=1)), NOW)
 
     assert edit.outcome == "edited"
     assert await matches.count() == 0
-    assert await scalar(db, "SELECT needs_scan FROM posts") == 1
+    assert await scalar(db, "SELECT needs_scan FROM post_scan") == 1
     assert await matches.posts_needing_scan(10) == [PostToScan(stored.post_id, "Nothing to see.")]
 
 
@@ -782,3 +785,37 @@ async def test_edited_post_is_found_by_its_new_text_only(db: Database) -> None:
 
     await posts.store(post(text="alpha original words"), NOW)  # late replay: stale
     assert await search.search("alpha") == []
+
+
+async def test_scan_state_moves_out_of_the_posts_row_with_its_values(tmp_path: Path) -> None:
+    conn = await aiosqlite.connect(tmp_path / "old.db", isolation_level=None)
+    old = Database(conn, str(tmp_path / "old.db"))
+    try:
+        await migrate(old, [f for f in _migration_files() if f[0] < 12])
+        async with old.transaction() as sql:  # as a release before 0012 stored them
+            await sql.execute(
+                "INSERT INTO channels (chat_id, title, added_at, updated_at)"
+                " VALUES (-1001, 'A', '', '')"
+            )
+            await sql.execute(
+                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at,"
+                " needs_scan, scanned_version) VALUES (-1001, 1, 0, 'a', '', 0, 3),"
+                " (-1001, 2, 0, 'b', '', 1, 0)"
+            )
+        await migrate(old)
+        state = "SELECT post_id, needs_scan, scanned_version FROM post_scan ORDER BY post_id"
+        assert [tuple(r) for r in await old.fetchall(state)] == [(1, 0, 3), (2, 1, 0)]
+        columns = {r[1] for r in await old.fetchall("PRAGMA table_info(posts)")}
+        assert not columns & {"needs_scan", "scanned_version"}  # one truth, in post_scan
+        matches = MatchRepository(old)
+        assert [p.post_id for p in await matches.posts_needing_scan(10)] == [2]
+        assert [p.post_id for p in await matches.posts_after(0, 10, 4)] == [1]
+        async with old.transaction() as sql:  # an edit and a new post are queued by trigger
+            await sql.execute("UPDATE posts SET text = 'a2' WHERE id = 1")
+            await sql.execute(
+                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+                " VALUES (-1001, 3, 0, 'c', '')"
+            )
+        assert [p.post_id for p in await matches.posts_needing_scan(10)] == [1, 2, 3]
+    finally:
+        await conn.close()

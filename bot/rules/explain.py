@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.rules import morph
 from bot.rules.engine import Analysis, Engine
 from bot.rules.evaluate import Occurrence, Occurrences, gap, positive_phrases
-from bot.rules.matcher import TermRule
+from bot.rules.matcher import RuleMatcher, TermRule
 from bot.rules.normalize import cyrillic_language, normalize_word, script
 from bot.rules.syntax import And, Near, Node, Not, Or, Phrase, Regex, render
 from bot.rules.vocabulary import MODE_LANGUAGES, class_char
@@ -56,10 +56,21 @@ class TermExplanation:
     closest_miss: str | None
 
 
-def explain(text: str, rules: Iterable[TermRule]) -> list[TermExplanation]:
-    """One explanation per rule, in the order given."""
+def explain(
+    text: str, rules: Iterable[TermRule], matcher: RuleMatcher | None = None
+) -> list[TermExplanation]:
+    """One explanation per rule, in the order given.
+
+    matcher: the one already compiled from these rules (the scan's, bot/scan.py RulesCache);
+    compiling thousands of terms takes seconds, so /explain never does it. Without one, the
+    rules are compiled here (tests, one-off calls).
+    """
     rules = list(rules)
-    engine = Engine((rule.term_id, rule.framing_id, rule.text) for rule in rules)
+    engine = (
+        matcher.engine
+        if matcher is not None
+        else Engine((rule.term_id, rule.framing_id, rule.text) for rule in rules)
+    )
     first_hits: dict[tuple[int, int], tuple[int, int]] = {}
     for start, term_id, framing_id, end in engine.find(text):
         first_hits.setdefault((term_id, framing_id), (start, end))

@@ -71,7 +71,7 @@ class RuleMatcher:
         return as_hits(self.engine.find(text), Hit)
 
 
-def compile_matcher(rules: Iterable[TermRule]) -> Matcher:
+def compile_matcher(rules: Iterable[TermRule]) -> RuleMatcher:
     """One matcher for all rules; rules whose text cannot match anything are skipped."""
     return RuleMatcher(rules)
 
