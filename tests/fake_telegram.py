@@ -490,6 +490,7 @@ class FakeTelegram:
 
     def __init__(self, token: str = "123:ABC") -> None:
         self.token = token
+        self._transports: set[asyncio.BaseTransport] = set()  # every connection seen
         self.requests: list[RecordedRequest] = []
         self.sent: list[SentMessage] = []
         self.photos: list[SentPhoto] = []  # sendPhoto calls answered with success
@@ -545,6 +546,13 @@ class FakeTelegram:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        # A client killed mid-request (the crash tests SIGKILL the bot during long polls)
+        # can leave aiohttp's end of that connection open until the garbage collector finds
+        # it, in whatever test runs then: close every connection this server saw, now.
+        for transport in self._transports:
+            if not transport.is_closing():
+                transport.close()
+        self._transports.clear()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -664,6 +672,8 @@ class FakeTelegram:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         """Record, authenticate, inject failures, then route to the method handler."""
+        if request.transport is not None:
+            self._transports.add(request.transport)
         method = request.match_info["method"]
         recorded = RecordedRequest(method, await parse_params(request))
         self.requests.append(recorded)

@@ -41,6 +41,7 @@ async def bot(
             yield harness
             await poller.drain(timeout=5)
     finally:
+        await services.close()  # the application's t.me client, if /follow opened it
         await db.close()
 
 

@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import TOKEN
 from tests.fake_telegram import FakeTelegram, channel_post
 
@@ -78,12 +76,6 @@ async def wait_acknowledged(tg: FakeTelegram, update_id: int) -> None:
             return
 
 
-# A bot killed in the middle of a long poll leaves the fake server's end of that connection
-# to the garbage collector (aiohttp drops a request whose peer vanished without closing its
-# socket), which pytest reports as an unraisable ResourceWarning at a random later moment.
-# It is the killed peer's socket, not a leak of FrameWatch's: the test asserts on what the
-# database holds.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_sigkill_after_fetching_loses_nothing_and_stores_once(
     tmp_path: Path, tg: FakeTelegram
 ) -> None:
