@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import networkx as nx
 
@@ -100,7 +101,7 @@ def _count(
     edge.kinds.add(kind)
 
 
-def write(graph: nx.DiGraph, kind: str, path: str | Path) -> None:
+def write(graph: nx.DiGraph, kind: str, path: str | Path | BinaryIO) -> None:
     if kind == "gexf":
         nx.write_gexf(graph, path)
     else:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, BinaryIO, TextIO
 
 
 class OutputError(ValueError):
@@ -45,10 +46,35 @@ def atomic_text_file(path: Path) -> Iterator[TextIO]:
     OutputError if the target is not a regular file; OSError if writing fails (the
     temporary file is removed and the target is untouched either way).
     """
+    with _atomic(path, binary=False) as file:
+        yield file
+
+
+@contextmanager
+def atomic_binary_file(path: Path) -> Iterator[BinaryIO]:
+    """atomic_text_file for bytes (a chart, a graph file)."""
+    with _atomic(path, binary=True) as file:
+        yield file
+
+
+@contextmanager
+def text_output(path: str | None) -> Iterator[TextIO]:
+    """Standard output when no path is given, else atomic_text_file(path)."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with atomic_text_file(Path(path)) as file:
+        yield file
+
+
+@contextmanager
+def _atomic(path: Path, binary: bool) -> Iterator[Any]:
     mode = check_target(path)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+        opened = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with opened as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
@@ -63,3 +89,19 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: None empty, booleans as words, and text a spreadsheet would
+    run as a formula (CSV injection, OWASP) made text with a leading '. Numbers stay
+    numbers, so -5 is still -5."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -159,11 +159,17 @@ async def test_cli_trends_writes_rows_and_a_chart(harness: Harness, tmp_path: Pa
     lines = csv_run.stdout.splitlines()
     assert lines[0] == "framing,day,posts,channels,share,expected,limit,p_value,spike,new"
     assert lines[-1].startswith("spin,2026-11-25,6,2,") and lines[-1].endswith(",true,false")
+    target = tmp_path / "target.txt"
+    target.write_text("keep me")
+    (tmp_path / "link.csv").symlink_to(target)
     for bad, says in (
-        (("--output", str(tmp_path)), "is not a regular file"),
+        (("--output", str(tmp_path)), "is a folder"),
+        (("--output", str(tmp_path / "link.csv")), "is a symbolic link"),
+        (("--chart", str(tmp_path / "link.csv")), "is a symbolic link"),
         (("--since", "yesterday"), "is not a date"),
         (("--framing", "nope"), "no framing is called 'nope'"),
         (("--since", "2026-11-25", "--until", "2026-11-01"), "is after --until"),
     ):
         failed = run_framewatch("trends", *bad, cwd=tmp_path, db=db)
         assert failed.returncode == 2 and says in failed.stderr, failed.stderr
+    assert target.read_text() == "keep me" and (tmp_path / "link.csv").is_symlink()

@@ -192,6 +192,14 @@ def test_cli_writes_clusters_and_a_gexf_gephi_reads(tmp_path: Path) -> None:
     assert graph.edges["id:-1001", "id:-1003"]["example"] == "https://t.me/chan3/30"
     bad = run_framewatch("propagation", "--framing", "nope", cwd=tmp_path, db=db)
     assert bad.returncode == 2 and "no framing is called 'nope'" in bad.stderr
+    # --output writes only regular files: a symbolic link is refused, not replaced.
+    kept = tmp_path / "kept.txt"
+    kept.write_text("keep me")
+    (tmp_path / "link").symlink_to(kept)
+    for command in (("propagation",), ("network", "--format", "graphml")):
+        refused = run_framewatch(*command, "--output", str(tmp_path / "link"), cwd=tmp_path, db=db)
+        assert refused.returncode == 2 and "is a symbolic link" in refused.stderr
+    assert kept.read_text() == "keep me" and (tmp_path / "link").is_symlink()
 
 
 async def _seed_file(tmp_path: Path) -> None:

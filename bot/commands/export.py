@@ -26,7 +26,7 @@ from bot.commands.common import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
-from bot.outfile import OutputError, atomic_text_file
+from bot.outfile import OutputError, atomic_text_file, csv_cell
 from bot.sources.export import bot_api_chat_id
 from bot.terminal import clean
 from storage.exports import ExportedMatch, ExportedPost, ExportRepository
@@ -256,16 +256,4 @@ def _writer(kind: str, out: TextIO, columns: tuple[str, ...]) -> Callable[[dict[
     return write_csv
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        # Spreadsheets run a cell that starts like a formula (CSV injection, OWASP);
-        # the ' makes it text. Numbers are ints here, so -5 stays a number.
-        return "'" + value
-    return value
+_cell = csv_cell

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from bot.commands.propagation import add_period_arguments, load_period
 from bot.config import Settings
 from bot.context import Services
 from bot.network import build, write
+from bot.outfile import OutputError, atomic_binary_file
 from storage.propagation import PropagationRepository
 
 
@@ -33,13 +33,9 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _save(graph: nx.DiGraph, kind: str, path: str) -> None:
-    """The file appears only once complete (written to FILE.part, then renamed)."""
-    partial = Path(path + ".part")
-    try:
-        write(graph, kind, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    """Only a regular file, which appears once complete (bot.outfile)."""
+    with atomic_binary_file(Path(path)) as file:
+        write(graph, kind, file)
 
 
 async def _network(settings: Settings, args: argparse.Namespace) -> int:
@@ -54,6 +50,9 @@ async def _network(settings: Settings, args: argparse.Namespace) -> int:
         graph = build(found, await repo.channels(), await repo.usernames())
         try:
             _save(graph, args.format, args.output)
+        except OutputError as exc:
+            print(f"framewatch: {exc}", file=sys.stderr)
+            return 2
         except OSError as exc:
             print(f"framewatch: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
             return 2

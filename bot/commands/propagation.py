@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from bot.commands.common import with_services
@@ -24,6 +22,7 @@ from bot.commands.export import UsageError, parse_since
 from bot.config import Settings
 from bot.context import Services
 from bot.neardup_index import index_queued
+from bot.outfile import OutputError, csv_cell, text_output
 from bot.propagation_report import FramingPropagation, load, window_of
 from storage.neardup import NearDupRepository
 from storage.propagation import PropagationRepository
@@ -118,6 +117,9 @@ async def _propagation(settings: Settings, args: argparse.Namespace) -> int:
                 for row in rows(found):
                     write_row(out, args.format, row)
                     count += 1
+        except OutputError as exc:
+            print(f"framewatch: {exc}", file=sys.stderr)
+            return 2
         except OSError as exc:
             print(f"framewatch: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -135,24 +137,9 @@ def write_row(out: TextIO, kind: str, row: dict[str, Any]) -> None:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return " ".join(value)
-    return value
+    return csv_cell(" ".join(value) if isinstance(value, list) else value)
 
 
-@contextmanager
-def output(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a file that appears only once complete (FILE.part, renamed)."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    partial = Path(path + ".part")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as file:
-            yield file
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+def output(path: str | None) -> AbstractContextManager[TextIO]:
+    """Standard output, or a regular file that appears only once complete (bot.outfile)."""
+    return text_output(path)

@@ -9,19 +9,18 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import stat
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import outfile
 from bot.commands.common import fail, with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.localdays import local_day
+from bot.outfile import atomic_binary_file, text_output
 from bot.trend_data import first_stored_day, load_trends, trend_params
 from bot.trend_status import TrendDay
 
@@ -62,15 +61,11 @@ def _day(text: str, option: str) -> date:
 
 
 def check_target(path: str, option: str) -> None:
-    """Refuse to write anything but a regular file (a device, a directory, a pipe)."""
+    """Refuse to write anything but a regular file (a link, a device, a folder, a pipe)."""
     try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise UsageError(f"{option} {path!r}: {exc.strerror or exc}") from None
-    if mode is not None and not stat.S_ISREG(mode):
-        raise UsageError(f"{option} {path!r} is not a regular file: give a file name")
+        outfile.check_target(Path(path))
+    except outfile.OutputError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 async def _range(services: Services, args: argparse.Namespace) -> tuple[date, date]:
@@ -110,6 +105,8 @@ async def _trends(settings: Settings, args: argparse.Namespace) -> int:
                 _write(rows, args.format, out)
             if args.chart:
                 _chart(series, args.chart)
+        except outfile.OutputError as exc:
+            return fail(str(exc), 2)
         except OSError as exc:
             return fail(f"cannot write: {exc.strerror or exc}", 2)
         print(f"Wrote {len(rows)} rows ({since} to {until}).", file=sys.stderr)
@@ -158,17 +155,8 @@ def _chart(series: dict[str, list[TrendDay]], path: str) -> None:
         out.write(png)
 
 
-@contextmanager
-def _output(path: str | None, binary: bool = False) -> Iterator[Any]:
-    """Standard output, or a file that appears only once it is complete."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    partial = Path(path + ".part")
-    try:
-        with partial.open("wb") if binary else partial.open("w", encoding="utf-8", newline="") as f:
-            yield f
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+def _output(path: str | None, binary: bool = False) -> AbstractContextManager[Any]:
+    """Standard output, or a regular file that appears only once complete (bot.outfile)."""
+    if binary and path is not None:
+        return atomic_binary_file(Path(path))
+    return text_output(path)
