@@ -7,8 +7,9 @@ computes, and answers "which posts share one of these keys" with indexed reads.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Database
 
@@ -50,30 +51,17 @@ class NearDupRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM neardup_queue"))
 
     async def posts_with_keys(self, keys: Sequence[int]) -> dict[int, set[int]]:
-        """Indexed posts sharing any of `keys`: key -> post ids."""
+        """Indexed posts sharing any of `keys`: key -> post ids (one round trip)."""
         found: dict[int, set[int]] = {}
-        unique = sorted(set(keys))
-        for chunk in _chunks(unique):
-            marks = ",".join("?" * len(chunk))
-            rows = await self._db.fetchall(
-                f"SELECT bucket, post_id FROM post_bands WHERE bucket IN ({marks})",  # noqa: S608
-                chunk,
-            )
-            for bucket, post_id in rows:
-                found.setdefault(bucket, set()).add(post_id)
+        sql = "SELECT bucket, post_id FROM post_bands WHERE bucket IN ({marks})"
+        for bucket, post_id in await self._db.run_read(_in_chunks(sql, sorted(set(keys)))):
+            found.setdefault(bucket, set()).add(post_id)
         return found
 
     async def texts(self, post_ids: Sequence[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        unique = sorted(set(post_ids))
-        for chunk in _chunks(unique):
-            marks = ",".join("?" * len(chunk))
-            rows = await self._db.fetchall(
-                f"SELECT id, text FROM posts WHERE id IN ({marks})",  # noqa: S608
-                chunk,
-            )
-            found.update((r[0], r[1]) for r in rows)
-        return found
+        sql = "SELECT id, text FROM posts WHERE id IN ({marks})"
+        rows = await self._db.run_read(_in_chunks(sql, sorted(set(post_ids))))
+        return {r[0]: r[1] for r in rows}
 
     async def save(self, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
         """Replace the keys and pairs of each post, and take it off the queue: one
@@ -82,18 +70,25 @@ class NearDupRepository:
         return await self._db.run_in_transaction(lambda conn: _save(conn, indexed, gone))
 
     async def pairs_among(self, post_ids: Sequence[int]) -> list[tuple[int, int, float]]:
-        """Verified pairs whose both posts are in post_ids."""
+        """Verified pairs whose both posts are in post_ids (one round trip)."""
         wanted = set(post_ids)
-        found = []
-        for chunk in _chunks(sorted(wanted)):
+        sql = "SELECT post_id, other_id, similarity FROM near_duplicates WHERE post_id IN ({marks})"
+        rows = await self._db.run_read(_in_chunks(sql, sorted(wanted)))
+        return [(r[0], r[1], r[2]) for r in rows if r[1] in wanted]
+
+
+def _in_chunks(sql: str, values: Sequence[int]) -> Callable[[sqlite3.Connection], list[Any]]:
+    """A read of `sql` ({marks}: the IN list) over every chunk of values, run whole on the
+    database thread: SQLite caps the parameters of one statement, not the round trips."""
+
+    def read(conn: sqlite3.Connection) -> list[Any]:
+        rows: list[Any] = []
+        for chunk in _chunks(values):
             marks = ",".join("?" * len(chunk))
-            rows = await self._db.fetchall(
-                "SELECT post_id, other_id, similarity FROM near_duplicates"  # noqa: S608
-                f" WHERE post_id IN ({marks})",
-                chunk,
-            )
-            found += [(r[0], r[1], r[2]) for r in rows if r[1] in wanted]
-        return found
+            rows += conn.execute(sql.format(marks=marks), chunk).fetchall()
+        return rows
+
+    return read
 
 
 def _save(conn: sqlite3.Connection, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:

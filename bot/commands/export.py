@@ -16,17 +16,16 @@ import csv
 import json
 import re
 import sys
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from contextlib import aclosing, contextmanager
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 from bot.commands.common import with_services
 from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
-from bot.outfile import OutputError, atomic_text_file, csv_cell
+from bot.outfile import OutputError, csv_cell, text_output
 from bot.sources.export import bot_api_chat_id
 from bot.terminal import clean
 from storage.exports import ExportedMatch, ExportedPost, ExportRepository
@@ -229,15 +228,7 @@ def _usage_error(message: str) -> int:
     return 2
 
 
-@contextmanager
-def _output(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a file that appears only once it is complete."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with atomic_text_file(Path(path)) as file:
-        yield file
+_output = text_output  # standard output, or a regular file that appears once complete
 
 
 def _writer(kind: str, out: TextIO, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
