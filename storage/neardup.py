@@ -6,6 +6,7 @@ computes, and answers "which posts share one of these keys" with indexed reads.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -50,12 +51,23 @@ class NearDupRepository:
     async def queue_size(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM neardup_queue"))
 
-    async def posts_with_keys(self, keys: Sequence[int]) -> dict[int, set[int]]:
-        """Indexed posts sharing any of `keys`: key -> post ids (one round trip)."""
-        found: dict[int, set[int]] = {}
-        sql = "SELECT bucket, post_id FROM post_bands WHERE bucket IN ({marks})"
-        for bucket, post_id in await self._db.run_read(_in_chunks(sql, sorted(set(keys)))):
-            found.setdefault(bucket, set()).add(post_id)
+    async def posts_with_keys(
+        self, keys: Sequence[int], newest: int | None = None
+    ) -> dict[int, list[int]]:
+        """Indexed posts sharing any of `keys`: key -> post ids, newest first (one round
+        trip). With `newest`, at most that many per key: a text copied a thousand times
+        fills its keys with a thousand posts, and the index needs only the latest few."""
+        wanted = sorted(set(keys))
+        if newest is None:
+            sql = "SELECT bucket, post_id FROM post_bands WHERE bucket IN ({marks})"
+            rows = await self._db.run_read(_in_chunks(sql, wanted))
+        else:
+            rows = await self._db.run_read(_newest_per_key(wanted, newest))
+        found: dict[int, list[int]] = {}
+        for bucket, post_id in rows:
+            found.setdefault(bucket, []).append(post_id)
+        for ids in found.values():
+            ids.sort(reverse=True)
         return found
 
     async def texts(self, post_ids: Sequence[int]) -> dict[int, str]:
@@ -87,6 +99,24 @@ def _in_chunks(sql: str, values: Sequence[int]) -> Callable[[sqlite3.Connection]
             marks = ",".join("?" * len(chunk))
             rows += conn.execute(sql.format(marks=marks), chunk).fetchall()
         return rows
+
+    return read
+
+
+def _newest_per_key(keys: Sequence[int], limit: int) -> Callable[[sqlite3.Connection], list[Any]]:
+    """One statement for all keys: per key, a seek on the (bucket, post_id) primary key that
+    reads at most `limit` rows of a crowded key, where an IN (...) list would read every post
+    that ever had it. The keys go in as one JSON array; each key's posts come back joined."""
+
+    def read(conn: sqlite3.Connection) -> list[Any]:
+        rows = conn.execute(
+            "SELECT k.value, (SELECT group_concat(post_id) FROM"
+            " (SELECT post_id FROM post_bands WHERE bucket = k.value"
+            "  ORDER BY post_id DESC LIMIT ?))"
+            " FROM json_each(?) k",
+            (limit, json.dumps(list(keys))),
+        ).fetchall()
+        return [(key, int(post)) for key, posts in rows if posts for post in posts.split(",")]
 
     return read
 

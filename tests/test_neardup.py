@@ -139,6 +139,45 @@ async def test_keys_of_the_old_format_are_rebuilt_by_migration_0013(tmp_path: Pa
         assert await index_queued(repo) == 2
         assert await repo.pairs_among([1, 2]) == [(1, 2, 1.0)]
         own = neardup.fingerprint(1, TEXT).keys
-        assert await repo.posts_with_keys(own) == {key: {1, 2} for key in own}
+        assert await repo.posts_with_keys(own) == {key: [2, 1] for key in own}
+        assert await repo.posts_with_keys(own, newest=1) == {key: [2] for key in own}
     finally:
         await conn.close()
+
+
+async def test_a_text_copied_many_times_keeps_few_pairs_per_post_and_one_cluster(
+    db: Database,
+) -> None:
+    """60 copies (some with a channel's footer), indexed over several batches: each post keeps
+    at most NEIGHBOURS pairs, newest earlier copies first, and the pairs still join all 60."""
+    from bot.neardup_index import NEIGHBOURS
+
+    texts = [TEXT if i % 3 else TEXT + ". Подписывайтесь!" for i in range(60)]
+    async with db.transaction() as sql:
+        await sql.execute(
+            "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
+        )
+        await sql.executemany(
+            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+            " VALUES (-1, ?, 0, ?, '')",
+            list(enumerate(texts, start=1)),
+        )
+    repo = NearDupRepository(db)
+    assert await index_queued(repo, batch=25) == 60
+    pairs = await repo.pairs_among(list(range(1, 61)))
+    per_post: dict[int, int] = {}
+    for a, b, value in pairs:
+        assert a < b and value >= neardup.THRESHOLD
+        per_post[b] = per_post.get(b, 0) + 1  # b is the later post, which made the pair
+    assert max(per_post.values()) == NEIGHBOURS
+    assert len(pairs) == sum(min(i, NEIGHBOURS) for i in range(60))
+    # Every post reaches post 1 through pairs: one cluster, as with all 1,770 pairs.
+    reached, frontier = {1}, [1]
+    while frontier:
+        post = frontier.pop()
+        for a, b, _ in pairs:
+            for here, there in ((a, b), (b, a)):
+                if here == post and there not in reached:
+                    reached.add(there)
+                    frontier.append(there)
+    assert reached == set(range(1, 61))
