@@ -17,7 +17,14 @@ from enum import StrEnum
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot.context import Services
 from bot.digest import build_digest, with_propagation
@@ -179,7 +186,7 @@ async def _send_rest(
             log.warning(
                 "digest %s to %s: timed out, not resending message %d", period, chat_id, sent
             )
-        except (Forbidden, BadRequest) as exc:
+        except (Forbidden, BadRequest, ChatMigrated) as exc:
             return await _give_up(services, chat_id, period, sent, exc)
         except (RetryAfter, NetworkError) as exc:
             log.warning("digest %s to %s postponed: %s", period, chat_id, exc)
@@ -189,20 +196,28 @@ async def _send_rest(
     return DeliveryOutcome.SENT
 
 
-_GONE = ("chat not found", "bot was kicked", "user is deactivated", "not enough rights")
-
-
 async def _give_up(
     services: Services, chat_id: int, period: str, sent: int, exc: Exception
 ) -> DeliveryOutcome:
-    """A failure that retrying will not fix: record it; deactivate if the chat is gone."""
+    """A failure that retrying will not fix: record it; deactivate if the chat is gone.
+
+    Told apart by the error's kind, which python-telegram-bot derives from the HTTP status
+    and parameters, never by the wording of its description: 403 Forbidden means the bot may
+    not write there any more (blocked, kicked, the user deleted); ChatMigrated, that the group
+    became a supergroup with another id. Any 400 Bad Request (a chat not found, missing
+    rights, or our own fault) is recorded as failed and the subscriber kept: a BadRequest
+    must not cost a subscriber.
+    """
     now = services.clock()
     await services.deliveries.progress(chat_id, period, sent, "failed", now)
-    # Forbidden: the user blocked the bot or left the group; some BadRequests say the chat
-    # is gone. Any other BadRequest is our own fault, which must not cost a subscriber.
-    if isinstance(exc, Forbidden) or any(g in str(exc).lower() for g in _GONE):
+    if isinstance(exc, Forbidden | ChatMigrated):
+        note = (
+            f"the group moved to {exc.new_chat_id}: /subscribe there"
+            if isinstance(exc, ChatMigrated)
+            else f"delivery failed: {exc}"
+        )
         log.warning("digest %s to %s failed (%s): subscriber deactivated", period, chat_id, exc)
-        await services.subscribers.unsubscribe(chat_id, now, note=f"delivery failed: {exc}")
+        await services.subscribers.unsubscribe(chat_id, now, note=note)
         return DeliveryOutcome.DEACTIVATED
     log.error("digest %s to %s rejected by Telegram: %s", period, chat_id, exc)
     return DeliveryOutcome.FAILED

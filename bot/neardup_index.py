@@ -9,7 +9,7 @@ the same way, a batch per call. Fingerprints run in a worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import neardup
 from bot.neardup import Fingerprint
@@ -24,9 +24,13 @@ CHECKS = 4 * NEIGHBOURS
 
 
 async def index_queued(
-    repo: NearDupRepository, batch: int = BATCH_SIZE, max_batches: int | None = None
+    repo: NearDupRepository,
+    batch: int = BATCH_SIZE,
+    max_batches: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Index queued posts (all of them, or at most max_batches batches); returns how many."""
+    """Index queued posts (all of them, or at most max_batches batches); returns how many.
+    progress, if given, is told the running count after each batch."""
     total = 0
     batches = 0
     while max_batches is None or batches < max_batches:
@@ -35,6 +39,8 @@ async def index_queued(
             break
         total += await _index_batch(repo, queued)
         batches += 1
+        if progress is not None:
+            progress(total)
         if len(queued) < batch:
             break
     return total

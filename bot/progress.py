@@ -52,7 +52,8 @@ class ProgressBar:
         )
         self._task: TaskID | None = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int | None) -> None:
+        """total None: not known (an export's rows), the bar shows amount and rate only."""
         if self._task is None:
             self._progress.start()
             self._task = self._progress.add_task(self._label, total=total)
@@ -66,3 +67,27 @@ class ProgressBar:
 def progress_bar(label: str, *, in_bytes: bool = False) -> ProgressBar | None:
     """A bar when stderr is a terminal, else None (nothing is drawn)."""
     return ProgressBar(label, in_bytes=in_bytes) if sys.stderr.isatty() else None
+
+
+class StageBars:
+    """One bar per stage of a job (scanning, indexing, rescanning): called with (stage,
+    done, total), a bar appears when its stage starts and the previous stage's bar stops
+    (rich draws one live display at a time). Off a terminal it draws nothing."""
+
+    def __init__(self, file: IO[str] | None = None) -> None:
+        self._file = file
+        self._bars: dict[str, ProgressBar] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        bar = self._bars.get(stage)
+        if bar is None:
+            if self._file is None and not sys.stderr.isatty():
+                return
+            self.close()
+            bar = self._bars[stage] = ProgressBar(stage, file=self._file)
+        bar(done, total)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()

@@ -11,7 +11,7 @@ The matcher is compiled once per rules version (RulesCache) and reused until the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
@@ -23,6 +23,13 @@ from storage.models import MatchRow, PostToScan
 from storage.neardup import NearDupRepository
 
 BATCH_SIZE = 500
+
+# (stage, done, total): how far a long scan is, for a command-line progress bar.
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +114,28 @@ async def run_scan(
     *,
     rules: RulesCache | None = None,
     max_rescan_batches: int | None = None,
+    progress: Progress | None = None,
 ) -> ScanReport:
     """New and edited posts first (they are what digests wait for), then rescan batches:
     all of them, or at most max_rescan_batches (the scan job's share per run)."""
     rules = rules or RulesCache()
     report = ScanReport()
-    await scan_new_posts(framings, matches, rules, clock, batch, report)
+    shown = progress or _no_progress
+    await scan_new_posts(framings, matches, rules, clock, batch, report, progress)
     neardups = NearDupRepository(matches.db)  # bot/neardup_index.py: one batch per rescan batch
-    report.posts_indexed = await index_queued(neardups, batch, max_rescan_batches)
+    queued = await neardups.queue_size() if progress else None
+    report.posts_indexed = await index_queued(
+        neardups, batch, max_rescan_batches, lambda done: shown("indexing", done, queued)
+    )
     steps = 0
+    to_rescan = await _rescan_total(matches) if progress else None
     while max_rescan_batches is None or steps < max_rescan_batches:
         step = await rescan_batch(framings, matches, rules, clock, batch)
         if step is None:
             break
         steps += 1
         report.posts_rescanned += step.posts
+        shown("rescanning", report.posts_rescanned, to_rescan)
         report.terms_backfilled += step.terms_finished
         report.new_matches += step.new_matches
     report.rescan_pending = bool(await matches.pending_terms())
@@ -136,11 +150,13 @@ async def scan_new_posts(
     clock: Clock,
     batch: int,
     report: ScanReport,
+    progress: Progress | None = None,
 ) -> None:
     """One pass over the posts waiting for a scan, in id order. A batch is matched (in a
     worker thread) while the previous one is written (on the database thread): the two use
     different cores. A post edited meanwhile stays marked; the next scan takes it."""
     writing: asyncio.Task[list[MatchRow]] | None = None
+    total = await matches.scan_backlog() if progress else None
     try:
         posts = await matches.posts_needing_scan(batch)
         while posts:
@@ -158,6 +174,8 @@ async def scan_new_posts(
                 matches.replace_for_posts(posts, found, clock(), compiled.version)
             )
             report.posts_scanned += len(posts)
+            if progress is not None:
+                progress("scanning", report.posts_scanned, total)
             posts = following
     finally:
         if writing is not None:
@@ -194,6 +212,12 @@ async def rescan_batch(
         found, list(cursors), through, done, clock(), compiled.version
     )
     return RescanStep(len(posts), len(cursors) if done else 0, new)
+
+
+async def _rescan_total(matches: MatchRepository) -> int | None:
+    """Posts the unfinished rescans still have to visit (the slowest framing's), if any."""
+    left = [p.stored - p.covered for p in (await matches.rescan_progress()).values()]
+    return max(left) if left else None
 
 
 def rescan_percent(progress: RescanProgress) -> int:

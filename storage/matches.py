@@ -59,6 +59,10 @@ class MatchRepository:
             )
         )
 
+    async def scan_backlog(self) -> int:
+        """How many posts wait for a scan (a progress bar's total)."""
+        return int(await self._db.fetchval("SELECT count(*) FROM post_scan WHERE needs_scan = 1"))
+
     async def posts_after(
         self, after_id: int, limit: int, scanned_below: int = _ANY_VERSION
     ) -> list[PostToScan]:

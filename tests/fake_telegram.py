@@ -135,6 +135,7 @@ class _FailureRule:
     retry_after: int
     times: int | None
     description: str | None
+    migrate_to_chat_id: int | None = None
 
     def matches(self, method: str, params: Mapping[str, Any]) -> bool:
         if self.method.lower() != method.lower():
@@ -606,9 +607,13 @@ class FakeTelegram:
         retry_after: int = 1,
         times: int | None = 1,
         description: str | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` matching calls fail like Telegram; ``None`` = forever."""
-        rule = _FailureRule(method, chat_id, status, retry_after, times, description)
+        """Make the next ``times`` matching calls fail like Telegram; ``None`` = forever.
+        migrate_to_chat_id: the 400 Telegram gives when a group became a supergroup."""
+        rule = _FailureRule(
+            method, chat_id, status, retry_after, times, description, migrate_to_chat_id
+        )
         self._failures.append(rule)
 
     def clear_failures(self) -> None:
@@ -716,7 +721,11 @@ class FakeTelegram:
     @staticmethod
     def _failure_response(rule: _FailureRule) -> web.Response:
         description = rule.description or _default_description(rule.status, rule.retry_after)
-        parameters = {"retry_after": rule.retry_after} if rule.status == 429 else None
+        parameters: JSONDict | None = None
+        if rule.status == 429:
+            parameters = {"retry_after": rule.retry_after}
+        elif rule.migrate_to_chat_id is not None:
+            parameters = {"migrate_to_chat_id": rule.migrate_to_chat_id}
         return _error(rule.status, description, parameters)
 
     # ---- method handlers -------------------------------------------------------------------

@@ -137,6 +137,32 @@ async def test_blocked_subscriber_is_deactivated_and_others_still_get_theirs(
     assert await harness.services.subscribers.is_active(101)
 
 
+async def test_a_bad_request_keeps_the_subscriber_and_a_migrated_group_is_deactivated(
+    harness: Harness,
+) -> None:
+    """Classified by the error's kind (status and parameters), not by its wording: a 400
+    worded like a gone chat still keeps the subscriber; a group that became a supergroup
+    (400 with migrate_to_chat_id) is deactivated with where it went."""
+    await setup_world(harness)
+    harness.tg.fail("sendMessage", chat_id=101, status=400, times=None)  # "chat not found"
+    harness.tg.fail(
+        "sendMessage",
+        chat_id=102,
+        status=400,
+        times=None,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=-1009999,
+    )
+    harness.clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    report = await deliver_daily(harness.app.bot, harness.services)
+    assert report.failed == [101] and report.deactivated == [102] and report.sent == [103]
+    assert await harness.services.subscribers.is_active(101)
+    assert not await harness.services.subscribers.is_active(102)
+    for chat in (101, 102):
+        delivery = await harness.services.deliveries.get(chat, "2026-11-25")
+        assert delivery is not None and delivery.status == "failed"
+
+
 async def test_network_failure_postpones_and_the_catch_up_sends_once(harness: Harness) -> None:
     await setup_world(harness)
     harness.tg.fail("sendMessage", chat_id=101, status=502, times=1)

@@ -124,13 +124,15 @@ def test_username_with_a_full_account_export_exits_2(tmp_path: Path) -> None:
     assert count_posts(db) == 0
 
 
-def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+def on_a_terminal(*args: str, db: Path, cwd: Path) -> tuple[int, bytes, bytes]:
+    """Run framewatch with stderr on a pseudo-terminal: (exit code, stdout, what the
+    terminal showed)."""
     controller, terminal = pty.openpty()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "bot", "import", str(FIXTURES / "new_format.json")],
-            cwd=tmp_path,
-            env=cli_env(tmp_path / "fw.db"),
+            [sys.executable, "-m", "bot", *args],
+            cwd=cwd,
+            env=cli_env(db),
             stdout=subprocess.PIPE,
             stderr=terminal,
             timeout=120,
@@ -148,7 +150,29 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
             shown += chunk
     finally:
         os.close(controller)
-    assert result.returncode == 0
+    return result.returncode, result.stdout, shown
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    db = tmp_path / "fw.db"
+    code, stdout, shown = on_a_terminal(
+        "import", str(FIXTURES / "new_format.json"), db=db, cwd=tmp_path
+    )
+    assert code == 0
     assert b"importing " in shown and b"100%" in shown
     assert b"4.7/4.7 kB" in shown and b"0:00:00" in shown  # amount and time left (rich)
-    assert b"importing" not in result.stdout
+    assert b"importing" not in stdout
+
+
+def test_scan_and_export_draw_their_progress_on_a_terminal(tmp_path: Path) -> None:
+    db = tmp_path / "fw.db"
+    assert framewatch("import", str(FIXTURES / "new_format.json"), db=db).returncode == 0
+    posts = count_posts(db)
+    code, stdout, shown = on_a_terminal("scan", db=db, cwd=tmp_path)
+    assert code == 0 and b"Scanned" in stdout
+    assert b"scanning" in shown and f"{posts}/{posts}".encode() in shown
+    assert b"indexing" in shown and b"100%" in shown
+    assert b"scanning" not in stdout  # bars go to the terminal, results to stdout
+    code, stdout, shown = on_a_terminal("export", "posts", "--format", "jsonl", db=db, cwd=tmp_path)
+    assert code == 0 and stdout.count(b"\n") == posts
+    assert b"exporting posts" in shown and f"{posts}/{posts}".encode() in shown

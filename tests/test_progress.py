@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.progress import ProgressBar, progress_bar
+from bot.progress import ProgressBar, StageBars, progress_bar
 
 
 def test_a_byte_bar_ends_at_the_whole_file_with_its_size() -> None:
@@ -28,3 +28,14 @@ def test_a_count_bar_shows_done_of_total() -> None:
 
 def test_nothing_is_drawn_off_a_terminal() -> None:
     assert progress_bar("importing") is None  # pytest captures stderr: not a terminal
+
+
+def test_stage_bars_draw_one_bar_per_stage_in_turn() -> None:
+    out = io.StringIO()
+    bars = StageBars(file=out)
+    bars("scanning", 500, 1000)
+    bars("scanning", 1000, 1000)
+    bars("indexing", 1000, None)  # total unknown: amount and rate only
+    bars.close()
+    drawn = out.getvalue()
+    assert "scanning" in drawn and "1000/1000" in drawn and "indexing" in drawn

@@ -58,11 +58,18 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _scan(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.progress import StageBars
     from bot.scan import run_scan
     from bot.scan_report import scan_output
 
     async def work(services: Services) -> int:
-        report = await run_scan(services.framings, services.matches, services.clock)
+        bars = StageBars()
+        try:
+            report = await run_scan(
+                services.framings, services.matches, services.clock, progress=bars
+            )
+        finally:
+            bars.close()
         output = await scan_output(report, services.framings, services.matches, args.verbose)
         print(clean(output, multiline=True))
         return 0

@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.context import Services
 from bot.links import post_link
 from bot.outfile import OutputError, csv_cell, text_output
+from bot.progress import progress_bar
 from bot.sources.export import bot_api_chat_id
 from bot.terminal import clean
 from storage.exports import ExportedMatch, ExportedPost, ExportRepository
@@ -185,6 +186,8 @@ def match_row(match: ExportedMatch) -> dict[str, Any]:
     }
 
 
+_SHOWN_EVERY = 1000  # rows between two updates of the progress bar
+
 RowSource = Callable[[Services], Awaitable[AsyncGenerator[dict[str, Any]]]]
 
 
@@ -204,6 +207,7 @@ async def _run(
             return _usage_error(str(exc))
         count = 0
         target = args.output or "standard output"
+        bar = progress_bar(f"exporting {what}")
         try:
             async with aclosing(stream):
                 with _output(args.output) as out:
@@ -211,12 +215,19 @@ async def _run(
                     async for row in stream:
                         write(row)
                         count += 1
+                        if bar is not None and count % _SHOWN_EVERY == 0:
+                            bar(count, None)
+            if bar is not None:
+                bar(count, count)
         except BrokenPipeError:
             raise  # the reader stopped early (`| head`): bot.cli.main ends quietly
         except OutputError as exc:
             return _usage_error(str(exc))
         except OSError as exc:
             return _usage_error(f"cannot write {target}: {exc.strerror or exc}")
+        finally:
+            if bar is not None:
+                bar.close()
         print(clean(f"Wrote {count} {what} to {target}."), file=sys.stderr)
         return 0
 

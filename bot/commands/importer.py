@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,13 +33,13 @@ from bot.sources.export import (
     open_export,
 )
 from bot.sources.export_messages import MessageReader, SkippedMessage, describe_message
+from bot.sources.usernames import UsernameError, parse_username
 from bot.terminal import clean
 from storage.models import IncomingPost, StoreOutcome
 from storage.posts import PostRepository
 
 BATCH_SIZE = 2000
 MAX_PROBLEMS_SHOWN = 20
-_USERNAME = re.compile(r"(?:@|(?:https?://)?t\.me/)?([A-Za-z][A-Za-z0-9_]{3,31})/?")
 
 Progress = Callable[[int, int], None]  # (bytes read, file size)
 
@@ -168,17 +167,6 @@ def _locate_json_error(path: Path, chunk_start: int) -> tuple[int, int]:
         return source.bytes_read, line  # the parser wanted more: the file ends too early
 
 
-def parse_username(text: str) -> str:
-    """A channel username from "name", "@name" or "https://t.me/name"; ValueError if not."""
-    found = _USERNAME.fullmatch(text.strip())
-    if found is None:
-        raise ValueError(
-            f"--username {text!r} is not a channel username (5-32 letters, digits or _, "
-            "starting with a letter), e.g. --username durov or --username @durov"
-        )
-    return found.group(1)
-
-
 def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "import",
@@ -207,8 +195,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         username = parse_username(args.username) if args.username is not None else None
-    except ValueError as exc:
-        return fail(str(exc), 2)
+    except UsernameError as exc:
+        return fail(f"--username: {exc}", 2)
     zone = zone_named(args.timezone or settings.timezone)
     if zone is None:
         return fail(f"--timezone {args.timezone!r}: not a time zone, e.g. Europe/Moscow", 2)
