@@ -15,12 +15,9 @@ phrase (not AND). Positions in messages are 1-based characters of the cleaned te
 
 from __future__ import annotations
 
-import enum
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from bot.rules.normalize import tokenize
+from bot.rules.lexer import Kind, TermError, Token, lex
 from bot.rules.tree import (
     REGEX_PREFIX,
     And,
@@ -54,42 +51,7 @@ __all__ = [
     "render",
 ]
 
-QUOTES = frozenset('"“”„«»')
-DEFAULT_NEAR = 10
-MAX_NEAR = 50
-MIN_PREFIX = 2
 MAX_NESTING = 20  # brackets and NOTs inside each other; deeper would exhaust Python's stack
-_NEAR = re.compile(r"NEAR(?:/(\d+))?")
-_SPECIAL = QUOTES | frozenset("(),")
-
-
-class TermError(ValueError):
-    """A term a moderator typed cannot be used; the message says what to change."""
-
-
-class _Kind(enum.Enum):
-    TEXT = enum.auto()
-    QUOTED = enum.auto()
-    LPAREN = enum.auto()
-    RPAREN = enum.auto()
-    COMMA = enum.auto()
-    AND = enum.auto()
-    OR = enum.auto()
-    NOT = enum.auto()
-    NEAR = enum.auto()
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: _Kind
-    text: str
-    position: int  # 1-based
-    words: tuple[Word, ...] = ()
-    distance: int = 0
-
-
-_OPERATORS = {"AND": _Kind.AND, "OR": _Kind.OR, "NOT": _Kind.NOT}
-_PUNCTUATION = {"(": _Kind.LPAREN, ")": _Kind.RPAREN, ",": _Kind.COMMA}
 
 
 def clean(text: str) -> str:
@@ -104,7 +66,7 @@ def parse(term: str) -> Node:
     """The tree of a cleaned term, or TermError naming the problem and its position."""
     if term.startswith(REGEX_PREFIX):
         return Regex(term[len(REGEX_PREFIX) :])
-    tokens = _lex(term)
+    tokens = lex(term)
     if not tokens:
         raise TermError("The term has no letters or digits. Send at least one word.")
     parser = _Parser(tokens)
@@ -113,112 +75,18 @@ def parse(term: str) -> Node:
     return node
 
 
-def _lex(term: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    groups: list[bool] = []  # for each open "(": whether it opened a NEAR (commas separate)
-    index = 0
-    while index < len(term):
-        char = term[index]
-        if char.isspace():
-            index += 1
-        elif char in _PUNCTUATION:
-            _lex_punctuation(char, index + 1, tokens, groups)
-            index += 1
-        elif char in QUOTES:
-            index = _lex_quoted(term, index, tokens)
-        else:
-            index = _lex_text(term, index, tokens)
-    return tokens
-
-
-def _lex_punctuation(char: str, position: int, tokens: list[_Token], groups: list[bool]) -> None:
-    if char == "(":
-        groups.append(bool(tokens) and tokens[-1].kind is _Kind.NEAR)
-    elif char == ")" and groups:
-        groups.pop()
-    elif char == "," and not (groups and groups[-1]):
-        return  # outside NEAR( ) a comma is punctuation between words, which means nothing
-    tokens.append(_Token(_PUNCTUATION[char], char, position))
-
-
-def _lex_quoted(term: str, index: int, tokens: list[_Token]) -> int:
-    end = next((i for i in range(index + 1, len(term)) if term[i] in QUOTES), -1)
-    if end < 0:
-        raise TermError(
-            f"The quote at position {index + 1} is never closed: add a closing quote "
-            "after the exact words."
-        )
-    inner = term[index + 1 : end]
-    words = _words(inner, WordKind.EXACT, index + 2)
-    if not words:
-        raise TermError(f"The quotes at position {index + 1} hold no words: put words inside.")
-    tokens.append(_Token(_Kind.QUOTED, inner, index + 1, words))
-    return end + 1
-
-
-def _lex_text(term: str, index: int, tokens: list[_Token]) -> int:
-    end = index
-    while end < len(term) and not term[end].isspace() and term[end] not in _SPECIAL:
-        end += 1
-    chunk = term[index:end]
-    position = index + 1
-    near = _NEAR.fullmatch(chunk)
-    if chunk in _OPERATORS:
-        tokens.append(_Token(_OPERATORS[chunk], chunk, position))
-    elif near and term[end:].lstrip().startswith("("):
-        tokens.append(_Token(_Kind.NEAR, chunk, position, distance=_near_distance(near, position)))
-    else:
-        words = _words(chunk, WordKind.LEMMA, position)
-        if words:  # punctuation between words is allowed and means nothing
-            tokens.append(_Token(_Kind.TEXT, chunk, position, words))
-    return end
-
-
-def _near_distance(near: re.Match[str], position: int) -> int:
-    if near.group(1) is None:
-        return DEFAULT_NEAR
-    distance = int(near.group(1))
-    if not 1 <= distance <= MAX_NEAR:
-        raise TermError(
-            f"NEAR at position {position}: the distance must be 1 to {MAX_NEAR} words, "
-            "as in NEAR/5(first phrase, second phrase)."
-        )
-    return distance
-
-
-def _words(chunk: str, kind: WordKind, position: int) -> tuple[Word, ...]:
-    """The words of a chunk; a * right after the last word makes that word a prefix."""
-    star = chunk.find("*")
-    tokens = tokenize(chunk)
-    if star < 0:
-        return tuple(Word(kind, token.norm) for token in tokens)
-    body = chunk.rstrip("*")
-    if "*" in body or not tokens or tokens[-1].end != len(body):
-        raise TermError(
-            f"The * at position {position + star} must end a word, as in отступ* "
-            "(any word starting with отступ)."
-        )
-    if len(tokens[-1].norm) < MIN_PREFIX:
-        raise TermError(
-            f"The prefix at position {position + tokens[-1].start} is too short: give at least "
-            f"{MIN_PREFIX} letters before *."
-        )
-    words = [Word(kind, token.norm) for token in tokens[:-1]]
-    return (*words, Word(WordKind.PREFIX, tokens[-1].norm))
-
-
 class _Parser:
     """Recursive descent: OR binds loosest, then AND, then NOT; phrases are juxtaposed words."""
 
-    def __init__(self, tokens: list[_Token]) -> None:
+    def __init__(self, tokens: list[Token]) -> None:
         self._tokens = tokens
         self._index = 0
         self._depth = 0
 
-    def _peek(self) -> _Token | None:
+    def _peek(self) -> Token | None:
         return self._tokens[self._index] if self._index < len(self._tokens) else None
 
-    def _take(self) -> _Token:
+    def _take(self) -> Token:
         token = self._tokens[self._index]
         self._index += 1
         return token
@@ -227,33 +95,33 @@ class _Parser:
         token = self._peek()
         if token is None:
             return
-        if token.kind is _Kind.RPAREN:
+        if token.kind is Kind.RPAREN:
             raise TermError(f") at position {token.position} has no matching (.")
         raise _missing_operator(token)
 
     def expression(self) -> Node:
-        return self._binary(_Kind.OR, self._and)
+        return self._binary(Kind.OR, self._and)
 
     def _and(self) -> Node:
-        return self._binary(_Kind.AND, self._unary)
+        return self._binary(Kind.AND, self._unary)
 
-    def _binary(self, kind: _Kind, parse_operand: Callable[[], Node]) -> Node:
+    def _binary(self, kind: Kind, parse_operand: Callable[[], Node]) -> Node:
         items = [self._operand_after(None, parse_operand)]
         while (token := self._peek()) is not None and token.kind is kind:
             self._take()
             items.append(self._operand_after(token, parse_operand))
         if len(items) == 1:
             return items[0]
-        return Or(tuple(items)) if kind is _Kind.OR else And(tuple(items))
+        return Or(tuple(items)) if kind is Kind.OR else And(tuple(items))
 
-    def _operand_after(self, operator: _Token | None, parse_operand: Callable[[], Node]) -> Node:
+    def _operand_after(self, operator: Token | None, parse_operand: Callable[[], Node]) -> Node:
         token = self._peek()
-        if token is None or token.kind in (_Kind.RPAREN, _Kind.COMMA, _Kind.AND, _Kind.OR):
+        if token is None or token.kind in (Kind.RPAREN, Kind.COMMA, Kind.AND, Kind.OR):
             if operator is not None:
                 raise TermError(
                     f"{operator.text} at position {operator.position} needs something after it."
                 )
-            if token is not None and token.kind in (_Kind.AND, _Kind.OR):
+            if token is not None and token.kind in (Kind.AND, Kind.OR):
                 raise TermError(
                     f"{token.text} at position {token.position} needs something before it."
                 )
@@ -261,20 +129,20 @@ class _Parser:
 
     def _unary(self) -> Node:
         token = self._peek()
-        if token is not None and token.kind is _Kind.NOT:
+        if token is not None and token.kind is Kind.NOT:
             self._take()
             following = self._peek()
             if following is None or following.kind in (
-                _Kind.RPAREN,
-                _Kind.COMMA,
-                _Kind.AND,
-                _Kind.OR,
+                Kind.RPAREN,
+                Kind.COMMA,
+                Kind.AND,
+                Kind.OR,
             ):
                 raise TermError(f"NOT at position {token.position} needs something after it.")
             return Not(self._nested(token, self._unary))
         return self._primary()
 
-    def _nested(self, opening: _Token, parse: Callable[[], Node]) -> Node:
+    def _nested(self, opening: Token, parse: Callable[[], Node]) -> Node:
         if self._depth >= MAX_NESTING:
             raise TermError(
                 f"{opening.text} at position {opening.position} is nested more than "
@@ -289,20 +157,20 @@ class _Parser:
         token = self._peek()
         if token is None:
             raise TermError("The term ends where words were expected.")
-        if token.kind is _Kind.LPAREN:
+        if token.kind is Kind.LPAREN:
             return self._group()
-        if token.kind is _Kind.NEAR:
+        if token.kind is Kind.NEAR:
             return self._near()
-        if token.kind in (_Kind.TEXT, _Kind.QUOTED):
+        if token.kind in (Kind.TEXT, Kind.QUOTED):
             return self._phrase()
-        if token.kind is _Kind.RPAREN:
+        if token.kind is Kind.RPAREN:
             raise TermError(f") at position {token.position} has no matching (.")
         raise TermError(f"{token.text} at position {token.position} is not expected here.")
 
     def _group(self) -> Node:
         opening = self._take()
         following = self._peek()
-        if following is not None and following.kind is _Kind.RPAREN:
+        if following is not None and following.kind is Kind.RPAREN:
             raise TermError(
                 f"The ( at position {opening.position} is empty: put words or a condition inside."
             )
@@ -310,14 +178,14 @@ class _Parser:
         closing = self._peek()
         if closing is None:
             raise TermError(f"The ( at position {opening.position} is never closed: add ).")
-        if closing.kind is not _Kind.RPAREN:
+        if closing.kind is not Kind.RPAREN:
             raise _missing_operator(closing)
         self._take()
         return node
 
     def _phrase(self) -> Phrase:
         words: list[Word] = []
-        while (token := self._peek()) is not None and token.kind in (_Kind.TEXT, _Kind.QUOTED):
+        while (token := self._peek()) is not None and token.kind in (Kind.TEXT, Kind.QUOTED):
             words.extend(self._take().words)
         return Phrase(tuple(words))
 
@@ -329,9 +197,9 @@ class _Parser:
         )
         self._take()  # the lexer only makes NEAR a keyword when "(" follows
         phrases = []
-        for separator in (_Kind.COMMA, _Kind.RPAREN):
+        for separator in (Kind.COMMA, Kind.RPAREN):
             token = self._peek()
-            if token is None or token.kind not in (_Kind.TEXT, _Kind.QUOTED):
+            if token is None or token.kind not in (Kind.TEXT, Kind.QUOTED):
                 raise TermError(usage)
             phrases.append(self._phrase())
             token = self._peek()
@@ -341,8 +209,8 @@ class _Parser:
         return Near(near.distance, phrases[0], phrases[1])
 
 
-def _missing_operator(token: _Token) -> TermError:
-    if token.kind is _Kind.NOT:
+def _missing_operator(token: Token) -> TermError:
+    if token.kind is Kind.NOT:
         return TermError(
             f"NOT at position {token.position} must follow AND or OR: write a AND NOT b."
         )
