@@ -50,6 +50,21 @@ class RulesCache:
         self._compiled: CompiledRules | None = None
         self._lock = asyncio.Lock()
         self.compilations = 0
+        self._subset: tuple[int, frozenset[int], RuleMatcher] | None = None
+
+    async def subset(self, compiled: CompiledRules, term_ids: frozenset[int]) -> RuleMatcher:
+        """A matcher of only these terms of `compiled` (the terms a rescan applies), compiled
+        once per rules version and set of terms: a post scanned against one new term costs
+        the words of the post, not every term's hits."""
+        kept = self._subset
+        if kept is not None and kept[0] == compiled.version and kept[1] == term_ids:
+            return kept[2]
+        if term_ids >= {rule.term_id for rule in compiled.rules}:
+            return compiled.matcher
+        rules = tuple(rule for rule in compiled.rules if rule.term_id in term_ids)
+        matcher = await asyncio.to_thread(compile_matcher, rules)
+        self._subset = (compiled.version, term_ids, matcher)
+        return matcher
 
     async def current(self, framings: FramingRepository) -> CompiledRules:
         compiled = self._compiled
@@ -205,7 +220,8 @@ async def rescan_batch(
     # Posts last scanned at the newest pending version or later already have every pending
     # term (e.g. posts and a pack that arrived together): they are skipped.
     posts = await matches.posts_after(start, batch, max(t.version for t in pending))
-    found = await asyncio.to_thread(match_posts, compiled.matcher, posts, cursors)
+    matcher = await rules.subset(compiled, frozenset(cursors))
+    found = await asyncio.to_thread(match_posts, matcher, posts, cursors)
     done = len(posts) < batch  # every stored post after the lowest cursor is covered
     through = posts[-1].post_id if posts else start
     new = await matches.add_rescan_batch(

@@ -210,6 +210,29 @@ async def test_rescan_runs_one_batch_at_a_time_with_progress(
     assert await rescan_batch(services.framings, services.matches, services.rules, clock, 2) is None
 
 
+async def test_a_rescan_matches_with_only_the_terms_it_applies(
+    services: Services, db: Database
+) -> None:
+    ids = await store_posts(db, ["a tactical feint", "a military feint and a tactical feint"])
+    await watch(services, "feint", "tactical feint")
+    await run_scan(services.framings, services.matches, clock, rules=services.rules)
+    await watch(services, "feint", "military feint")
+
+    compiled = await services.rules.current(services.framings)
+    new_term = max(rule.term_id for rule in compiled.rules)
+    subset = await services.rules.subset(compiled, frozenset({new_term}))
+    assert subset is not compiled.matcher
+    assert [h.term_id for h in subset.find("a tactical feint, a military feint")] == [new_term]
+    assert await services.rules.subset(compiled, frozenset({new_term})) is subset  # kept
+    every = frozenset(rule.term_id for rule in compiled.rules)
+    assert await services.rules.subset(compiled, every) is compiled.matcher
+
+    step = await rescan_batch(services.framings, services.matches, services.rules, clock, 10)
+    assert step is not None and [(m.post_id, m.term_id) for m in step.new_matches] == [
+        (ids[1], new_term)
+    ]
+
+
 async def test_max_rescan_batches_leaves_the_rest_for_the_next_scan(
     services: Services, db: Database
 ) -> None:
