@@ -80,10 +80,8 @@ def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None
     assert prints[0].keys[:2] == PINNED_KEYS
 
 
-async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued(
-    db: Database,
-) -> None:
-    copy = TEXT + ". Подписывайтесь!"
+async def store_texts(db: Database, texts: list[str]) -> None:
+    """One channel's posts 1, 2, ... with these texts (ids follow, on a fresh database)."""
     async with db.transaction() as sql:
         await sql.execute(
             "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
@@ -91,8 +89,15 @@ async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued
         await sql.executemany(
             "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
             " VALUES (-1, ?, 0, ?, '')",
-            [(1, TEXT), (2, copy), (3, TEXT)],
+            list(enumerate(texts, start=1)),
         )
+
+
+async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued(
+    db: Database,
+) -> None:
+    copy = TEXT + ". Подписывайтесь!"
+    await store_texts(db, [TEXT, copy, TEXT])
     repo = NearDupRepository(db)
     assert await repo.queue_size() == 3
     queued = await repo.queued(10)
@@ -153,15 +158,7 @@ async def test_a_text_copied_many_times_keeps_few_pairs_per_post_and_one_cluster
     from bot.neardup_index import NEIGHBOURS
 
     texts = [TEXT if i % 3 else TEXT + ". Подписывайтесь!" for i in range(60)]
-    async with db.transaction() as sql:
-        await sql.execute(
-            "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
-        )
-        await sql.executemany(
-            "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
-            " VALUES (-1, ?, 0, ?, '')",
-            list(enumerate(texts, start=1)),
-        )
+    await store_texts(db, texts)
     repo = NearDupRepository(db)
     assert await index_queued(repo, batch=25) == 60
     pairs = await repo.pairs_among(list(range(1, 61)))
