@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 ZONE_NAME_MAX = 64  # the longest IANA name is about 32 characters
 _ZONE_CHARS = re.compile(r"[A-Za-z0-9_+\-/]+")
+# Files in a system's zoneinfo folder that are no zone of their own: the host's zone, and
+# the copies kept for POSIX and leap-second clocks.
+_NOT_ZONES = ("localtime", "posixrules", "factory")
+_NOT_ZONE_TREES = ("posix/", "right/")
 SWITCH = {"on": True, "yes": True, "compact": True, "off": False, "no": False, "full": False}
 
 
@@ -67,6 +71,8 @@ def parse_zone(text: str) -> str | None:
     """
     name = text.strip()
     if not name or len(name) > ZONE_NAME_MAX or not _ZONE_CHARS.fullmatch(name):
+        return None
+    if name.lower() in _NOT_ZONES or name.lower().startswith(_NOT_ZONE_TREES):
         return None
     zones = {zone.lower(): zone for zone in zoneinfo.available_timezones()}
     found = zones.get(name.lower())

@@ -16,6 +16,14 @@ from telegram.error import BadRequest
 
 from bot.context import Context, Services, services_of
 from bot.roles import Role
+from bot.settings_card import (
+    CARD_TITLE,
+    Button,
+    card_text,
+    hours_keyboard,
+    keyboard,
+    parse_button,
+)
 from bot.subscriber_settings import (
     parse_framings,
     parse_switch,
@@ -27,14 +35,6 @@ from bot.subscriber_settings import (
 from bot.telegram_text import Text
 from handlers.common import command_args, reply
 from handlers.registry import Command
-from handlers.settings_card import (
-    CARD_TITLE,
-    Button,
-    card_text,
-    hours_keyboard,
-    keyboard,
-    parse_button,
-)
 from storage.subscriber_settings import SubscriberSettingsRepository
 
 log = logging.getLogger(__name__)
