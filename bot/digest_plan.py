@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.context import Services
 from bot.periods import Period, latest_period
 from bot.subscriber_settings import DigestView, default_schedule, schedule_from, view_of
-from storage.subscriber_settings import SubscriberSettingsRepository
+from storage.subscriber_settings import DuePeriod, SubscriberSettingsRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +32,16 @@ async def due_batches(services: Services, now: datetime) -> list[Batch]:
     settings = services.settings
     repo = SubscriberSettingsRepository(services.db)
     defaults = default_schedule(settings)
-    batches: list[Batch] = []
+    periods: dict[DuePeriod, Period] = {}
     for at, zone in await repo.schedules(*defaults):
         schedule = schedule_from(at, zone, settings)
         period = latest_period(now, schedule.at, schedule.zone)
-        groups: dict[tuple[str, frozenset[str] | None, bool], list[int]] = {}
-        views: dict[tuple[str, frozenset[str] | None, bool], DigestView] = {}
-        for prefs in await repo.due((at, zone), defaults, period.key, period.end):
-            view = view_of(prefs, settings)
-            key = (view.zone.key, view.framings, view.compact)
-            views.setdefault(key, view)
-            groups.setdefault(key, []).append(prefs.chat_id)
-        batches += [Batch(period, views[key], tuple(chats)) for key, chats in groups.items()]
-    return batches
+        periods[DuePeriod(at, zone, period.key, period.end)] = period
+    groups: dict[tuple[DuePeriod, str, frozenset[str] | None, bool], list[int]] = {}
+    views: dict[tuple[DuePeriod, str, frozenset[str] | None, bool], DigestView] = {}
+    for due, prefs in await repo.due(list(periods), defaults):
+        view = view_of(prefs, settings)
+        key = (due, view.zone.key, view.framings, view.compact)
+        views.setdefault(key, view)
+        groups.setdefault(key, []).append(prefs.chat_id)
+    return [Batch(periods[key[0]], views[key], tuple(chats)) for key, chats in groups.items()]

@@ -35,6 +35,20 @@ _UPDATES = {
     "compact": "UPDATE subscriber_settings SET compact = ?, updated_at = ? WHERE chat_id = ?",
 }
 
+
+@dataclass(frozen=True, slots=True)
+class DuePeriod:
+    """One schedule's latest period, as the delivery asks storage who is due for it."""
+
+    digest_time: str  # "HH:MM", the bot's default filled in
+    timezone: str
+    period: str  # the delivery key: the local date of the digest
+    ends: datetime  # only subscribers who subscribed by then are due
+
+
+# Schedules per query: 5 parameters each, well under SQLite's 32,766.
+_SCHEDULES_PER_QUERY = 500
+
 _SELECTIONS = (
     "SELECT sf.chat_id, f.slug FROM subscriber_framings sf"
     " JOIN framings f ON f.id = sf.framing_id"
@@ -104,39 +118,48 @@ class SubscriberSettingsRepository:
         return [(r[0], r[1]) for r in rows]
 
     async def due(
-        self,
-        schedule: tuple[str, str],
-        defaults: tuple[str, str],
-        period: str,
-        subscribed_before: datetime,
-    ) -> list[SubscriberPrefs]:
-        """Active subscribers on this (HH:MM, zone) schedule, subscribed before the digest
-        time, with no finished delivery of `period`: what each of them chose."""
-        rows = await self._db.fetchall(
-            "SELECT s.chat_id, ss.digest_time, ss.timezone, coalesce(ss.compact, 0),"
-            " coalesce(ss.all_framings, 1)"
-            " FROM subscribers s LEFT JOIN subscriber_settings ss ON ss.chat_id = s.chat_id"
-            " WHERE s.active = 1 AND s.subscribed_at <= ?"
-            " AND coalesce(ss.digest_time, ?) = ? AND coalesce(ss.timezone, ?) = ?"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.chat_id = s.chat_id"
-            "  AND d.period = ? AND d.status <> 'pending')"
-            " ORDER BY s.chat_id",
-            (iso(subscribed_before), defaults[0], schedule[0], defaults[1], schedule[1], period),
-        )
-        chosen: dict[int, list[str]] = {}
-        if any(not r[4] for r in rows):
-            for chat_id, slug in await self._db.fetchall(_SELECTIONS):
-                chosen.setdefault(chat_id, []).append(slug)
-        return [
-            SubscriberPrefs(
-                r[0],
-                r[1],
-                r[2],
-                bool(r[3]),
-                None if r[4] else tuple(sorted(chosen.get(r[0], ()))),
+        self, periods: Sequence[DuePeriod], defaults: tuple[str, str]
+    ) -> list[tuple[DuePeriod, SubscriberPrefs]]:
+        """Active subscribers on each period's (HH:MM, zone) schedule, subscribed before its
+        end, with no finished delivery of it: what each of them chose. One pass over the
+        subscribers for all schedules (the delivery job asks every minute)."""
+        found: list[tuple[DuePeriod, SubscriberPrefs]] = []
+        for first in range(0, len(periods), _SCHEDULES_PER_QUERY):
+            chunk = periods[first : first + _SCHEDULES_PER_QUERY]
+            values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+            params: list[object] = []
+            for index, due in enumerate(chunk):
+                params += [index, due.digest_time, due.timezone, due.period, iso(due.ends)]
+            rows = await self._db.fetchall(
+                f"WITH due(n, at, zone, period, ends) AS (VALUES {values})"  # noqa: S608 placeholders only
+                " SELECT due.n, s.chat_id, ss.digest_time, ss.timezone,"
+                " coalesce(ss.compact, 0), coalesce(ss.all_framings, 1)"
+                " FROM subscribers s LEFT JOIN subscriber_settings ss ON ss.chat_id = s.chat_id"
+                " JOIN due ON due.at = coalesce(ss.digest_time, ?)"
+                "  AND due.zone = coalesce(ss.timezone, ?)"
+                " WHERE s.active = 1 AND s.subscribed_at <= due.ends"
+                " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.chat_id = s.chat_id"
+                "  AND d.period = due.period AND d.status <> 'pending')"
+                " ORDER BY s.chat_id",
+                (*params, *defaults),
             )
-            for r in rows
-        ]
+            chosen = await self._selections() if any(not r[5] for r in rows) else {}
+            found += [
+                (
+                    chunk[r[0]],
+                    SubscriberPrefs(
+                        r[1], r[2], r[3], bool(r[4]), None if r[5] else chosen.get(r[1], ())
+                    ),
+                )
+                for r in rows
+            ]
+        return found
+
+    async def _selections(self) -> dict[int, tuple[str, ...]]:
+        chosen: dict[int, list[str]] = {}
+        for chat_id, slug in await self._db.fetchall(_SELECTIONS):
+            chosen.setdefault(chat_id, []).append(slug)
+        return {chat_id: tuple(sorted(slugs)) for chat_id, slugs in chosen.items()}
 
 
 async def _ensure_row(conn: aiosqlite.Connection, chat_id: int, now: datetime) -> None:
