@@ -1,10 +1,10 @@
 """The every-minute question "whose digest is due now?" at 10,000 subscribers.
 
-10,000 active subscribers in a real SQLite file; 2,000 chose their own time and zone (48
-distinct schedules), 500 of those chose framings. Times bot.digest_plan.due_batches, the
-call the digest-minute job makes every minute: at a minute when nothing is due (the usual
-case) and at the bot's digest time with everyone on the default due. Budget: well under
-the minute between runs (it runs under the delivery lock, beside the bot's other work).
+10,000 active subscribers in a real SQLite file; 2,000 chose their own time and zone
+(24 distinct schedules besides the default), 500 of those chose framings. Times
+bot.digest_plan.due_batches, the call the digest-minute job makes every minute: at the
+bot's digest time (everyone due, never sent before) and later that day with every digest
+sent (the usual minute). Budget: well under the minute between runs.
 Run: `.venv/bin/python bench/settings_due.py`.
 """
 

@@ -25,10 +25,11 @@ from bot.digest import build_digest, with_propagation
 from bot.digest_plan import due_batches
 from bot.digest_render import render_compact, render_digest
 from bot.periods import days_matched, latest_period
-from bot.propagation_report import load_for
+from bot.propagation_report import FramingPropagation, load_for
 from bot.subscriber_settings import DigestView
 from bot.trend_digest import Chart, period_trends, send_chart, surging_chart
-from storage.models import Delivery
+from bot.trend_status import TrendStatus
+from storage.models import Delivery, DigestItem
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +69,51 @@ class DeliveryReport:
         chats.append(chat_id)
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodData:
+    """What every digest of one period is made of, read once however many views it has."""
+
+    start: datetime
+    end: datetime
+    items: list[DigestItem]
+    times: list[tuple[str, datetime]]  # the 7 days before `end`, for recurrence
+    trends: dict[str, TrendStatus]
+    spread: list[FramingPropagation]
+
+
+async def load_period(
+    services: Services, start: datetime, end: datetime, spread: bool = True
+) -> PeriodData:
+    """The period's matches, recurrence, trends and (unless not needed) propagation."""
+    window = services.settings.coordination_window
+    return PeriodData(
+        start,
+        end,
+        await services.matches.digest_items(start, end),
+        await services.matches.match_times(end - RECURRENCE_WINDOW, end),
+        await period_trends(services, start, end),
+        await load_for(services.db, start, end, window) if spread else [],
+    )
+
+
+def render_view(data: PeriodData, view: DigestView) -> list[str]:
+    """The period's digest as `view` shows it: its zone, its framings, its form."""
+    tz = view.zone
+    items = [i for i in data.items if view.shows(i.framing_slug)]
+    recent = days_matched(data.times, tz)
+    digest = build_digest(items, recent, data.start, data.end, tz, data.trends)
+    if view.compact:  # one message: no room for where each framing was first seen
+        return [render_compact(digest, tz)]
+    return render_digest(with_propagation(digest, data.spread), tz)
+
+
 async def compose(
     services: Services, start: datetime, end: datetime, view: DigestView | None = None
 ) -> list[str]:
     """The digest of posts dated in [start, end), as HTML messages: as `view` shows it
     (a chat's own zone, framings and form), by default in the bot's zone, everything, full."""
     view = view or DigestView(services.settings.zone)
-    tz = view.zone
-    items = [
-        i for i in await services.matches.digest_items(start, end) if view.shows(i.framing_slug)
-    ]
-    recent = days_matched(await services.matches.match_times(end - RECURRENCE_WINDOW, end), tz)
-    trends = await period_trends(services, start, end)
-    digest = build_digest(items, recent, start, end, tz, trends)
-    if view.compact:  # one message: no room for where each framing was first seen
-        return [render_compact(digest, tz)]
-    spread = await load_for(services.db, start, end, services.settings.coordination_window)
-    return render_digest(with_propagation(digest, spread), tz)
+    return render_view(await load_period(services, start, end, not view.compact), view)
 
 
 async def send_html(bot: Bot, chat_id: int, text: str) -> None:
@@ -102,18 +131,7 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     settings = services.settings
     now = services.clock()
     report = DeliveryReport(latest_period(now, settings.digest_time, settings.zone).key)
-    # Everything due is composed and recorded before the first message goes out.
-    work: list[tuple[Delivery, Chart | None]] = []
-    for batch in await due_batches(services, now):
-        period, view = batch.period, batch.view
-        messages = await compose(services, period.start, period.end, view)
-        chart = (
-            None
-            if view.compact
-            else await surging_chart(services, period.start, period.end, view.framings)
-        )
-        deliveries = await services.deliveries.claim_many(batch.chat_ids, period.key, messages, now)
-        work += [(delivery, chart) for delivery in deliveries]
+    work = await _prepare(services, now)
     if not work:
         return report
     progress = _ProgressLog(services)
@@ -141,6 +159,27 @@ async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
         len(report.postponed),
     )
     return report
+
+
+async def _prepare(services: Services, now: datetime) -> list[tuple[Delivery, Chart | None]]:
+    """Every due delivery, composed and recorded before the first message goes out. Each
+    period is read once, and each chart drawn once, however many views share them."""
+    work: list[tuple[Delivery, Chart | None]] = []
+    loaded: dict[tuple[datetime, datetime], PeriodData] = {}
+    charts: dict[tuple[datetime, datetime, frozenset[str] | None], Chart | None] = {}
+    for batch in await due_batches(services, now):
+        period, view = batch.period, batch.view
+        span = (period.start, period.end)
+        if span not in loaded:
+            loaded[span] = await load_period(services, *span)
+        messages = render_view(loaded[span], view)
+        chart_key = (*span, view.framings)
+        if not view.compact and chart_key not in charts:
+            charts[chart_key] = await surging_chart(services, *span, view.framings)
+        chart = None if view.compact else charts[chart_key]
+        deliveries = await services.deliveries.claim_many(batch.chat_ids, period.key, messages, now)
+        work += [(delivery, chart) for delivery in deliveries]
+    return work
 
 
 class _ProgressLog:
