@@ -98,6 +98,8 @@ async def test_each_setting_by_command_is_validated_and_persisted(harness: Harne
     restarted = Services.create(harness.services.settings, harness.db, harness.clock)
     assert await SubscriberSettingsRepository(restarted.db).get(CHAT) == expected
     assert await audited(harness) == 4
+    (reply,) = await harness.command(CHAT, "/subscribe")
+    assert "arrives here at 08:30 (America/New_York)" in reply
     # Naming every framing is "all" (framings added later follow); "default" resets.
     await harness.command(CHAT, "/settings framings feint, goodwill-gesture")
     await harness.command(CHAT, "/settings time default")

@@ -18,6 +18,7 @@ from bot.digest import Digest, DigestPost, FramingSummary
 from bot.digest_render import render_compact
 from bot.telegram_text import MAX_TEXT, units
 from storage.db import open_database
+from storage.subscriber_settings import DuePeriod, SubscriberPrefs, SubscriberSettingsRepository
 from tests.conftest import MODERATOR, Harness
 from tests.fake_telegram import channel_post, my_chat_member
 
@@ -215,3 +216,39 @@ def test_compact_keeps_to_one_message_and_counts_what_does_not_fit() -> None:
     assert 0 < len(shown) < 300 and all('href="https://t.me/chan/2"' in s for s in shown)
     empty = render_compact(Digest(start, end, ()), ZoneInfo("UTC"))
     assert "No framings were matched" in empty and units(empty) <= MAX_TEXT
+
+
+async def test_storage_due_counts_pending_as_due_and_fills_in_defaults(harness: Harness) -> None:
+    """What `due` promises, by value: the bot's schedule for chats without their own, a
+    pending (interrupted) delivery still due so it resumes, sent or failed ones not."""
+    h = harness
+    repo = SubscriberSettingsRepository(h.db)
+    subscribed = at(20, 0)
+    for chat in (1, 2, 3, 4, 5, 6):
+        await h.services.subscribers.subscribe(chat, subscribed)
+    await h.services.subscribers.subscribe(7, at(25, 8))  # after the period's end
+    await h.services.subscribers.unsubscribe(6, subscribed)
+    await repo.set_value(4, "tz", "UTC", None, subscribed)
+    await repo.set_value(5, "compact", True, None, subscribed)
+    for chat, status in ((2, "pending"), (3, "sent")):
+        await h.services.deliveries.claim(chat, "2026-11-25", ["x"], subscribed)
+        await h.services.deliveries.progress(chat, "2026-11-25", 0, status, subscribed)
+    defaults = ("09:00", "Europe/Kyiv")
+    assert await repo.schedules(*defaults) == [("09:00", "Europe/Kyiv"), ("09:00", "UTC")]
+    kyiv = DuePeriod("09:00", "Europe/Kyiv", "2026-11-25", at(25, 7))
+    utc = DuePeriod("09:00", "UTC", "2026-11-25", at(25, 9))
+    found = await repo.due([kyiv, utc], defaults)
+    assert [(due.timezone, prefs.chat_id) for due, prefs in found] == [
+        ("Europe/Kyiv", 1),
+        ("Europe/Kyiv", 2),
+        ("UTC", 4),
+        ("Europe/Kyiv", 5),
+    ]
+    assert found[3][1] == SubscriberPrefs(5, compact=True)
+    assert found[2][1] == SubscriberPrefs(4, timezone="UTC")
+
+
+async def test_the_minute_job_is_scheduled_with_grace_and_coalescing(harness: Harness) -> None:
+    (job,) = harness.app.job_queue.get_jobs_by_name("digest-minute")
+    assert job.job.trigger.interval.total_seconds() == 60
+    assert job.job.misfire_grace_time == 3600 and job.job.coalesce is True
