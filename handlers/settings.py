@@ -43,7 +43,7 @@ USAGE = (
     "Usage: /settings shows this chat's digest settings with buttons, or:\n"
     "/settings time 08:30 — when the daily digest comes (HH:MM; default: the bot's)\n"
     "/settings tz Europe/Kyiv — your time zone, an IANA name (default: the bot's)\n"
-    "/settings framings all|slug1,slug2 — which framings it covers (/framings lists them)\n"
+    "/settings framings all|slug1,slug2 — which framings it covers (the buttons name them)\n"
     "/settings compact on|off — one short message, or the full digest"
 )
 _DEFAULT = "default"
@@ -116,8 +116,10 @@ async def _apply_framings(
     chosen, unknown = parse_framings(value, known)
     if unknown:
         shown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
+        slugs = sorted(known)
+        listed = (", ".join(slugs[:30]) + (" …" if len(slugs) > 30 else "")) or "none yet"
         raise SettingError(
-            f"I know no framing {shown[:300]}. /framings lists them; nothing changed."
+            f"I know no framing {shown[:300]}; nothing changed. The framings: {listed}."
         )
     if chosen is not None and not chosen:
         raise SettingError("Name at least one framing, or all.")

@@ -121,7 +121,10 @@ async def test_each_setting_by_command_is_validated_and_persisted(harness: Harne
         ("tz localtime", "is not a time zone I know"),
         ("tz Europe", "is not a time zone I know"),
         ("tz <b>Europe/Kyiv</b>", "“&lt;b&gt;Europe/Kyiv&lt;/b&gt;” is not a time zone"),
-        ("framings feint,nope,<x>", "I know no framing nope, &lt;x&gt;. /framings lists them"),
+        (
+            "framings feint,nope,<x>",
+            "I know no framing nope, &lt;x&gt;; nothing changed. The framings: feint, goodwill",
+        ),
         ("framings ,", "Name at least one framing"),
         ("compact maybe", "say /settings compact on or /settings compact off"),
         ("colour red", "I know no setting “colour”"),
