@@ -252,3 +252,20 @@ async def test_the_minute_job_is_scheduled_with_grace_and_coalescing(harness: Ha
     (job,) = harness.app.job_queue.get_jobs_by_name("digest-minute")
     assert job.job.trigger.interval.total_seconds() == 60
     assert job.job.misfire_grace_time == 3600 and job.job.coalesce is True
+
+
+async def test_a_flood_wait_beyond_the_retries_is_sent_once_the_next_minute(
+    harness: Harness,
+) -> None:
+    h = harness
+    await setup_world(h)
+    # The rate limiter retries a 429 three times; the fourth gives up: postponed.
+    h.tg.fail("sendMessage", chat_id=NY_USER, status=429, retry_after=1, times=4)
+    await tick(h, at(25, 13, 30))
+    assert digests(h, NY_USER) == []
+    assert len([r for r in h.tg.requests_for("sendMessage") if r.status == 429]) == 4
+    delivery = await h.services.deliveries.get(NY_USER, "2026-11-25")
+    assert delivery is not None and delivery.status == "pending"  # recorded, not yet sent
+    await tick(h, at(25, 13, 31))
+    await tick(h, at(25, 13, 32))
+    assert len(digests(h, NY_USER)) == 1
