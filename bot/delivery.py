@@ -1,8 +1,9 @@
 """Composing digests and delivering the daily one exactly once per subscriber and period.
 
 The daily delivery is idempotent: it sends only to active subscribers who have no
-finished delivery for the latest period. It runs at the digest time, at start-up and
-on every catch-up tick, so a digest missed while the bot was down (or interrupted by
+finished delivery for their latest period (each subscriber's own day ending at their own
+digest time and zone, bot.digest_plan). It runs every minute, at the bot's digest time, at
+start-up and on every catch-up tick, so a digest missed while the bot was down (or interrupted by
 a network failure) goes out once, as soon as possible. Each delivery's messages are
 stored before the first is sent, with a count of those sent, so a restart resumes it.
 """
@@ -28,11 +29,14 @@ from telegram.error import (
 
 from bot.context import Services
 from bot.digest import build_digest, with_propagation
-from bot.digest_render import render_digest
+from bot.digest_plan import due_batches
+from bot.digest_render import render_compact, render_digest
 from bot.periods import days_matched, latest_period
-from bot.propagation_report import load_for
-from bot.trend_digest import period_trends, send_chart, surging_chart
-from storage.models import Delivery
+from bot.propagation_report import FramingPropagation, load_for
+from bot.subscriber_settings import DigestView
+from bot.trend_digest import Chart, period_trends, send_chart, surging_chart
+from bot.trend_status import TrendStatus
+from storage.models import Delivery, DigestItem
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +76,51 @@ class DeliveryReport:
         chats.append(chat_id)
 
 
-async def compose(services: Services, start: datetime, end: datetime) -> list[str]:
-    """The digest of posts dated in [start, end), as HTML messages."""
-    tz = services.settings.zone
-    items = await services.matches.digest_items(start, end)
-    recent = days_matched(await services.matches.match_times(end - RECURRENCE_WINDOW, end), tz)
-    trends = await period_trends(services, start, end)
-    digest = build_digest(items, recent, start, end, tz, trends)
-    spread = await load_for(services.db, start, end, services.settings.coordination_window)
-    return render_digest(with_propagation(digest, spread), tz)
+@dataclass(frozen=True, slots=True)
+class PeriodData:
+    """What every digest of one period is made of, read once however many views it has."""
+
+    start: datetime
+    end: datetime
+    items: list[DigestItem]
+    times: list[tuple[str, datetime]]  # the 7 days before `end`, for recurrence
+    trends: dict[str, TrendStatus]
+    spread: list[FramingPropagation]
+
+
+async def load_period(
+    services: Services, start: datetime, end: datetime, spread: bool = True
+) -> PeriodData:
+    """The period's matches, recurrence, trends and (unless not needed) propagation."""
+    window = services.settings.coordination_window
+    return PeriodData(
+        start,
+        end,
+        await services.matches.digest_items(start, end),
+        await services.matches.match_times(end - RECURRENCE_WINDOW, end),
+        await period_trends(services, start, end),
+        await load_for(services.db, start, end, window) if spread else [],
+    )
+
+
+def render_view(data: PeriodData, view: DigestView) -> list[str]:
+    """The period's digest as `view` shows it: its zone, its framings, its form."""
+    tz = view.zone
+    items = [i for i in data.items if view.shows(i.framing_slug)]
+    recent = days_matched(data.times, tz)
+    digest = build_digest(items, recent, data.start, data.end, tz, data.trends)
+    if view.compact:  # one message: no room for where each framing was first seen
+        return [render_compact(digest, tz)]
+    return render_digest(with_propagation(digest, data.spread), tz)
+
+
+async def compose(
+    services: Services, start: datetime, end: datetime, view: DigestView | None = None
+) -> list[str]:
+    """The digest of posts dated in [start, end), as HTML messages: as `view` shows it
+    (a chat's own zone, framings and form), by default in the bot's zone, everything, full."""
+    view = view or DigestView(services.settings.zone)
+    return render_view(await load_period(services, start, end, not view.compact), view)
 
 
 async def send_html(bot: Bot, chat_id: int, text: str) -> None:
@@ -97,39 +137,56 @@ async def deliver_daily(bot: Bot, services: Services) -> DeliveryReport:
 async def _deliver_due(bot: Bot, services: Services) -> DeliveryReport:
     settings = services.settings
     now = services.clock()
-    period = latest_period(now, settings.digest_time, settings.zone)
-    report = DeliveryReport(period.key)
-    due = await services.subscribers.due(period.key, period.end)
-    if not due:
+    report = DeliveryReport(latest_period(now, settings.digest_time, settings.zone).key)
+    work = await _prepare(services, now)
+    if not work:
         return report
-    messages = await compose(services, period.start, period.end)
-    chart = await surging_chart(services, period.start, period.end)
-    deliveries = await services.deliveries.claim_many(due, period.key, messages, now)
     progress = _ProgressLog(services)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
 
-    async def deliver(delivery: Delivery) -> None:
+    async def deliver(delivery: Delivery, chart: Chart | None) -> None:
         async with gate:
             outcome = await _send_rest(bot, services, progress, delivery)
             if outcome is DeliveryOutcome.SENT and chart is not None:
-                await send_chart(bot, services, delivery.chat_id, period.key, chart)
+                await send_chart(bot, services, delivery.chat_id, delivery.period, chart)
         report.add(outcome, delivery.chat_id)
 
     # A TaskGroup, not gather: if one send fails unexpectedly the others are cancelled
     # before the delivery lock is released, so no stray sender outlives this run.
     async with asyncio.TaskGroup() as group:
-        for delivery in deliveries:
-            group.create_task(deliver(delivery))
+        for delivery, chart in work:
+            group.create_task(deliver(delivery, chart))
     for chats in (report.sent, report.deactivated, report.postponed, report.failed):
         chats.sort()
     log.info(
-        "daily digest %s: sent %d, deactivated %d, postponed %d",
-        period.key,
+        "daily digest (%d subscribers due): sent %d, deactivated %d, postponed %d",
+        len(work),
         len(report.sent),
         len(report.deactivated),
         len(report.postponed),
     )
     return report
+
+
+async def _prepare(services: Services, now: datetime) -> list[tuple[Delivery, Chart | None]]:
+    """Every due delivery, composed and recorded before the first message goes out. Each
+    period is read once, and each chart drawn once, however many views share them."""
+    work: list[tuple[Delivery, Chart | None]] = []
+    loaded: dict[tuple[datetime, datetime], PeriodData] = {}
+    charts: dict[tuple[datetime, datetime, frozenset[str] | None], Chart | None] = {}
+    for batch in await due_batches(services, now):
+        period, view = batch.period, batch.view
+        span = (period.start, period.end)
+        if span not in loaded:
+            loaded[span] = await load_period(services, *span)
+        messages = render_view(loaded[span], view)
+        chart_key = (*span, view.framings)
+        if not view.compact and chart_key not in charts:
+            charts[chart_key] = await surging_chart(services, *span, view.framings)
+        chart = None if view.compact else charts[chart_key]
+        deliveries = await services.deliveries.claim_many(batch.chat_ids, period.key, messages, now)
+        work += [(delivery, chart) for delivery in deliveries]
+    return work
 
 
 class _ProgressLog:

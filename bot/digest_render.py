@@ -20,7 +20,7 @@ from bot.digest import (
     FramingSummary,
 )
 from bot.propagation_text import first_seen_line, push_line
-from bot.telegram_text import Packer, Piece, Text, fit
+from bot.telegram_text import Packer, Piece, Text, fit, units
 from bot.trend_status import describe
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -54,6 +54,44 @@ def render_digest(digest: Digest, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> 
         entries += _quoted_lines(framing, tz, limit)
         packer.add_block(fit(heading, limit), entries, fit([*heading, " (continued)"], limit))
     return packer.finish()
+
+
+# Kept free below the compact form's last line for the "…and N more" line; a framing's
+# line is shortened (its title, never its link) to a fraction of a message.
+_COMPACT_FOOTER_ROOM = 120
+_COMPACT_LINE_MAX = 600
+
+
+def render_compact(digest: Digest, tz: ZoneInfo, limit: int = TELEGRAM_LIMIT) -> str:
+    """One message: per framing its counts, how it stands and its first link.
+
+    The framings that do not fit are counted in a last line instead of a second message.
+    """
+    period = _format_period(digest.period_start, digest.period_end, tz)
+    lines = [fit(["<b>FrameWatch digest</b> (compact) · ", Text(period)], limit)]
+    if digest.is_empty:
+        lines.append(fit(["No framings were matched in this period."], limit))
+        return "\n".join(lines)
+    size = units(lines[0])
+    for index, framing in enumerate(digest.framings):
+        line = fit(["• ", *_heading(framing), *_first_link(framing)], _COMPACT_LINE_MAX)
+        room = limit if index == len(digest.framings) - 1 else limit - _COMPACT_FOOTER_ROOM
+        if size + 1 + units(line) > room:
+            more = len(digest.framings) - index
+            lines.append(f"…and {_plural(more, 'more framing')}: /settings compact off lists all")
+            break
+        lines.append(line)
+        size += 1 + units(line)
+    return "\n".join(lines)
+
+
+def _first_link(framing: FramingSummary) -> list[Piece]:
+    """ " · t.me/echo/10": the first post the full form shows (a watchdog's if no other)."""
+    posts = framing.top_posts or framing.quoted_posts
+    if not posts:
+        return []
+    link = posts[0].link
+    return [f' · <a href="{html.escape(link)}">{html.escape(link.removeprefix("https://"))}</a>']
 
 
 def _quoted_lines(framing: FramingSummary, tz: ZoneInfo, limit: int) -> list[list[str]]:

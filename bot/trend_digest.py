@@ -50,12 +50,16 @@ async def period_trends(
     return {slug: status for slug, status in found.items() if status is not None}
 
 
-async def surging_chart(services: Services, start: datetime, end: datetime) -> Chart | None:
-    """The last CHART_DAYS days of the framings surging in the period, or None."""
+async def surging_chart(
+    services: Services, start: datetime, end: datetime, only: frozenset[str] | None = None
+) -> Chart | None:
+    """The last CHART_DAYS days of the framings surging in the period (of those in `only`,
+    a subscriber's chosen framings; None: all), or None."""
     statuses = await period_trends(services, start, end)
-    surging = sorted(
-        (s for s in statuses.items() if s[1].state == "surging"), key=lambda s: s[1].p_value
-    )[:CHART_FRAMINGS]
+    chosen = [s for s in statuses.items() if only is None or s[0] in only]
+    surging = sorted((s for s in chosen if s[1].state == "surging"), key=lambda s: s[1].p_value)[
+        :CHART_FRAMINGS
+    ]
     if not surging:
         return None
     last = period_days(start, end, services)[-1]

@@ -29,6 +29,7 @@ from handlers import (
     jobs,
     posts,
     propagation,
+    settings,
     sources,
     subscribers,
     terms,
@@ -56,6 +57,7 @@ def all_commands() -> list[Command]:
     return [
         HELP,
         *subscribers.COMMANDS,
+        *settings.COMMANDS,
         *trends.COMMANDS,
         *analysts.COMMANDS,
         *posts.COMMANDS,
@@ -86,6 +88,8 @@ def guarded(command: Command) -> Any:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_posts.channel_post))
     app.add_handler(ChatMemberHandler(channel_posts.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    # The /settings card's buttons (data "set:..."), answered there even when forged.
+    app.add_handler(CallbackQueryHandler(settings.button, pattern=r"^set:"))
     # Every button press, whatever its data: approvals.button answers foreign ones too.
     app.add_handler(CallbackQueryHandler(approvals.button))
     not_channel = ~filters.ChatType.CHANNEL & filters.UpdateType.MESSAGE

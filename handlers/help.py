@@ -26,7 +26,7 @@ def help_text(commands: list[Command], user_id: int | None, role: Role, when: st
         if level <= role and mine:
             lines += ["", f"<b>{level.label.capitalize()} commands</b>"]
             lines += [f"{c.usage} — {c.summary}" for c in mine]
-    lines += ["", f"The daily digest goes out at {when}."]
+    lines += ["", f"The daily digest goes out at {when}; /settings sets this chat's own."]
     return "\n".join(lines)
 
 

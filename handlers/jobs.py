@@ -10,6 +10,7 @@ from telegram.ext import JobQueue
 from bot.alerts import send_alerts
 from bot.context import Context, services_of
 from bot.delivery import deliver_daily
+from bot.digest_plan import due_batches
 from bot.scan import run_scan
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,14 @@ async def digest_job(context: Context) -> None:
     await deliver_daily(context.bot, services_of(context))
 
 
+async def digest_minute_job(context: Context) -> None:
+    """Each subscriber's own digest time (/settings): every minute, deliver (scan first)
+    only when some subscriber's time has come and their period is not delivered yet."""
+    services = services_of(context)
+    if await due_batches(services, services.clock()):
+        await digest_job(context)
+
+
 async def housekeeping_job(context: Context) -> None:
     services = services_of(context)
     await services.inbox.prune(services.clock() - INBOX_KEEP)
@@ -74,5 +83,8 @@ def schedule(job_queue: JobQueue[Context]) -> None:
     # (one postponed by a network failure or flood wait). Idempotent: sends only what is due.
     job_queue.run_repeating(
         digest_job, interval=900, first=2, name="digest-catch-up", job_kwargs=_LATE_OK
+    )
+    job_queue.run_repeating(
+        digest_minute_job, interval=60, first=30, name="digest-minute", job_kwargs=_LATE_OK
     )
     job_queue.run_repeating(housekeeping_job, interval=3600, first=60, name="housekeeping")
