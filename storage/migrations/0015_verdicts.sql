@@ -1,0 +1,29 @@
+-- Reviews (issue 11, part 3): moderators mark what the rules got wrong.
+--
+-- One verdict per matched post and framing: 'correct', 'wrong_framing' (the words are
+-- there, the framing is not) or 'debunk' (the framing is quoted to refute it). A changed
+-- verdict replaces the row; every decision is in audit_log. "Skip" stores nothing.
+CREATE TABLE verdicts (
+  post_id    INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+  framing_id INTEGER NOT NULL REFERENCES framings(id) ON DELETE CASCADE,
+  term_id    INTEGER REFERENCES terms(id) ON DELETE SET NULL, -- the term the card showed
+  verdict    TEXT NOT NULL CHECK (verdict IN ('correct', 'wrong_framing', 'debunk')),
+  user_id    INTEGER NOT NULL,
+  decided_at TEXT NOT NULL,
+  PRIMARY KEY (post_id, framing_id)
+);
+-- Per-term precision (/framings <slug>) and per-framing verdict lists (/suggest).
+CREATE INDEX verdicts_term ON verdicts(term_id, verdict);
+CREATE INDEX verdicts_framing ON verdicts(framing_id, verdict);
+
+-- The ONE place that says which matches a moderator rejected: everything that counts or
+-- lists matches (digests, recurrence, trends, spikes, alerts, framing counts, propagation)
+-- leaves these out, through counted_matches or storage.verdicts.NOT_REJECTED.
+CREATE VIEW rejected_matches AS
+SELECT post_id, framing_id FROM verdicts WHERE verdict <> 'correct';
+
+-- The matches that count: matches without a rejecting verdict (also for the browser view).
+CREATE VIEW counted_matches AS
+SELECT m.* FROM matches m WHERE NOT EXISTS (
+  SELECT 1 FROM rejected_matches r WHERE r.post_id = m.post_id AND r.framing_id = m.framing_id
+);
