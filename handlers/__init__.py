@@ -29,6 +29,7 @@ from handlers import (
     jobs,
     posts,
     propagation,
+    reviews,
     sources,
     subscribers,
     terms,
@@ -63,6 +64,7 @@ def all_commands() -> list[Command]:
         *explain.COMMANDS,
         *terms.COMMANDS,
         *framing_list.COMMANDS,
+        *reviews.COMMANDS,
         *channels.COMMANDS,
         *watchdogs.COMMANDS,
         *approvals.COMMANDS,
@@ -86,6 +88,7 @@ def guarded(command: Command) -> Any:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_posts.channel_post))
     app.add_handler(ChatMemberHandler(channel_posts.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CallbackQueryHandler(reviews.button, pattern=r"^rv:"))
     # Every button press, whatever its data: approvals.button answers foreign ones too.
     app.add_handler(CallbackQueryHandler(approvals.button))
     not_channel = ~filters.ChatType.CHANNEL & filters.UpdateType.MESSAGE

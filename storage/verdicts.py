@@ -229,6 +229,16 @@ class VerdictRepository:
         rows = await self._db.fetchall(_LABELLED, (framing_id, newest))
         return [LabelledPost(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
+    async def post_id(self, chat_id: int, message_id: int) -> int | None:
+        value = await self._db.fetchval(
+            "SELECT id FROM posts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        )
+        return None if value is None else int(value)
+
+    async def framing_slug(self, framing_id: int) -> str | None:
+        value = await self._db.fetchval("SELECT slug FROM framings WHERE id = ?", (framing_id,))
+        return None if value is None else str(value)
+
     async def framing_id(self, slug: str) -> int | None:
         value = await self._db.fetchval("SELECT id FROM framings WHERE slug = ?", (slug,))
         return None if value is None else int(value)
