@@ -45,8 +45,7 @@ async def list_framings(update: Update, context: Context) -> None:
         history = await services.framings.history(chosen[0].slug, HISTORY_SHOWN)
         zone = services.settings.zone
         reviews = await VerdictRepository(services.db).term_reviews(chosen[0].slug)
-        lines = _framing_lines(chosen[0], rescans, history, zone, reviews)
-        await reply_chunks(update, lines)
+        await reply_chunks(update, _framing_lines(chosen[0], rescans, history, zone, reviews))
         return
     version = await services.framings.rules_version()
     lines: list[Line] = [[f"<b>{len(framings)} framings</b> · rules version {version}"]]
