@@ -32,6 +32,7 @@ from handlers import (
     reviews,
     sources,
     subscribers,
+    suggest,
     terms,
     trends,
     watchdogs,
@@ -65,6 +66,7 @@ def all_commands() -> list[Command]:
         *terms.COMMANDS,
         *framing_list.COMMANDS,
         *reviews.COMMANDS,
+        *suggest.COMMANDS,
         *channels.COMMANDS,
         *watchdogs.COMMANDS,
         *approvals.COMMANDS,
@@ -89,6 +91,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_posts.channel_post))
     app.add_handler(ChatMemberHandler(channel_posts.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(reviews.button, pattern=r"^rv:"))
+    app.add_handler(CallbackQueryHandler(suggest.button, pattern=r"^sg:"))
     # Every button press, whatever its data: approvals.button answers foreign ones too.
     app.add_handler(CallbackQueryHandler(approvals.button))
     not_channel = ~filters.ChatType.CHANNEL & filters.UpdateType.MESSAGE

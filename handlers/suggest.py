@@ -1,0 +1,162 @@
+"""/suggest <framing>: NOT-terms and new terms learnt from the verdicts (bot.suggest), with a
+button that adds a suggested term the way /watch does."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.context import Context, services_of
+from bot.framings import FramingError, check_new_term
+from bot.links import post_link
+from bot.roles import Role, may, role_of
+from bot.suggest import Doc, Suggestion, suggest
+from bot.telegram_text import Line, Text, render
+from handlers.common import command_args, reply
+from handlers.registry import Command
+from handlers.terms import add_term
+from storage.verdicts import LabelledPost, VerdictRepository
+
+log = logging.getLogger(__name__)
+
+SUGGEST_USAGE = (
+    "Usage: /suggest &lt;framing&gt; — NOT-terms and new terms learnt from the verdicts "
+    "given with /review, each with its z-score and an example post."
+)
+NEWEST_POSTS = 5000  # stored posts read as the background the framing does not match
+MAX_DATA = 64  # bytes of callback data Telegram allows
+_BUTTON = re.compile(r"sg:([1-9][0-9]{0,17}):([^\n]{1,60})")
+
+
+async def suggest_command(update: Update, context: Context) -> None:
+    args = command_args(update, 2)
+    if len(args) != 1:
+        await reply(update, SUGGEST_USAGE)
+        return
+    services = services_of(context)
+    repo = VerdictRepository(services.db)
+    slug = args[0].strip().lower()
+    framing_id = await repo.framing_id(slug)
+    if framing_id is None:
+        await reply(
+            update, ["There is no framing called ", Text(args[0][:70]), ". /framings lists them."]
+        )
+        return
+    posts = await repo.labelled_posts(framing_id, NEWEST_POSTS)
+    wrong = [_doc(p) for p in posts if p.verdict in ("wrong_framing", "debunk")]
+    correct = [_doc(p) for p in posts if p.verdict == "correct"]
+    unmatched = [_doc(p) for p in posts if not p.matched and p.verdict is None]
+    terms = [t.text for t in await services.framings.all_terms() if t.framing_id == framing_id]
+    # Lemmatising thousands of posts takes a second or more: off the event loop.
+    found = await asyncio.to_thread(suggest, wrong, correct, unmatched, terms)
+    lines: list[Line] = [
+        [f"<b>Suggestions for {slug}</b> from {len(correct)} correct and {len(wrong)} rejected "
+         f"matches, against {len(unmatched)} stored posts it does not match (the newest "
+         f"{NEWEST_POSTS} posts read)."],
+        [""],
+        ["<b>NOT-terms</b> (more common in rejected matches than in correct ones): add "
+         "<code>AND NOT &lt;phrase&gt;</code> to the term that catches them (/unwatch, /watch)."],
+    ]  # fmt: skip
+    lines += _suggestion_lines(found.not_terms, "rejected", "correct", len(correct) > 0)
+    lines += [
+        [""],
+        ["<b>New terms</b> (more common in correct matches than in posts not matched yet); "
+         "a button adds one as /watch does:"],
+    ]  # fmt: skip
+    lines += _suggestion_lines(found.new_terms, "correct", "unmatched", len(unmatched) > 0)
+    buttons = [
+        [InlineKeyboardButton(f"+ {s.phrase}", callback_data=data)]
+        for s in found.new_terms
+        if len((data := f"sg:{framing_id}:{s.phrase}").encode()) <= MAX_DATA
+    ]
+    messages = render(lines)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for number, message in enumerate(messages, 1):
+        last = number == len(messages)
+        await chat.send_message(
+            message,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_markup=InlineKeyboardMarkup(buttons) if last and buttons else None,
+        )
+
+
+def _doc(post: LabelledPost) -> Doc:
+    return Doc(post.text, post_link(post.chat_id, post.channel_username, post.message_id))
+
+
+def _suggestion_lines(found: list[Suggestion], focus: str, other: str, ready: bool) -> list[Line]:
+    if not found:
+        why = "no phrase stands out yet" if ready else f"no {other} posts to compare with yet"
+        return [[f"(none: {why}; /review more matches)"]]
+    return [
+        ["• <b>", Text(s.phrase), f"</b> · z = {s.z:.2f} · in {s.focus} {focus}, {s.other} "
+         f'{other} · <a href="{html.escape(s.example)}">example</a>'] if s.example else
+        ["• <b>", Text(s.phrase), f"</b> · z = {s.z:.2f} · in {s.focus} {focus}, {s.other} {other}"]
+        for s in found
+    ]  # fmt: skip
+
+
+async def button(update: Update, context: Context) -> None:
+    """A press on "+ phrase": moderators only; the term is checked as /watch checks it."""
+    query = update.callback_query
+    if query is None:
+        return
+    found = _BUTTON.fullmatch(query.data) if isinstance(query.data, str) else None
+    if found is None:
+        await _answer(
+            query, "This button is not one of mine. /suggest <framing> lists suggestions."
+        )
+        return
+    services = services_of(context)
+    role = await role_of(services, query.from_user.id)
+    if not may(role, Role.MODERATOR):
+        log.info("refused suggest button to user %s (%s)", query.from_user.id, role)
+        await _answer(query, f"Only moderators may add terms. Your role: {role.label}.", True)
+        return
+    slug = await VerdictRepository(services.db).framing_slug(int(found[1]))
+    try:
+        term = check_new_term(found[2])
+    except FramingError:
+        term = None
+    if slug is None or term is None:
+        await _answer(query, "That framing or suggestion is gone. /suggest <framing> again.", True)
+        return
+    line = await add_term(services, slug, term, query.from_user.id, "/suggest")
+    await _answer(query, "Done: see the message below.")
+    message = query.message
+    if message is not None:
+        for text in render([line]):
+            await context.bot.send_message(message.chat.id, text, parse_mode=ParseMode.HTML)
+
+
+async def _answer(query: CallbackQuery, text: str, alert: bool = False) -> None:
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("could not answer a suggest button: %s", exc)
+
+
+COMMANDS = [
+    Command(
+        ("suggest",),
+        suggest_command,
+        Role.MODERATOR,
+        "/suggest &lt;framing&gt;",
+        "NOT-terms and new terms learnt from the verdicts, with buttons to add them",
+    ),
+]
