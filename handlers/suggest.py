@@ -19,14 +19,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import Context, services_of
-from bot.framings import FramingError, check_new_term
+from bot.framings import FramingError, add_term, check_new_term
 from bot.links import post_link
 from bot.roles import Role, may, role_of
 from bot.suggest import Doc, Suggestion, suggest
 from bot.telegram_text import Line, Text, render
 from handlers.common import command_args, reply
 from handlers.registry import Command
-from handlers.terms import add_term
 from storage.verdicts import LabelledPost, VerdictRepository
 
 log = logging.getLogger(__name__)
@@ -136,7 +135,8 @@ async def button(update: Update, context: Context) -> None:
     if slug is None or term is None:
         await _answer(query, "That framing or suggestion is gone. /suggest <framing> again.", True)
         return
-    line = await add_term(services, slug, term, query.from_user.id, "/suggest")
+    user_id = query.from_user.id
+    line = await add_term(services.framings, slug, term, user_id, services.clock(), "/suggest")
     await _answer(query, "Done: see the message below.")
     message = query.message
     if message is not None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import Context, Services, services_of
-from bot.framings import CheckedTerm, FramingError, check_new_term, check_slug
+from bot.context import Context, services_of
+from bot.framings import FramingError, add_term, check_new_term, check_slug
 from bot.roles import Role
-from bot.telegram_text import Line, Text
+from bot.telegram_text import Text
 from handlers.common import command_args, reply
 from handlers.registry import Command
-from storage.framings import TermLimitError
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
@@ -43,32 +42,8 @@ async def watch(update: Update, context: Context) -> None:
         await reply(update, [Text(str(exc))], "", WATCH_USAGE)
         return
     user = update.effective_user
-    await reply(update, await add_term(services, slug, term, user.id if user else None, "/watch"))
-
-
-async def add_term(
-    services: Services, slug: str, term: CheckedTerm, user_id: int | None, via: str
-) -> Line:
-    """Add a checked term (audited, recorded under a new rules version, rescanned in the
-    background): the one path of /watch and of /suggest's buttons. The reply line."""
-    try:
-        result = await services.framings.add_term(
-            slug, term.text, term.key, user_id, services.clock(), via=via
-        )
-    except TermLimitError as exc:
-        return [
-            f"{slug} already has {exc.limit} terms, the most allowed: "
-            "remove some with /unwatch first."
-        ]
-    if not result.term_added:
-        return [f"{slug} already has the term “", Text(term.text), "”; nothing changed."]
-    created = "New framing " if result.framing_created else "Framing "
-    return [
-        f"{created}<b>{slug}</b>: added “",
-        Text(term.text),
-        f"” (rules version {result.version}). Stored posts are rescanned for it in the "
-        "background; /framings shows the progress and the counts.",
-    ]
+    user_id = user.id if user else None
+    await reply(update, await add_term(services.framings, slug, term, user_id, services.clock()))
 
 
 async def unwatch(update: Update, context: Context) -> None:
