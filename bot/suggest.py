@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import islice, pairwise
 
 import numpy as np
 
@@ -175,16 +175,13 @@ def _ranked(
 ) -> list[Suggestion]:
     if not focus or not other:
         return []
-    candidates = [
-        p
-        for p, count in focus.items()
-        if count >= MIN_POSTS and _is_term(lem.show(p)) and not (skip and skip(p))
-    ]
+    candidates = [p for p, n in focus.items() if n >= MIN_POSTS and not (skip and skip(p))]
     if not candidates:
         return []
     delta, z = log_odds(focus, other, prior, candidates)
     order = sorted(range(len(candidates)), key=lambda k: (-z[k], lem.show(candidates[k])))
-    picked = [k for k in order if z[k] > 0][:shown]
+    # Checked as terms only as far down the ranking as needed (the check tokenises).
+    picked = islice((k for k in order if z[k] > 0 and _is_term(lem.show(candidates[k]))), shown)
     return [
         Suggestion(
             lem.show(candidates[k]),

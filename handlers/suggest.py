@@ -34,7 +34,7 @@ SUGGEST_USAGE = (
     "Usage: /suggest &lt;framing&gt; — NOT-terms and new terms learnt from the verdicts "
     "given with /review, each with its z-score and an example post."
 )
-NEWEST_POSTS = 5000  # stored posts read as the background the framing does not match
+NEWEST_POSTS = 2000  # stored posts read as the background the framing does not match
 MAX_DATA = 64  # bytes of callback data Telegram allows
 _BUTTON = re.compile(r"sg:([1-9][0-9]{0,17}):([^\n]{1,60})")
 

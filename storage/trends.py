@@ -1,6 +1,7 @@
 """Daily counts for trends: matched posts and channels per framing and local day, and all
 stored posts per day, in bulk. Only posts of approved (`watched_channels`, migration 0006),
-non-watchdog channels count, and no match a moderator rejected (migration 0015).
+non-watchdog channels count. trend_posts holds only matches no moderator rejected: migration
+0015 keeps it so by triggers, so these queries need no verdict check.
 
 The caller gives the days as [start, end) Unix-second ranges (local midnights, so DST days
 of 23 or 25 hours are right), passed as one JSON parameter. Each day is then one seek in a
@@ -14,18 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
-from storage.verdicts import NOT_REJECTED
 
 # The channels whose posts count: approved (the watched_channels view), not watchdogs.
 _COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
-# Matches a moderator rejected (migration 0015) do not count.
-_NOT_REJECTED = NOT_REJECTED.format("t")
 # trend_posts (migration 0010): one row per matched post and framing, with its date and
 # channel; the index (framing_id, posted_at, chat_id) answers each framing-day alone.
 _IN_DAY = (
     "FROM trend_posts t INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
     " AND t.posted_at >= d.value ->> 0 AND t.posted_at < d.value ->> 1"
-    f" AND t.chat_id IN {_COUNTED} AND {_NOT_REJECTED}"
+    f" AND t.chat_id IN {_COUNTED}"
 )
 _COUNTS = (
     f"SELECT f.slug, d.key, (SELECT count(*) {_IN_DAY}),"  # noqa: S608 - fixed fragments only
@@ -79,8 +77,7 @@ class TrendRepository:
         rows = await self._db.fetchall(
             "SELECT f.slug, (SELECT min(t.posted_at) FROM trend_posts t"  # noqa: S608
             " INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
-            f" AND t.chat_id IN {_COUNTED} AND {_NOT_REJECTED})"
-            " FROM framings f WHERE f.slug = coalesce(?, f.slug)",
+            f" AND t.chat_id IN {_COUNTED}) FROM framings f WHERE f.slug = coalesce(?, f.slug)",
             (framing,),
         )
         return {r[0]: int(r[1]) for r in rows if r[1] is not None}
@@ -88,11 +85,10 @@ class TrendRepository:
     async def matched_posts(self, framing: str, start: int, end: int) -> list[LinkedPost]:
         """The framing's counted matched posts dated in [start, end), oldest first."""
         rows = await self._db.fetchall(
-            "SELECT p.chat_id, c.username, p.message_id, p.posted_at FROM trend_posts t"  # noqa: S608
+            "SELECT p.chat_id, c.username, p.message_id, p.posted_at FROM trend_posts t"
             " JOIN posts p ON p.id = t.post_id JOIN watched_channels c ON c.chat_id = p.chat_id"
             " JOIN framings f ON f.id = t.framing_id"
             " WHERE f.slug = ? AND c.watchdog = 0 AND t.posted_at >= ? AND t.posted_at < ?"
-            f" AND {_NOT_REJECTED}"
             " ORDER BY p.posted_at, p.chat_id, p.message_id",
             (framing, start, end),
         )

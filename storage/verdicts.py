@@ -2,8 +2,9 @@
 what precision and suggestions read.
 
 A verdict is kept per matched post and framing. 'wrong_framing' and 'debunk' reject the
-match: every query that counts or lists matches reads `counted_matches` (the view) or adds
-NOT_REJECTED (for trend_posts), both built on the one view `rejected_matches`.
+match: every query that counts or lists matches reads the view `counted_matches`, or
+trend_posts, which the migration's triggers keep to counted matches; both derive from the
+one view `rejected_matches`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,13 @@ from storage.timeutil import from_iso, iso
 Verdict = Literal["correct", "wrong_framing", "debunk"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 
-# For tables keyed like matches (post_id, framing_id) other than matches itself, e.g.
-# trend_posts: `... AND {NOT_REJECTED.format("t")}`. The rule lives in the view.
-NOT_REJECTED = (
-    "NOT EXISTS (SELECT 1 FROM rejected_matches r"
-    " WHERE r.post_id = {0}.post_id AND r.framing_id = {0}.framing_id)"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """A card's place in the review order (newest post first): the next card is older."""
 
     posted_at: int
+    chat_id: int
     post_id: int
     framing_id: int
 
@@ -63,7 +58,7 @@ class ReviewCard:
 
     @property
     def cursor(self) -> Cursor:
-        return Cursor(self.posted_at, self.post_id, self.framing_id)
+        return Cursor(self.posted_at, self.chat_id, self.post_id, self.framing_id)
 
 
 Outcome = Literal["stored", "unchanged", "conflict", "gone"]
@@ -106,6 +101,10 @@ class LabelledPost:
     matched: bool
 
 
+_UNREVIEWED = (
+    "NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.post_id = t.post_id"
+    " AND v.framing_id = t.framing_id)"
+)
 _CARD = (
     "SELECT m.post_id, m.framing_id, f.slug, f.title, m.term_id, t.text, p.chat_id,"
     " c.username, c.title, p.message_id, p.posted_at, p.text, m.start_pos, m.end_pos,"
@@ -115,15 +114,22 @@ _CARD = (
     " LEFT JOIN verdicts v ON v.post_id = m.post_id AND v.framing_id = m.framing_id"
     " WHERE m.post_id = ? AND m.framing_id = ? ORDER BY m.start_pos, m.term_id LIMIT 1"
 )
-# The newest unreviewed match (of one framing), older than the cursor: skipped cards
-# stay behind the moderator until the next /review starts from the top again.
-_NEXT = (
-    "SELECT m.post_id, m.framing_id FROM matches m JOIN posts p ON p.id = m.post_id"
-    " WHERE NOT EXISTS (SELECT 1 FROM verdicts v"
-    "   WHERE v.post_id = m.post_id AND v.framing_id = m.framing_id)"
-    " AND (?1 IS NULL OR m.framing_id = ?1)"
-    " AND (?2 IS NULL OR (p.posted_at, m.post_id, m.framing_id) < (?2, ?3, ?4))"
-    " ORDER BY p.posted_at DESC, m.post_id DESC, m.framing_id DESC LIMIT 1"
+# The newest unreviewed match older than the cursor: skipped cards stay behind the
+# moderator until the next /review starts from the top again. Read through trend_posts (one
+# row per post and framing with a counted match, migration 0015), whose indexes give this
+# order, so the first unreviewed row ends the walk: microseconds at a million posts.
+_NEXT_ANY = (
+    "SELECT t.post_id, t.framing_id FROM posts p INDEXED BY posts_posted_chat"  # noqa: S608
+    " JOIN trend_posts t INDEXED BY trend_posts_post ON t.post_id = p.id"
+    f" WHERE {_UNREVIEWED}"
+    " AND (?1 IS NULL OR (p.posted_at, p.chat_id, p.id, t.framing_id) < (?1, ?2, ?3, ?4))"
+    " ORDER BY p.posted_at DESC, p.chat_id DESC, p.id DESC, t.framing_id DESC LIMIT 1"
+)
+_NEXT_ONE = (
+    "SELECT t.post_id, t.framing_id FROM trend_posts t INDEXED BY trend_posts_framing"  # noqa: S608
+    f" WHERE t.framing_id = ?5 AND {_UNREVIEWED}"
+    " AND (?1 IS NULL OR (t.posted_at, t.chat_id, t.post_id) < (?1, ?2, ?3))"
+    " ORDER BY t.posted_at DESC, t.chat_id DESC, t.post_id DESC LIMIT 1"
 )
 _TERM_REVIEWS = (
     "SELECT t.id, t.text, count(m.post_id), count(v.verdict),"
@@ -165,8 +171,13 @@ class VerdictRepository:
         """The newest unreviewed match (of one framing), older than `after` if given."""
 
         def work(conn: sqlite3.Connection) -> ReviewCard | None:
-            at = (after.posted_at, after.post_id, after.framing_id) if after else (None,) * 3
-            found = conn.execute(_NEXT, (framing_id, *at)).fetchone()
+            at = (
+                (after.posted_at, after.chat_id, after.post_id, after.framing_id)
+                if after
+                else (None,) * 4
+            )
+            sql = _NEXT_ANY if framing_id is None else _NEXT_ONE
+            found = conn.execute(sql, (*at, framing_id) if framing_id else at).fetchone()
             if found is None:
                 return None
             row = conn.execute(_CARD, (found[0], found[1])).fetchone()

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.commands.export import MATCH_COLUMNS, match_row
 from bot.delivery import compose
 from bot.digest_render import render_plain
 from bot.reviews import PRECISION_MIN_VERDICTS, parse_button, wilson_lower
 from bot.scan import run_scan
+from storage.exports import ExportRepository
 from storage.trends import TrendRepository
 from storage.verdicts import VerdictRepository
 from tests.conftest import ANALYST, MODERATOR, Harness
@@ -147,10 +149,23 @@ async def test_rejected_matches_leave_digests_counts_and_trends(harness: Harness
     assert len(await h.services.matches.match_times(now - timedelta(days=1), now)) == 2
     (stats,) = await h.services.framings.list_with_stats()
     assert stats.post_count == 2
+    # Exports keep every match and show its verdict.
+    exported = [match_row(m) async for m in ExportRepository(h.db).matches(FRAMING, None)]
+    assert "verdict" in MATCH_COLUMNS
+    assert sorted((r["link"][-1], r["verdict"]) for r in exported) == [
+        ("1", None), ("2", "debunk"), ("3", "wrong_framing"), ("4", "correct")
+    ]  # fmt: skip
     # Taking a verdict back counts the match again.
     await repo.decide(ids[3], framing_id, None, "wrong_framing", MODERATOR, now)
     (again,) = await trends.daily_counts(day, FRAMING)
     assert again.posts == 3
+    # Changing a verdict moves the match out (or back in) at once.
+    await repo.decide(ids[4], framing_id, "debunk", "correct", MODERATOR, now)
+    (changed,) = await trends.daily_counts(day, FRAMING)
+    assert changed.posts == 2
+    await repo.decide(ids[4], framing_id, "correct", "debunk", MODERATOR, now)
+    (back,) = await trends.daily_counts(day, FRAMING)
+    assert back.posts == 3
 
 
 async def test_stale_forged_double_and_unauthorised_presses_change_nothing(
