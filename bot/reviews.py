@@ -22,7 +22,7 @@ from storage.verdicts import VERDICTS, ReviewCard, TermReview, Verdict
 
 PRECISION_MIN_VERDICTS = 20  # /framings shows a term's precision from this many verdicts
 WILSON_Z = 1.959964  # 95 % two-sided
-LINE_LIMIT = 900  # units per card line: five lines stay far below a message's 4096
+LINE_LIMIT = 650  # units per card line: its six lines and newlines stay below 4096
 
 LABELS: dict[Verdict, str] = {
     "correct": "correct",

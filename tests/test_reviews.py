@@ -56,6 +56,16 @@ async def press(h: Harness, user_id: int, data: str, card: SentMessage | None = 
     return answers[0].params
 
 
+async def press_old(h: Harness, user_id: int, data: str) -> Any:
+    """A press on a card the bot can no longer see (older than 48 hours)."""
+    before = len(h.tg.requests_for("answerCallbackQuery"))
+    edits = len(h.tg.requests_for("editMessageText"))
+    await h.push(callback_query(user_id, data, user_id, 1, inaccessible=True))
+    (answer,) = h.tg.requests_for("answerCallbackQuery")[before:]
+    assert len(h.tg.requests_for("editMessageText")) == edits  # nothing to edit
+    return answer.params
+
+
 async def verdicts(h: Harness) -> dict[int, tuple[str, int]]:
     """message id -> (verdict, user)."""
     rows = await h.db.fetchall(
@@ -103,6 +113,7 @@ async def test_each_button_stores_an_audited_verdict_and_edits_the_card_to_the_n
     assert "No more unreviewed matches" in card.text and "reply_markup" not in card.params
 
     assert len(h.tg.sent_to(MODERATOR)) == sent  # one card, edited each time
+    assert len(h.tg.requests_for("editMessageText")) == 4
     assert await verdicts(h) == {
         4: ("correct", MODERATOR),
         3: ("wrong_framing", MODERATOR),
@@ -231,10 +242,17 @@ async def test_undo_and_review_of_a_post_change_a_verdict(harness: Harness) -> N
         "unreviewed -> debunk",
         "debunk -> correct",
     ]
+    # A card too old for the bot to edit (48 hours): the press still counts and is answered.
+    old = await press_old(h, MODERATOR, buttons(shown)["not this framing"])
+    assert old["text"] == "Marked not this framing."
+    assert await verdicts(h) == {4: ("wrong_framing", MODERATOR)}
     # Hostile /review arguments: a clear reply, nothing changed.
     assert "no framing called" in (await h.command(MODERATOR, "/review nosuch"))[0]
     assert "not stored" in (await h.command(MODERATOR, "/review https://t.me/news/99"))[0]
     assert "Sorry, only moderators" in (await h.command(ANALYST, "/review"))[0]
+    helps = ["\n".join(await h.command(who, "/help")) for who in (MODERATOR, ANALYST)]
+    assert "/review" in helps[0] and "/suggest" in helps[0]
+    assert "/review" not in helps[1] and "/suggest" not in helps[1]
 
 
 async def test_precision_shows_from_twenty_verdicts(harness: Harness) -> None:
