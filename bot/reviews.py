@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.digest import snippet
 from bot.links import post_link
 from bot.telegram_text import Line, Piece, Text, fit
-from storage.verdicts import VERDICTS, ReviewCard, TermReview, Verdict
+from storage.verdicts import VERDICTS, Decision, ReviewCard, TermReview, Verdict
 
 PRECISION_MIN_VERDICTS = 20  # /framings shows a term's precision from this many verdicts
 WILSON_Z = 1.959964  # 95 % two-sided
@@ -124,7 +124,27 @@ def decided_note(card: ReviewCard, verdict: Verdict | None) -> Line:
     """The line above the next card saying what the last press did."""
     link = post_link(card.chat_id, card.channel_username, card.message_id)
     what = f"marked <b>{LABELS[verdict]}</b>" if verdict else "back to unreviewed"
-    return [f"✔ {link.removeprefix('https://')} ({html.escape(card.framing_slug)}): {what}."]
+    shown = html.escape(link.removeprefix("https://"))
+    return [f"✔ {shown} ({html.escape(card.framing_slug)}): {what}."]
+
+
+def refusal_text(decision: Decision) -> str | None:
+    """Why a press changed nothing, for its answer; None when it changed something."""
+    if decision.outcome == "gone":
+        return (
+            "That match is gone (post edited or deleted, or term removed). Nothing changed. "
+            "/review shows the next card."
+        )
+    if decision.outcome == "conflict":
+        now = LABELS[decision.verdict] if decision.verdict else "unreviewed"
+        who = f" by user {decision.decided_by}" if decision.decided_by is not None else ""
+        return (
+            f"This card is out of date: the match is now {now}{who}. Nothing changed. "
+            "/review <post link> shows it to change it."
+        )
+    if decision.outcome == "unchanged":
+        return "It already has that verdict; nothing changed."
+    return None
 
 
 def done_text(note: Line | None, one_framing: str | None) -> str:

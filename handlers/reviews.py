@@ -31,6 +31,7 @@ from bot.reviews import (
     decided_note,
     done_text,
     parse_button,
+    refusal_text,
 )
 from bot.roles import Role, may, role_of
 from bot.telegram_text import Line, Text
@@ -172,6 +173,14 @@ async def button(update: Update, context: Context) -> None:
         await _answer(query, "Skipped; it comes back on the next /review.")
         await _show_next(query, context, repo, press, current, None)
         return
+    await _decide(query, context, repo, press)
+
+
+async def _decide(
+    query: CallbackQuery, context: Context, repo: VerdictRepository, press: Press
+) -> None:
+    """Store (or take back) the verdict if the match still has the one the card showed."""
+    services = services_of(context)
     decision = await repo.decide(
         press.post_id,
         press.framing_id,
@@ -180,33 +189,22 @@ async def button(update: Update, context: Context) -> None:
         query.from_user.id,
         services.clock(),
     )
-    if decision.outcome == "gone":
-        await _answer(query, "That match is gone (post edited or deleted, or term removed). "
-                      "Nothing changed. /review shows the next card.", True)  # fmt: skip
-        return
-    if decision.outcome == "conflict":
-        now = LABELS[decision.verdict] if decision.verdict else "unreviewed"
-        who = f" by user {decision.decided_by}" if decision.decided_by is not None else ""
-        await _answer(query, f"This card is out of date: the match is now {now}{who}. Nothing "
-                      "changed. /review <post link> shows it to change it.", True)  # fmt: skip
-        return
-    if decision.outcome == "unchanged":
-        await _answer(query, "It already has that verdict; nothing changed.")
+    refusal = refusal_text(decision)
+    if refusal is not None:
+        await _answer(query, refusal, decision.outcome != "unchanged")
         return
     card = await repo.card(press.post_id, press.framing_id)
+    zone = services.settings.zone
     if press.action == "undo":
         await _answer(query, "Verdict taken back: choose again.")
         if card is not None:
-            await _edit(
-                query, card_text(card, services.settings.zone), keyboard(card, press.one_framing)
-            )
+            await _edit(query, card_text(card, zone), keyboard(card, press.one_framing))
         return
     await _answer(query, f"Marked {LABELS[decision.verdict]}." if decision.verdict else "Done.")
     if press.shown is not None and card is not None:
         # A changed verdict (a card from /review <link> or an undo): the card stays, showing
         # the new verdict, its buttons still there to change it again.
-        note = decided_note(card, decision.verdict)
-        text = card_text(card, services.settings.zone, note)
+        text = card_text(card, zone, decided_note(card, decision.verdict))
         await _edit(query, text, keyboard(card, press.one_framing))
         return
     await _show_next(query, context, repo, press, card, decision.verdict)

@@ -4,7 +4,6 @@ button that adds a suggested term the way /watch does."""
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 
@@ -22,8 +21,9 @@ from bot.context import Context, services_of
 from bot.framings import FramingError, add_term, check_new_term
 from bot.links import post_link
 from bot.roles import Role, may, role_of
-from bot.suggest import Doc, Suggestion, suggest
-from bot.telegram_text import Line, Text, render
+from bot.suggest import Doc, suggest
+from bot.suggest_text import suggestion_lines
+from bot.telegram_text import Text, render
 from handlers.common import command_args, reply
 from handlers.registry import Command
 from storage.verdicts import LabelledPost, VerdictRepository
@@ -60,54 +60,31 @@ async def suggest_command(update: Update, context: Context) -> None:
     terms = [t.text for t in await services.framings.all_terms() if t.framing_id == framing_id]
     # Lemmatising thousands of posts takes a second or more: off the event loop.
     found = await asyncio.to_thread(suggest, wrong, correct, unmatched, terms)
-    lines: list[Line] = [
-        [f"<b>Suggestions for {slug}</b> from {len(correct)} correct and {len(wrong)} rejected "
-         f"matches, against {len(unmatched)} stored posts it does not match (the newest "
-         f"{NEWEST_POSTS} posts read)."],
-        [""],
-        ["<b>NOT-terms</b> (more common in rejected matches than in correct ones): add "
-         "<code>AND NOT &lt;phrase&gt;</code> to the term that catches them (/unwatch, /watch)."],
-    ]  # fmt: skip
-    lines += _suggestion_lines(found.not_terms, "rejected", "correct", len(correct) > 0)
-    lines += [
-        [""],
-        ["<b>New terms</b> (more common in correct matches than in posts not matched yet); "
-         "a button adds one as /watch does:"],
-    ]  # fmt: skip
-    lines += _suggestion_lines(found.new_terms, "correct", "unmatched", len(unmatched) > 0)
+    lines = suggestion_lines(slug, found, len(correct), len(wrong), len(unmatched), NEWEST_POSTS)
     buttons = [
         [InlineKeyboardButton(f"+ {s.phrase}", callback_data=data)]
         for s in found.new_terms
         if len((data := f"sg:{framing_id}:{s.phrase}").encode()) <= MAX_DATA
     ]
-    messages = render(lines)
+    await _send(update, render(lines), InlineKeyboardMarkup(buttons) if buttons else None)
+
+
+async def _send(update: Update, messages: list[str], markup: InlineKeyboardMarkup | None) -> None:
+    """The messages, the buttons under the last one."""
     chat = update.effective_chat
     if chat is None:
         return
     for number, message in enumerate(messages, 1):
-        last = number == len(messages)
         await chat.send_message(
             message,
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
-            reply_markup=InlineKeyboardMarkup(buttons) if last and buttons else None,
+            reply_markup=markup if number == len(messages) else None,
         )
 
 
 def _doc(post: LabelledPost) -> Doc:
     return Doc(post.text, post_link(post.chat_id, post.channel_username, post.message_id))
-
-
-def _suggestion_lines(found: list[Suggestion], focus: str, other: str, ready: bool) -> list[Line]:
-    if not found:
-        why = "no phrase stands out yet" if ready else f"no {other} posts to compare with yet"
-        return [[f"(none: {why}; /review more matches)"]]
-    return [
-        ["• <b>", Text(s.phrase), f"</b> · z = {s.z:.2f} · in {s.focus} {focus}, {s.other} "
-         f'{other} · <a href="{html.escape(s.example)}">example</a>'] if s.example else
-        ["• <b>", Text(s.phrase), f"</b> · z = {s.z:.2f} · in {s.focus} {focus}, {s.other} {other}"]
-        for s in found
-    ]  # fmt: skip
 
 
 async def button(update: Update, context: Context) -> None:
