@@ -34,6 +34,7 @@ MENU = [
     BotCommand("search", "search stored posts (analysts)"),
     BotCommand("explain", "which framings a text matches, and why (analysts)"),
     BotCommand("framings", "framings and terms (moderators)"),
+    BotCommand("review", "mark matches right or wrong (moderators)"),
     BotCommand("follow", "watch a public channel (moderators)"),
 ]
 

@@ -195,6 +195,11 @@ def _aware(moment: datetime) -> datetime:
 # --- snippets ---------------------------------------------------------------------------
 
 
+def snippet(text: str, start: int, end: int) -> tuple[str, str, str]:
+    """The digest's excerpt around a match, shared with the review cards (bot.reviews)."""
+    return _snippet(text, start, end)
+
+
 def _snippet(text: str, start: int, end: int) -> tuple[str, str, str]:
     """(before, match, after): the sentence around text[start:end], whitespace collapsed.
 

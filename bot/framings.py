@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.rules import TermError, check_term, term_key
-from storage.framings import MAX_TERMS_PER_FRAMING, FramingRepository, PackFraming, PackImport
+from bot.telegram_text import Line, Text
+from storage.framings import (
+    MAX_TERMS_PER_FRAMING,
+    FramingRepository,
+    PackFraming,
+    PackImport,
+    TermLimitError,
+)
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # fullmatch: $ allows "x\n"
 PACK_KEYS = ("slug", "title", "description", "terms")
@@ -65,6 +72,34 @@ def check_new_term(text: str) -> CheckedTerm:
     except TermError as exc:
         raise FramingError(str(exc)) from None
     return CheckedTerm(cleaned, term_key(cleaned))
+
+
+async def add_term(
+    framings: FramingRepository,
+    slug: str,
+    term: CheckedTerm,
+    user_id: int | None,
+    now: datetime,
+    via: str = "/watch",
+) -> Line:
+    """Add a checked term (audited, recorded under a new rules version, rescanned in the
+    background): the one path of /watch and of /suggest's buttons. Returns the reply."""
+    try:
+        result = await framings.add_term(slug, term.text, term.key, user_id, now, via=via)
+    except TermLimitError as exc:
+        return [
+            f"{slug} already has {exc.limit} terms, the most allowed: "
+            "remove some with /unwatch first."
+        ]
+    if not result.term_added:
+        return [f"{slug} already has the term “", Text(term.text), "”; nothing changed."]
+    created = "New framing " if result.framing_created else "Framing "
+    return [
+        f"{created}<b>{slug}</b>: added “",
+        Text(term.text),
+        f"” (rules version {result.version}). Stored posts are rescanned for it in the "
+        "background; /framings shows the progress and the counts.",
+    ]
 
 
 def default_pack_path() -> Path:

@@ -29,9 +29,11 @@ from handlers import (
     jobs,
     posts,
     propagation,
+    reviews,
     settings,
     sources,
     subscribers,
+    suggest,
     terms,
     trends,
     watchdogs,
@@ -65,6 +67,8 @@ def all_commands() -> list[Command]:
         *explain.COMMANDS,
         *terms.COMMANDS,
         *framing_list.COMMANDS,
+        *reviews.COMMANDS,
+        *suggest.COMMANDS,
         *channels.COMMANDS,
         *watchdogs.COMMANDS,
         *approvals.COMMANDS,
@@ -90,6 +94,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(ChatMemberHandler(channel_posts.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     # The /settings card's buttons (data "set:..."), answered there even when forged.
     app.add_handler(CallbackQueryHandler(settings.button, pattern=r"^set:"))
+    app.add_handler(CallbackQueryHandler(reviews.button, pattern=r"^rv:"))
+    app.add_handler(CallbackQueryHandler(suggest.button, pattern=r"^sg:"))
     # Every button press, whatever its data: approvals.button answers foreign ones too.
     app.add_handler(CallbackQueryHandler(approvals.button))
     not_channel = ~filters.ChatType.CHANNEL & filters.UpdateType.MESSAGE

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from bot.context import Context, Services, services_of
+from bot.reviews import term_review_text
 from bot.roles import Role
 from bot.rules import term_problem
 from bot.scan import rescan_percent
@@ -15,6 +16,7 @@ from bot.telegram_text import Line, Piece, Text
 from handlers.common import command_args, reply, reply_chunks, titled
 from handlers.registry import Command
 from storage.models import FramingStats, RuleChange
+from storage.verdicts import TermReview, VerdictRepository
 
 TERMS_SHOWN = 20
 HISTORY_SHOWN = 10  # rule changes shown by /framings <framing>
@@ -42,7 +44,8 @@ async def list_framings(update: Update, context: Context) -> None:
             return
         history = await services.framings.history(chosen[0].slug, HISTORY_SHOWN)
         zone = services.settings.zone
-        await reply_chunks(update, _framing_lines(chosen[0], rescans, history, zone))
+        reviews = await VerdictRepository(services.db).term_reviews(chosen[0].slug)
+        await reply_chunks(update, _framing_lines(chosen[0], rescans, history, zone, reviews))
         return
     version = await services.framings.rules_version()
     lines: list[Line] = [[f"<b>{len(framings)} framings</b> · rules version {version}"]]
@@ -74,9 +77,15 @@ def _summary_lines(f: FramingStats, rescans: dict[str, str]) -> list[Line]:
 
 
 def _framing_lines(
-    f: FramingStats, rescans: dict[str, str], history: Sequence[RuleChange], zone: ZoneInfo
+    f: FramingStats,
+    rescans: dict[str, str],
+    history: Sequence[RuleChange],
+    zone: ZoneInfo,
+    reviews: Sequence[TermReview] = (),
 ) -> list[Line]:
-    """/framings <slug>: every term of one framing, and its latest rule changes."""
+    """/framings <slug>: every term of one framing with its hits, verdicts and precision
+    (/review), and its latest rule changes."""
+    by_text = {r.text: term_review_text(r) for r in reviews}
     lines: list[Line] = [
         _framing_line(f.slug, f.title, f.post_count, rescans.get(f.slug, "")),
         [f"{len(f.terms)} terms:"],
@@ -84,7 +93,7 @@ def _framing_lines(
     for term in f.terms:
         problem = term_problem(term)
         broken: list[Piece] = [" — ⚠ broken, left out of scans: ", Text(problem)] if problem else []
-        lines.append(["• ", Text(term), *broken])
+        lines.append(["• ", Text(term), by_text.get(term, ""), *broken])
     if history:
         lines.append([f"\nLatest changes, newest first (at most {HISTORY_SHOWN}):"])
         lines += [change_line(c, zone) for c in history]

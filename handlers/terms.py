@@ -5,12 +5,11 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import Context, services_of
-from bot.framings import FramingError, check_new_term, check_slug
+from bot.framings import FramingError, add_term, check_new_term, check_slug
 from bot.roles import Role
 from bot.telegram_text import Text
 from handlers.common import command_args, reply
 from handlers.registry import Command
-from storage.framings import TermLimitError
 
 WATCH_USAGE = (
     "Usage: /watch &lt;framing&gt; &lt;term&gt;\n"
@@ -43,32 +42,8 @@ async def watch(update: Update, context: Context) -> None:
         await reply(update, [Text(str(exc))], "", WATCH_USAGE)
         return
     user = update.effective_user
-    try:
-        result = await services.framings.add_term(
-            slug, term.text, term.key, user.id if user else None, services.clock()
-        )
-    except TermLimitError as exc:
-        await reply(
-            update,
-            f"{slug} already has {exc.limit} terms, the most allowed: "
-            "remove some with /unwatch first.",
-        )
-        return
-    if not result.term_added:
-        await reply(
-            update, [f"{slug} already has the term “", Text(term.text), "”; nothing changed."]
-        )
-        return
-    created = "New framing " if result.framing_created else "Framing "
-    await reply(
-        update,
-        [
-            f"{created}<b>{slug}</b>: added “",
-            Text(term.text),
-            f"” (rules version {result.version}). Stored posts are rescanned for it in the "
-            "background; /framings shows the progress and the counts.",
-        ],
-    )
+    user_id = user.id if user else None
+    await reply(update, await add_term(services.framings, slug, term, user_id, services.clock()))
 
 
 async def unwatch(update: Update, context: Context) -> None:

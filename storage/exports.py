@@ -57,6 +57,7 @@ class ExportedMatch:
     end: int
     matched_at: str  # ISO 8601, as stored
     channel_watchdog: bool = False  # the channel quotes framings to debunk them (/watchdog)
+    verdict: str | None = None  # a moderator's verdict on it (/review); None: unreviewed
 
 
 _POSTS_PAGE = (
@@ -73,10 +74,11 @@ _POSTS_PAGE = (
 _MATCHES_PAGE = (
     "SELECT m.post_id, m.term_id, p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
     " f.slug, f.title, t.text, substr(p.text, m.start_pos + 1, m.end_pos - m.start_pos),"
-    " m.start_pos, m.end_pos, m.matched_at, c.watchdog"
+    " m.start_pos, m.end_pos, m.matched_at, c.watchdog, v.verdict"
     " FROM matches m CROSS JOIN posts p ON p.id = m.post_id"
     " JOIN channels c ON c.chat_id = p.chat_id"
     " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
+    " LEFT JOIN verdicts v ON v.post_id = m.post_id AND v.framing_id = m.framing_id"
     " WHERE (m.post_id, m.term_id) > (?1, ?2)"
     " AND (?3 IS NULL OR f.slug = ?3) AND (?4 IS NULL OR p.posted_at >= ?4)"
     " ORDER BY m.post_id, m.term_id LIMIT ?5"
@@ -147,6 +149,7 @@ class ExportRepository:
                     end=r[12],
                     matched_at=r[13],
                     channel_watchdog=bool(r[14]),
+                    verdict=r[15],
                 )
             if len(rows) < page_size:
                 return

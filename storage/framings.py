@@ -238,7 +238,8 @@ class FramingRepository:
     async def list_with_stats(self) -> list[FramingStats]:
         rows = await self._db.fetchall(
             "SELECT f.id, f.slug, f.title,"
-            " (SELECT count(DISTINCT m.post_id) FROM matches m WHERE m.framing_id = f.id) AS posts"
+            # trend_posts: one row per post with a counted match of the framing (0010, 0015).
+            " (SELECT count(*) FROM trend_posts t WHERE t.framing_id = f.id) AS posts"
             " FROM framings f ORDER BY f.slug"
         )
         terms = await self._db.fetchall("SELECT framing_id, text FROM terms ORDER BY id")

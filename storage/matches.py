@@ -185,12 +185,13 @@ class MatchRepository:
 
     async def digest_items(self, start: datetime, end: datetime) -> list[DigestItem]:
         """Every match in posts dated in [start, end), with what the digest shows; only
-        approved channels' posts (watched_channels, migration 0006)."""
+        approved channels' posts (watched_channels, migration 0006), none a moderator
+        rejected (counted_matches, migration 0015)."""
         rows = await self._db.fetchall(
             "SELECT f.slug, f.title AS ftitle, p.chat_id, c.username, c.title AS ctitle,"
             " p.message_id, p.posted_at, p.text, m.start_pos, m.end_pos, t.text AS term,"
             " c.watchdog"
-            " FROM matches m JOIN posts p ON p.id = m.post_id"
+            " FROM counted_matches m JOIN posts p ON p.id = m.post_id"
             " JOIN watched_channels c ON c.chat_id = p.chat_id"
             " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
             " WHERE p.posted_at >= ? AND p.posted_at < ? ORDER BY p.posted_at DESC, m.start_pos",
@@ -219,7 +220,7 @@ class MatchRepository:
         posts left out (and unapproved ones): for recurrence, which counts channels spreading
         a framing."""
         rows = await self._db.fetchall(
-            "SELECT DISTINCT f.slug, p.posted_at FROM matches m"
+            "SELECT DISTINCT f.slug, p.posted_at FROM counted_matches m"
             " JOIN posts p ON p.id = m.post_id JOIN framings f ON f.id = m.framing_id"
             " JOIN watched_channels c ON c.chat_id = p.chat_id"
             " WHERE p.posted_at >= ? AND p.posted_at < ? AND c.watchdog = 0",

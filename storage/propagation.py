@@ -1,6 +1,7 @@
 """What propagation reads: the posts matching a framing in a period, in bulk (plain rows).
 
-Only channels that count (watched_channels, migration 0006); each post once per framing.
+Only channels that count (watched_channels, migration 0006) and matches no moderator
+rejected (counted_matches, migration 0015); each post once per framing.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class FramingPost:
 _SELECT = (
     "SELECT DISTINCT f.slug, p.id, p.chat_id, c.username, c.title, c.watchdog, p.message_id,"
     " p.posted_at, p.forwarded_from_chat_id, p.forwarded_from_message_id, p.forwarded_link"
-    " FROM matches m JOIN framings f ON f.id = m.framing_id"
+    " FROM counted_matches m JOIN framings f ON f.id = m.framing_id"
     " JOIN posts p ON p.id = m.post_id"
     " JOIN watched_channels c ON c.chat_id = p.chat_id"
     " WHERE p.posted_at >= ? AND p.posted_at < ? AND (? IS NULL OR f.slug = ?)"

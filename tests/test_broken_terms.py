@@ -28,5 +28,8 @@ async def test_framings_marks_broken_terms(harness: Harness) -> None:
     listing = "\n".join(await harness.command(MODERATOR, "/framings"))
     assert "broken, left out of scans (1): NOT &lt;b&gt;x&lt;/b&gt;" in listing
     detail = "\n".join(await harness.command(MODERATOR, "/framings feint"))
-    assert "• tactical feint\n" in detail + "\n" and "tactical feint — " not in detail
-    assert "• NOT &lt;b&gt;x&lt;/b&gt; — ⚠ broken, left out of scans: it matches only" in detail
+    assert "• tactical feint · 0 hits\n" in detail + "\n" and "tactical feint — " not in detail
+    assert (
+        "• NOT &lt;b&gt;x&lt;/b&gt; · 0 hits — ⚠ broken, left out of scans: it matches only"
+        in detail
+    )

@@ -39,7 +39,7 @@ POST_COLUMNS = (
 MATCH_COLUMNS = (
     "link", "chat_id", "channel_username", "channel_title", "message_id", "post_date",
     "framing", "framing_title", "term", "matched_text", "start", "end", "matched_at",
-    "channel_watchdog",
+    "channel_watchdog", "verdict",
 )  # fmt: skip
 _NAME = re.compile(r"(?:@|(?:https?://)?t\.me/)?([A-Za-z][A-Za-z0-9_]{3,31})/?")
 
@@ -183,6 +183,7 @@ def match_row(match: ExportedMatch) -> dict[str, Any]:
         "end": match.end,
         "matched_at": match.matched_at,
         "channel_watchdog": match.channel_watchdog,
+        "verdict": match.verdict,
     }
 
 
