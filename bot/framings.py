@@ -19,13 +19,9 @@ from typing import Any
 
 from bot.rules import TermError, check_term, term_key
 from bot.telegram_text import Line, Text
-from storage.framings import (
-    MAX_TERMS_PER_FRAMING,
-    FramingRepository,
-    PackFraming,
-    PackImport,
-    TermLimitError,
-)
+from storage.framings import MAX_TERMS_PER_FRAMING, FramingRepository
+from storage.packs import PackFraming, PackImport
+from storage.rule_changes import TermLimitError
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")  # fullmatch: $ allows "x\n"
 PACK_KEYS = ("slug", "title", "description", "terms")
@@ -271,7 +267,7 @@ async def import_pack(
     """Check the whole pack, then add or update its framings in one transaction.
 
     Terms the framings have and the pack does not list are kept. PackError, or
-    storage.framings.TermLimitError, when nothing was imported.
+    storage.rule_changes.TermLimitError, when nothing was imported.
     """
     pack = read_pack(path)
     return await framings.import_pack(

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage import audit
+from storage import audit, packs
+from storage import rule_changes as changes
 from storage.db import Database
 from storage.models import FramingStats, RuleChange, TermRow
-from storage.timeutil import from_iso, iso
+from storage.packs import PackFraming, PackImport
+from storage.rule_changes import TermLimitError
+from storage.timeutil import from_iso
 
 # Enforced here, in the transaction that adds terms, so no two writers can pass it together.
 MAX_TERMS_PER_FRAMING = 500
@@ -39,52 +40,6 @@ class AddTermResult:
     version: int | None = None  # the rules version of the change; None when nothing changed
 
 
-@dataclass(frozen=True, slots=True)
-class PackFraming:
-    """A framing as a pack lists it. title/description None: keep the stored ones."""
-
-    slug: str
-    title: str | None
-    description: str | None
-    terms: tuple[tuple[str, str], ...]  # (text, key)
-
-
-@dataclass(frozen=True, slots=True)
-class FramingImport:
-    """What importing one framing of a pack changed."""
-
-    slug: str
-    created: bool
-    title_changed: bool
-    description_changed: bool
-    added: tuple[str, ...]  # terms new to the framing
-    already: int  # terms of the pack the framing already had
-    kept: tuple[str, ...]  # terms of the framing the pack does not list (kept, not removed)
-
-    @property
-    def changed(self) -> bool:
-        return self.created or self.title_changed or self.description_changed or bool(self.added)
-
-
-@dataclass(frozen=True, slots=True)
-class PackImport:
-    framings: tuple[FramingImport, ...]
-    version: int | None  # the rules version of the new terms; None: no term was added
-
-
-class TermLimitError(ValueError):
-    """An import would give a framing more terms than allowed; nothing was imported."""
-
-    def __init__(self, slug: str, count: int, limit: int) -> None:
-        super().__init__(
-            f"framing {slug} would have {count} terms, more than the {limit} allowed: "
-            "remove some terms from the pack or from the framing (/unwatch)"
-        )
-        self.slug = slug
-        self.count = count
-        self.limit = limit
-
-
 class FramingRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -104,14 +59,14 @@ class FramingRepository:
         The limit is checked in the same transaction as the insert, so two concurrent
         /watch cannot both pass it."""
         async with self._db.transaction() as conn:
-            framing_id, created = await _ensure_framing(conn, slug, slug, "", actor, now)
-            count = await _term_count(conn, framing_id)
+            framing_id, created = await changes.ensure_framing(conn, slug, slug, "", actor, now)
+            count = await changes.term_count(conn, framing_id)
             if count >= max_terms:
                 raise TermLimitError(slug, count + 1, max_terms)  # rolls back a new framing
-            version = await _next_version(conn)
-            if not await _insert_term(conn, framing_id, text, key, version, actor, now):
+            version = await changes.next_version(conn)
+            if not await changes.insert_term(conn, framing_id, text, key, version, actor, now):
                 return AddTermResult(created, False, None)
-            await _record(conn, version, slug, text, "added", actor, via, now)
+            await changes.record(conn, version, slug, text, "added", actor, via, now)
             await audit.record(conn, actor, "watch", f"{slug}: {text}", now)
         return AddTermResult(created, True, version)
 
@@ -129,8 +84,8 @@ class FramingRepository:
             if row is None:
                 return None
             await conn.execute("DELETE FROM terms WHERE id = ?", (row[0],))
-            version = await _next_version(conn)
-            await _record(conn, version, slug, row[1], "removed", actor, via, now)
+            version = await changes.next_version(conn)
+            await changes.record(conn, version, slug, row[1], "removed", actor, via, now)
             await audit.record(conn, actor, "unwatch", f"{slug}: {row[1]}", now)
             return RemovedTerm(str(row[1]), version)
 
@@ -148,9 +103,9 @@ class FramingRepository:
             ) as cur:
                 texts = [str(r[0]) for r in await cur.fetchall()]
             await conn.execute("DELETE FROM framings WHERE id = ?", (row[0],))
-            version = await _next_version(conn)
+            version = await changes.next_version(conn)
             for text in texts:
-                await _record(conn, version, slug, text, "removed", actor, via, now)
+                await changes.record(conn, version, slug, text, "removed", actor, via, now)
             await audit.record(
                 conn, actor, "unwatch", f"{slug} (whole framing, {len(texts)} terms)", now
             )
@@ -164,47 +119,11 @@ class FramingRepository:
         via: str,
         max_terms: int,
     ) -> PackImport:
-        """Add or update every framing of a pack in one transaction.
-
-        New framings are created, titles and descriptions updated, new terms added; terms
-        the pack does not list are kept. TermLimitError (nothing imported) when a framing
-        would end up with more than max_terms terms.
-        """
-        async with self._db.transaction() as conn:
-            version = await _next_version(conn)
-            results = tuple(
-                [
-                    await _import_framing(conn, framing, version, actor, via, now, max_terms)
-                    for framing in pack
-                ]
-            )
-            changed = [r for r in results if r.changed]
-            added = sum(len(r.added) for r in results)
-            if changed:
-                created = sum(r.created for r in results)
-                await audit.record(
-                    conn,
-                    actor,
-                    "import-pack",
-                    f"{via}: {created} new framings, {len(changed) - created} updated, "
-                    f"{added} terms added",
-                    now,
-                )
-        return PackImport(results, version if added else None)
+        """storage.packs.import_pack: every framing of a pack, in one transaction."""
+        return await packs.import_pack(self._db, pack, actor, now, via, max_terms)
 
     async def export_pack(self) -> list[PackFraming]:
-        """Every framing with its terms in the order they were added, by slug."""
-        framings = await self._db.fetchall(
-            "SELECT id, slug, title, description FROM framings ORDER BY slug"
-        )
-        terms = await self._db.fetchall("SELECT framing_id, text, key FROM terms ORDER BY id")
-        by_framing: dict[int, list[tuple[str, str]]] = {}
-        for t in terms:
-            by_framing.setdefault(t[0], []).append((t[1], t[2]))
-        return [
-            PackFraming(r["slug"], r["title"], r["description"], tuple(by_framing.get(r["id"], ())))
-            for r in framings
-        ]
+        return await packs.export_pack(self._db)
 
     async def history(self, slug: str, limit: int = 10) -> list[RuleChange]:
         """The framing's latest term changes, newest first (kept after a term is removed)."""
@@ -254,139 +173,3 @@ class FramingRepository:
     async def all_terms(self) -> list[TermRow]:
         rows = await self._db.fetchall("SELECT id, framing_id, text FROM terms ORDER BY id")
         return [TermRow(r[0], r[1], r[2]) for r in rows]
-
-
-async def _term_count(conn: aiosqlite.Connection, framing_id: int) -> int:
-    async with conn.execute(
-        "SELECT count(*) FROM terms WHERE framing_id = ?", (framing_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def _next_version(conn: aiosqlite.Connection) -> int:
-    # Inside the change's BEGIN IMMEDIATE transaction: no other writer can take it too.
-    async with conn.execute("SELECT coalesce(max(version), 0) + 1 FROM rule_changes") as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-async def _record(
-    conn: aiosqlite.Connection,
-    version: int,
-    slug: str,
-    text: str,
-    change: str,
-    actor: int | None,
-    via: str,
-    now: datetime,
-) -> None:
-    await conn.execute(
-        "INSERT INTO rule_changes (version, framing_slug, term_text, change, user_id, via, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (version, slug, text, change, actor, via, iso(now)),
-    )
-
-
-async def _import_framing(
-    conn: aiosqlite.Connection,
-    framing: PackFraming,
-    version: int,
-    actor: int | None,
-    via: str,
-    now: datetime,
-    max_terms: int,
-) -> FramingImport:
-    framing_id, created, title_changed, description_changed = await _upsert_framing(
-        conn, framing, actor, now
-    )
-    async with conn.execute(
-        "SELECT key, text FROM terms WHERE framing_id = ? ORDER BY id", (framing_id,)
-    ) as cur:
-        existing = {str(r[0]): str(r[1]) for r in await cur.fetchall()}
-    added: list[str] = []
-    for text, key in framing.terms:
-        if key not in existing and await _insert_term(
-            conn, framing_id, text, key, version, actor, now
-        ):
-            await _record(conn, version, framing.slug, text, "added", actor, via, now)
-            added.append(text)
-    if len(existing) + len(added) > max_terms:
-        raise TermLimitError(framing.slug, len(existing) + len(added), max_terms)
-    pack_keys = {key for _, key in framing.terms}
-    return FramingImport(
-        slug=framing.slug,
-        created=created,
-        title_changed=title_changed,
-        description_changed=description_changed,
-        added=tuple(added),
-        already=len(pack_keys & existing.keys()),
-        kept=tuple(text for key, text in existing.items() if key not in pack_keys),
-    )
-
-
-async def _upsert_framing(
-    conn: aiosqlite.Connection, framing: PackFraming, actor: int | None, now: datetime
-) -> tuple[int, bool, bool, bool]:
-    """(id, created, title changed, description changed)."""
-    async with conn.execute(
-        "SELECT id, title, description FROM framings WHERE slug = ?", (framing.slug,)
-    ) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        framing_id, _ = await _ensure_framing(
-            conn,
-            framing.slug,
-            framing.title or framing.slug,
-            framing.description or "",
-            actor,
-            now,
-        )
-        return framing_id, True, False, False
-    title = row[1] if framing.title is None else framing.title
-    description = row[2] if framing.description is None else framing.description
-    if (title, description) != (row[1], row[2]):
-        await conn.execute(
-            "UPDATE framings SET title = ?, description = ? WHERE id = ?",
-            (title, description, row[0]),
-        )
-    return int(row[0]), False, title != row[1], description != row[2]
-
-
-async def _ensure_framing(
-    conn: aiosqlite.Connection,
-    slug: str,
-    title: str,
-    description: str,
-    actor: int | None,
-    now: datetime,
-) -> tuple[int, bool]:
-    async with conn.execute("SELECT id FROM framings WHERE slug = ?", (slug,)) as cur:
-        row = await cur.fetchone()
-    if row is not None:
-        return int(row[0]), False
-    cur = await conn.execute(
-        "INSERT INTO framings (slug, title, description, created_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (slug, title, description, iso(now), actor),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid, True
-
-
-async def _insert_term(
-    conn: aiosqlite.Connection,
-    framing_id: int,
-    text: str,
-    key: str,
-    version: int,
-    actor: int | None,
-    now: datetime,
-) -> bool:
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO terms (framing_id, text, key, version, created_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (framing_id, text, key, version, iso(now), actor),
-    )
-    return cur.rowcount == 1

@@ -13,7 +13,7 @@ import pytest
 from bot.rules import TermRule, explain
 from bot.rules.engine import Engine
 from bot.telegram_text import MAX_TEXT, units
-from storage.framings import PackFraming
+from storage.packs import PackFraming
 from tests.conftest import ANALYST, MODERATOR, STRANGER, Harness
 from tests.fake_telegram import forwarded_channel_post, private_message
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from storage.framings import PackFraming
+from storage.packs import PackFraming
 from tests.conftest import ANALYST, MODERATOR, Harness
 from tests.fake_telegram import channel_post, my_chat_member
 from tests.telegram_html import MAX_TEXT_UNITS, check_message, parse, units

@@ -14,8 +14,9 @@ from bot.context import Services
 from bot.framings import check_new_term
 from bot.scan import RulesCache, rescan_batch, rescan_percent, run_scan
 from storage.db import Database, migrate, open_database
-from storage.framings import FramingRepository, PackFraming
+from storage.framings import FramingRepository
 from storage.matches import RescanProgress
+from storage.packs import PackFraming
 from tests.conftest import DB_FILE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

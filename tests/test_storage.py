@@ -11,12 +11,14 @@ import aiosqlite
 import pytest
 
 from storage.db import Database, _migration_files, migrate, open_database
-from storage.framings import AddTermResult, FramingRepository, PackFraming, TermLimitError
+from storage.framings import AddTermResult, FramingRepository
 from storage.inbox import InboxRepository
 from storage.matches import MatchRepository
 from storage.models import InboxUpdate, IncomingPost, MatchRow, PostToScan, StoreResult
+from storage.packs import PackFraming
 from storage.posts import ChannelRepository, PostRepository
 from storage.roles import RoleRepository
+from storage.rule_changes import TermLimitError
 from storage.search import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,

@@ -13,8 +13,9 @@ from bot.framings import PackError, import_pack, write_pack
 from bot.outfile import OutputError, atomic_text_file
 from bot.scan import rescan_percent
 from bot.terminal import clean
-from storage.framings import FramingImport, PackImport, TermLimitError
 from storage.matches import RescanProgress
+from storage.packs import FramingImport, PackImport
+from storage.rule_changes import TermLimitError
 
 KEPT_SHOWN = 5
 
