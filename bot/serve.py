@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.serve_plugin import DASHBOARD_PATH, ServePlugin
-from storage.browser_queries import INTERNAL_TABLES, PUBLIC_TABLES, available, read_tables
+from storage.browser_queries import INTERNAL_TABLES, available, read_tables
 
 PLUGIN_NAME = "framewatch-serve"
 STATIC_MOUNT = "framewatch-static"
@@ -138,10 +138,7 @@ async def serve(settings: Settings, host: str, port: int, out: TextIO = sys.stdo
 
     _quiet_error_pages()
 
-    path = Path(settings.db_path)
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    tables = read_tables(str(path))
+    tables = _tables(settings.db_path)  # before serving: blocking is fine here
     listener = _listen(host, port)
     plugin = plugin_for(settings)
     pm.register(plugin, name=PLUGIN_NAME)
@@ -167,12 +164,19 @@ async def serve(settings: Settings, host: str, port: int, out: TextIO = sys.stdo
     return 0
 
 
+def _tables(db_path: str) -> frozenset[str]:
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(path)  # opening it would create an empty database
+    return read_tables(str(path))
+
+
 def _quiet_error_pages() -> None:
     """Datasette prints every error page's traceback with its local variables (headers,
     cookies) to standard output when rich is installed: not in this process."""
     from datasette import handle_exception
 
-    handle_exception.rich = None  # type: ignore[attr-defined]
+    handle_exception.rich = None
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -21,11 +21,11 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-from datasette import hookimpl
+from datasette import hookimpl as datasette_hookimpl
 from markupsafe import Markup
 
 from bot.links import parse_post_link, post_link
@@ -43,6 +43,14 @@ CHART_DAYS = (30, 90, 365)
 _COOKIE_DAYS = 30
 _TME = re.compile(r"https://t\.me/(?:c/)?[A-Za-z0-9_]+/[0-9]+")
 _TIME_COLUMNS = {"posted_at", "edited_at"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def hookimpl(function: F) -> F:
+    """Datasette's plugin hook marker, typed (Datasette ships no type information)."""
+    return cast(F, datasette_hookimpl(function))
+
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -138,9 +146,11 @@ class ServePlugin:
     ) -> Any:
         if isinstance(value, str) and _TME.fullmatch(value):
             return link_markup(value)
-        if table in {"posts", "trend_posts", "post_versions"} and column in _TIME_COLUMNS:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return Markup(f'<span title="{value}">{html.escape(local_time(value, self._zone))}</span>')
+        timed = table in {"posts", "trend_posts", "post_versions"} and column in _TIME_COLUMNS
+        if timed and isinstance(value, int) and not isinstance(value, bool):
+            return Markup(
+                f'<span title="{value}">{html.escape(local_time(value, self._zone))}</span>'
+            )
         if table == "posts" and column == "message_id" and isinstance(value, int):
             chat_id = _plain(row["chat_id"])
             if isinstance(chat_id, int):
@@ -186,7 +196,10 @@ class ServePlugin:
                 "days": days,
                 "day_choices": CHART_DAYS,
                 "database": self._database,
-                "queries": [(name, q.get("title", name), q.get("description", "")) for name, q in queries.items()],
+                "queries": [
+                    (name, q.get("title", name), q.get("description", ""))
+                    for name, q in queries.items()
+                ],
             },
             request=request,
         )
@@ -292,11 +305,11 @@ async def _redirect_with_cookie(
 
 
 _DENIED = (
-    "<!DOCTYPE html><html><head><title>FrameWatch: token needed</title></head><body>"
-    "<h1>This FrameWatch view needs its token</h1><p>Open this address once with "
-    "<code>?_token=&lt;FRAMEWATCH_SERVE_TOKEN&gt;</code> appended (a cookie then keeps you in), "
-    "or send the header <code>Authorization: Bearer &lt;token&gt;</code>.</p></body></html>"
-).encode()
+    b"<!DOCTYPE html><html><head><title>FrameWatch: token needed</title></head><body>"
+    b"<h1>This FrameWatch view needs its token</h1><p>Open this address once with "
+    b"<code>?_token=&lt;FRAMEWATCH_SERVE_TOKEN&gt;</code> appended (a cookie then keeps you in), "
+    b"or send the header <code>Authorization: Bearer &lt;token&gt;</code>.</p></body></html>"
+)
 
 
 async def _unauthorised(send: Send) -> None:
@@ -307,7 +320,13 @@ async def _unauthorised(send: Send) -> None:
     await _respond(send, 401, _DENIED, headers)
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [
+        *headers,
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -15,8 +15,8 @@ demo database shows its own last weeks. A query is offered only when every table
 from __future__ import annotations
 
 import sqlite3
-from urllib.parse import quote
 from dataclasses import dataclass
+from urllib.parse import quote
 
 SQL_FUNCTIONS = (
     "fw_link", "fw_day", "fw_time", "fw_fts", "fw_ref_chat", "fw_ref_username", "fw_ref_message",
@@ -72,7 +72,7 @@ _TREND = "framings trend_posts watched_channels"
 FRAMINGS_OVER_TIME = _q(
     "framings_over_time",
     "Framings over time",
-    "Matched posts per framing and local day over the last :days days (default 90) up to the "
+    "Matched posts per framing and local day over the last `days` days (default 90) up to the "
     "newest stored post. Approved, non-watchdog channels count. The dashboard draws this.",
     f"""
 WITH w AS ({_days(90)})
@@ -90,7 +90,7 @@ QUERIES: tuple[StoredQuery, ...] = (
         "framing_timeline",
         "A framing's daily timeline",
         "Matched posts and channels per local day for one framing (its slug, see the framings "
-        "query), over the last :days days (default 90) up to the newest stored post.",
+        "query), over the last `days` days (default 90) up to the newest stored post.",
         f"""
 WITH w AS ({_days(90)})
 SELECT fw_day(t.posted_at) AS day, count(*) AS posts, count(DISTINCT t.chat_id) AS channels
@@ -104,7 +104,7 @@ GROUP BY day ORDER BY day""",
     _q(
         "surging",
         "What is surging",
-        "Framings by how far their last :days days (default 7) exceed their previous 28 "
+        "Framings by how far their last `days` days (default 7) exceed their previous 28 "
         "days, scaled to the same length: ratio = (recent + 1) / (expected + 1). A quick "
         "look; the bot's spike test (/trend, `framewatch trends`) is the authority.",
         f"""
@@ -164,9 +164,9 @@ GROUP BY fp.chat_id ORDER BY firsts.posted_at, posts DESC""",
     _q(
         "coordinated_pushes",
         "Coordinated pushes",
-        "Near-identical posts (the near-duplicate index) in at least :min_channels channels "
-        "(default 3) within :minutes minutes (default 10) of the first, over the last :days "
-        "days (default 30); optionally only posts of one :framing. Approved, non-watchdog "
+        "Near-identical posts (the near-duplicate index) in at least `min_channels` channels "
+        "(default 3) within `minutes` minutes (default 10) of the first, over the last `days` "
+        "days (default 30); optionally only posts of one `framing`. Approved, non-watchdog "
         "channels only. `framewatch propagation` adds forwards and a learned window.",
         f"""
 WITH prm AS (
@@ -206,7 +206,7 @@ WHERE s.channels >= prm.least ORDER BY p.posted_at DESC LIMIT 200""",
     _q(
         "channel_framing",
         "Channels x framings",
-        "For each channel and framing over the last :days days (default 30): matched posts, "
+        "For each channel and framing over the last `days` days (default 30): matched posts, "
         "their share of the channel's posts, first and last. Facet by framing or channel.",
         f"""
 WITH w AS ({_days(30)}),
@@ -227,7 +227,7 @@ GROUP BY t.chat_id, f.id ORDER BY channel, posts DESC""",
         "A post's versions (edits)",
         "Every stored text of one post, oldest first, the current text last. Paste its link: "
         "https://t.me/name/123 or https://t.me/c/1234567/123.",
-        f"""
+        """
 WITH target AS (
   SELECT p.id, p.chat_id, p.message_id, p.posted_at, p.edited_at, p.text, c.username
   FROM posts p JOIN channels c ON c.chat_id = p.chat_id
@@ -266,7 +266,7 @@ ORDER BY rank LIMIT 100""",
         "review_queue",
         "Review queue",
         "Matches nobody has judged yet (no verdict for the post and framing), newest first, "
-        "with the matched term in context; optionally one :framing.",
+        "with the matched term in context; optionally one `framing`.",
         f"""
 SELECT fw_time(p.posted_at) AS posted, f.slug AS framing, te.text AS term,
        substr(p.text, max(1, m.start_pos + 1 - 100), m.end_pos - m.start_pos + 200)
@@ -288,7 +288,7 @@ ORDER BY p.posted_at DESC, p.id DESC LIMIT 200""",
         "Precision per term",
         "Reviewed matches per term: correct, wrong framing, debunk (the post argues against "
         "the framing), and precision = correct / reviewed; terms with the lowest precision "
-        "first. Optionally one :framing.",
+        "first. Optionally one `framing`.",
         f"""
 SELECT f.slug AS framing, te.text AS term, count(v.post_id) AS reviewed,
        coalesce(sum(v.verdict = 'correct'), 0) AS correct,

@@ -5,8 +5,8 @@ the audit entry of the grant) that a reader without the token must never see."""
 from __future__ import annotations
 
 import os
-import re
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -82,8 +82,8 @@ async def seed_database(path: Path) -> None:
 @contextmanager
 def running_serve(db: Path, cwd: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`framewatch serve --port 0` as a real process: yields its base URL (read from the line
-    it prints once listening) and the process; stops it with SIGINT (Ctrl+C). Its standard error goes
-    to cwd/serve.err (a pipe nobody reads would fill up and stall it)."""
+    it prints once listening) and the process; stops it with SIGINT (Ctrl+C). Its standard
+    error goes to cwd/serve.err (a pipe nobody reads would fill up and stall it)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FRAMEWATCH_")}
     clean.update(PYTHONPATH=str(PROJECT_ROOT), FRAMEWATCH_DB_PATH=str(db), **env)
     with (cwd / "serve.err").open("w", encoding="utf-8") as err:

@@ -116,21 +116,32 @@ async def test_review_queue_and_precision_read_the_verdicts(db_path: Path) -> No
     queue_before = _queue_with(db_path, [])
     assert len(queue_before) == 7  # every matched post and framing, newest first
     assert queue_before[0]["link"] == "https://t.me/chan4/103"
-    assert queue_before[0]["term"] == "биолаборатории" and "биолаборатории" in queue_before[0]["context"]
+    assert (
+        queue_before[0]["term"] == "биолаборатории"
+        and "биолаборатории" in queue_before[0]["context"]
+    )
     conn = sqlite3.connect(db_path)
     ids = dict(conn.execute("SELECT slug, id FROM framings").fetchall())
     terms = dict(conn.execute("SELECT framing_id, id FROM terms").fetchall())
-    posts = [r[0] for r in conn.execute("SELECT post_id FROM trend_posts WHERE framing_id = ?", (ids["biolabs"],))]
+    posts = [
+        r[0]
+        for r in conn.execute(
+            "SELECT post_id FROM trend_posts WHERE framing_id = ?", (ids["biolabs"],)
+        )
+    ]
     conn.close()
     bio, term = ids["biolabs"], terms[ids["biolabs"]]
-    verdicts = [(posts[0], bio, term, "correct"), (posts[1], bio, term, "correct"),
-                (posts[2], bio, term, "debunk"), (posts[3], bio, term, "wrong_framing")]  # fmt: skip
-    add_verdicts(db_path, verdicts)
+    kinds = ("correct", "correct", "debunk", "wrong_framing")
+    add_verdicts(
+        db_path, [(post, bio, term, kind) for post, kind in zip(posts, kinds, strict=False)]
+    )
     queue = run(db_path, "review_queue")
     assert len(queue) == 3 and {r["framing"] for r in queue} == {"biolabs", "goodwill"}
-    assert [r["framing"] for r in run(db_path, "review_queue", framing="goodwill")] == ["goodwill"] * 2
+    assert [r["framing"] for r in run(db_path, "review_queue", framing="goodwill")] == [
+        "goodwill"
+    ] * 2
     precision = {r["framing"]: r for r in run(db_path, "term_precision")}
-    assert precision["biolabs"] | {} == {
+    assert precision["biolabs"] == {
         "framing": "biolabs", "term": "биолаборатории", "reviewed": 4, "correct": 2,
         "wrong_framing": 1, "debunk": 1, "precision_pct": 50.0, "matched_posts": 5,
     }  # fmt: skip

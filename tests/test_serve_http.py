@@ -32,29 +32,29 @@ def private_urls(name: str) -> list[str]:
                  f"/{name}/{table}/1.json", f"/{name}/{table.upper()}.json"]  # fmt: skip
     for sql in ("select * from audit_log", "select user_id from roles", "select 1"):
         urls += [f"/{name}.json?sql={sql}", f"/{name}?sql={sql}"]
-    return urls + [f"/{name}/posts.json?_where=1=1", f"/{name}.db", "/-/permissions"]
+    return [*urls, f"/{name}/posts.json?_where=1=1", f"/{name}.db", "/-/permissions"]
 
 
 def test_without_a_token_user_id_tables_and_sql_are_unreachable(db: Path, tmp_path: Path) -> None:
-    with running_serve(db, tmp_path, FRAMEWATCH_BOT_TOKEN=BOT_TOKEN) as (base, proc):
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for url in private_urls("framewatch"):
-                response = client.get(url)
-                assert response.status_code in {403, 404}, url
-                assert not any(marker in response.text for marker in SECRET_MARKERS), url
-            listing = client.get("/framewatch.json").json()
-            assert {t["name"] for t in listing["tables"]} <= {
-                "posts", "posts_fts", "post_versions", "matches", "trend_posts", "near_duplicates"
-            }  # fmt: skip
-            assert len(listing["queries"]) >= 8
-            for url in ("/", "/-/dashboard", "/framewatch", "/framewatch/posts", "/-/metadata.json",
-                        "/-/settings.json", "/-/versions.json", "/-/plugins.json",
-                        "/-/databases.json", "/framewatch/channel_list.json"):  # fmt: skip
-                response = client.get(url)
-                assert response.status_code == 200, url
-                assert not any(marker in response.text for marker in SECRET_MARKERS), url
-            posts = client.get("/framewatch/posts").text
-            assert 'href="https://t.me/c/1234567890/5"' in posts
+    serving = running_serve(db, tmp_path, FRAMEWATCH_BOT_TOKEN=BOT_TOKEN)
+    with serving as (base, proc), httpx.Client(base_url=base, timeout=30) as client:
+        for url in private_urls("framewatch"):
+            response = client.get(url)
+            assert response.status_code in {403, 404}, url
+            assert not any(marker in response.text for marker in SECRET_MARKERS), url
+        listing = client.get("/framewatch.json").json()
+        assert {t["name"] for t in listing["tables"]} <= {
+            "posts", "posts_fts", "post_versions", "matches", "trend_posts", "near_duplicates"
+        }  # fmt: skip
+        assert len(listing["queries"]) >= 8
+        for url in ("/", "/-/dashboard", "/framewatch", "/framewatch/posts", "/-/metadata.json",
+                    "/-/settings.json", "/-/versions.json", "/-/plugins.json",
+                    "/-/databases.json", "/framewatch/channel_list.json"):  # fmt: skip
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert not any(marker in response.text for marker in SECRET_MARKERS), url
+        posts = client.get("/framewatch/posts").text
+        assert 'href="https://t.me/c/1234567890/5"' in posts
     assert proc.returncode == 130  # stopped by Ctrl+C (SIGINT), as every command
     printed = (tmp_path / "serve.err").read_text()
     assert BOT_TOKEN not in printed and "Traceback" not in printed

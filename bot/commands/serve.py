@@ -19,7 +19,9 @@ def add_to(sub: Subparsers) -> None:
         "FRAMEWATCH_SERVE_TOKEN set every page needs the token; without it, tables holding "
         "Telegram user ids are hidden and arbitrary SQL is off.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=_port, default=8001, help="port (default 8001; 0: any free)")
     parser.set_defaults(handler=_serve)
 
