@@ -4,6 +4,7 @@ reader without the token never reaches, and secrets that appear nowhere."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,17 @@ def test_without_a_token_user_id_tables_and_sql_are_unreachable(db: Path, tmp_pa
             assert not any(marker in response.text for marker in SECRET_MARKERS), url
         posts = client.get("/framewatch/posts").text
         assert 'href="https://t.me/c/1234567890/5"' in posts
+        # The bot writes meanwhile (WAL): the view reads it without a restart.
+        writer = sqlite3.connect(db)
+        with writer:
+            writer.execute(
+                "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
+                " VALUES (-1001, 999, 1795600000, 'новый пост', '2026-11-25T12:00:00+00:00')"
+            )
+        writer.close()
+        fresh = client.get("/framewatch/posts.json", params={"message_id": 999, "_shape": "array"})
+        assert [row["text"] for row in fresh.json()] == ["новый пост"]
+        assert db.with_name("framewatch.db-wal").exists()  # still in WAL mode
     assert proc.returncode == 130  # stopped by Ctrl+C (SIGINT), as every command
     printed = (tmp_path / "serve.err").read_text()
     assert BOT_TOKEN not in printed and "Traceback" not in printed
