@@ -300,8 +300,10 @@ async def _redirect_with_cookie(
     scope: Scope, send: Send, query: list[tuple[str, str]], cookie: bytes
 ) -> None:
     rest = urlencode([(k, v) for k, v in query if k != "_token"])
-    location = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
-    await _respond(send, 302, b"", [(b"location", location.encode()), (b"set-cookie", cookie)])
+    # raw_path: the path as sent, still percent-encoded (scope["path"] is decoded).
+    path: bytes = scope.get("raw_path") or scope["path"].encode()
+    location = scope.get("root_path", "").encode() + path + (f"?{rest}".encode() if rest else b"")
+    await _respond(send, 302, b"", [(b"location", location), (b"set-cookie", cookie)])
 
 
 _DENIED = (

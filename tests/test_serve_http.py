@@ -100,6 +100,8 @@ def test_with_a_token_every_page_needs_it(db: Path, tmp_path: Path) -> None:
             assert SERVE_TOKEN not in first.headers["set-cookie"]
             assert "HttpOnly" in first.headers["set-cookie"]
             assert browser.get(first.headers["location"]).status_code == 200
+            again = browser.get("/fr%61mewatch/x", params={"q": "доб", "_token": SERVE_TOKEN})
+            assert again.headers["location"] == "/fr%61mewatch/x?q=%D0%B4%D0%BE%D0%B1"
             assert browser.get("/framewatch/roles.json").status_code == 200
     printed = (tmp_path / "serve.err").read_text()
     assert SERVE_TOKEN not in printed and BOT_TOKEN not in printed
