@@ -19,7 +19,7 @@ import html
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode
@@ -29,6 +29,7 @@ from datasette import hookimpl as datasette_hookimpl
 from markupsafe import Markup
 
 from bot.links import parse_post_link, post_link
+from bot.localdays import day_start, local_day
 from storage.browser_queries import (
     CHANNEL_USERNAME,
     FRAMINGS_OVER_TIME,
@@ -216,6 +217,7 @@ def sql_functions(zone: ZoneInfo) -> list[tuple[str, int, Callable[..., Any]]]:
         ("fw_link", 3, _link),
         ("fw_day", 1, lambda unix: _local(unix, zone, "%Y-%m-%d")),
         ("fw_time", 1, lambda unix: _local(unix, zone, "%Y-%m-%d %H:%M")),
+        ("fw_days", 2, lambda unix, days: local_days(unix, days, zone)),
         ("fw_fts", 1, fts_query),
         ("fw_ref_chat", 1, lambda link: getattr(ref(link), "chat_id", None)),
         ("fw_ref_username", 1, lambda link: getattr(ref(link), "username", None)),
@@ -236,6 +238,22 @@ def _local(unix: Any, zone: ZoneInfo, pattern: str) -> str | None:
         return datetime.fromtimestamp(unix, UTC).astimezone(zone).strftime(pattern)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def local_days(unix: Any, days: Any, zone: ZoneInfo) -> str:
+    """The `days` local days (at most 3660) ending with the day of `unix`, as JSON
+    [[start, end, "YYYY-MM-DD"], ...]: Unix-second [start, end) ranges, 23 or 25 hours long
+    on DST days. "[]" for no posts yet (unix NULL)."""
+    if not isinstance(unix, int | float) or not isinstance(days, int | float):
+        return "[]"
+    last = local_day(datetime.fromtimestamp(unix, UTC), zone)
+    count = max(1, min(3660, int(days)))
+    ranges = []
+    for back in range(count - 1, -1, -1):
+        day = last - timedelta(days=back)
+        start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)
+        ranges.append([int(start.timestamp()), int(end.timestamp()), day.isoformat()])
+    return json.dumps(ranges)
 
 
 def local_time(unix: int, zone: ZoneInfo) -> str:

@@ -4,6 +4,7 @@ Every query is read-only SQL run by Datasette on a `mode=ro` connection. They ca
 functions that bot/serve.py registers on each connection (SQL_FUNCTIONS names them):
 fw_link(chat_id, username, message_id) builds a post's t.me link (bot/links.py),
 fw_day(unix) / fw_time(unix) give the local day / time in FRAMEWATCH_TIMEZONE,
+fw_days(unix, n) the last n local days up to unix as JSON [[start, end, "YYYY-MM-DD"], ...],
 fw_fts(text) turns typed words into a safe FTS5 query, and fw_ref_chat(link) /
 fw_ref_username(link) / fw_ref_message(link) read a pasted t.me link.
 
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 SQL_FUNCTIONS = (
-    "fw_link", "fw_day", "fw_time", "fw_fts", "fw_ref_chat", "fw_ref_username", "fw_ref_message",
+    "fw_link", "fw_day", "fw_time", "fw_days", "fw_fts", "fw_ref_chat", "fw_ref_username",
+    "fw_ref_message",
 )  # fmt: skip
 
 # Tables anyone who can open the view may read. Every other table (and any added later)
@@ -43,6 +45,20 @@ _LINK = "fw_link(p.chat_id, c.username, p.message_id)"
 _COUNTED = "JOIN watched_channels c ON c.chat_id = t.chat_id AND c.watchdog = 0"
 _FRAMING_IS = "f.slug = lower(trim(:framing))"
 _ANY_FRAMING = f"(trim(:framing) = '' OR {_FRAMING_IS})"
+
+
+# Per framing and local day, as storage/trends.py counts: each day is a seek in the covering
+# index trend_posts_framing (no Python call per post, no sort of every post).
+_IN_DAY = (
+    "FROM trend_posts t INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
+    " AND t.posted_at >= d.value ->> 0 AND t.posted_at < d.value ->> 1"
+    " AND t.chat_id IN (SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
+)
+_DAILY = (
+    f"SELECT d.value ->> 2 AS day, f.slug AS framing, (SELECT count(*) {_IN_DAY}) AS posts,"
+    f" (SELECT count(DISTINCT t.chat_id) {_IN_DAY}) AS channels"
+    " FROM w, json_each(fw_days(w.latest, w.width / 86400)) d, framings f"
+)
 
 
 def _days(default: int) -> str:
@@ -76,11 +92,9 @@ FRAMINGS_OVER_TIME = _q(
     "newest stored post. Approved, non-watchdog channels count. The dashboard draws this.",
     f"""
 WITH w AS ({_days(90)})
-SELECT fw_day(t.posted_at) AS day, f.slug AS framing, count(*) AS posts,
-       count(DISTINCT t.chat_id) AS channels
-FROM framings f JOIN trend_posts t ON t.framing_id = f.id {_COUNTED}, w
-WHERE t.posted_at > w.latest - w.width
-GROUP BY day, f.slug ORDER BY day, f.slug""",
+SELECT d.value ->> 2 AS day, f.slug AS framing, (SELECT count(*) {_IN_DAY}) AS posts
+FROM w, json_each(fw_days(w.latest, w.width / 86400)) d, framings f
+WHERE posts > 0 ORDER BY day, framing""",
     _TREND,
     "days",
 )
@@ -93,10 +107,8 @@ QUERIES: tuple[StoredQuery, ...] = (
         "query), over the last `days` days (default 90) up to the newest stored post.",
         f"""
 WITH w AS ({_days(90)})
-SELECT fw_day(t.posted_at) AS day, count(*) AS posts, count(DISTINCT t.chat_id) AS channels
-FROM framings f JOIN trend_posts t ON t.framing_id = f.id {_COUNTED}, w
-WHERE {_FRAMING_IS} AND t.posted_at > w.latest - w.width
-GROUP BY day ORDER BY day""",
+SELECT day, posts, channels FROM ({_DAILY} WHERE {_FRAMING_IS})
+WHERE posts > 0 ORDER BY day""",
         _TREND,
         "framing",
         "days",
@@ -174,15 +186,17 @@ WITH prm AS (
          max(2, coalesce(nullif(CAST(:min_channels AS INTEGER), 0), 3)) AS least,
          w.latest - w.width AS since
   FROM ({_days(30)}) w),
-pairs AS (SELECT post_id AS a, other_id AS b FROM near_duplicates
-          UNION ALL SELECT other_id, post_id FROM near_duplicates),
-cp AS (SELECT p.id, p.chat_id, p.posted_at FROM posts p
-       JOIN watched_channels w ON w.chat_id = p.chat_id AND w.watchdog = 0),
+cp AS (SELECT p.id, p.chat_id, p.posted_at FROM prm, posts p
+       JOIN watched_channels w ON w.chat_id = p.chat_id AND w.watchdog = 0
+       WHERE p.posted_at > prm.since),
+pairs AS (SELECT cp.id AS a, nd.other_id AS b FROM cp JOIN near_duplicates nd ON nd.post_id = cp.id
+          UNION ALL
+          SELECT cp.id, nd.post_id FROM cp JOIN near_duplicates nd ON nd.other_id = cp.id),
 seeds AS (
   SELECT a.id AS seed, count(DISTINCT b.chat_id) + 1 AS channels, count(*) + 1 AS posts,
          max(b.posted_at) - a.posted_at AS span
   FROM prm, pairs JOIN cp a ON a.id = pairs.a JOIN cp b ON b.id = pairs.b
-  WHERE a.posted_at > prm.since AND b.chat_id != a.chat_id
+  WHERE b.chat_id != a.chat_id
     AND b.posted_at >= a.posted_at AND b.posted_at <= a.posted_at + prm.win
     AND (trim(:framing) = '' OR a.id IN (SELECT t.post_id FROM trend_posts t
          JOIN framings f ON f.id = t.framing_id WHERE {_FRAMING_IS}))
@@ -332,10 +346,12 @@ FROM framings f ORDER BY f.slug""",
         "Channels",
         "Every channel the bot stores posts of: approval, watchdog, stored posts, newest post.",
         """
+WITH stored AS (SELECT chat_id, count(*) AS posts, max(posted_at) AS newest
+                FROM posts GROUP BY chat_id)
 SELECT coalesce('@' || c.username, c.title) AS channel, c.title, c.chat_id, c.approval,
-       c.watchdog, (SELECT count(*) FROM posts p WHERE p.chat_id = c.chat_id) AS posts,
-       (SELECT fw_time(max(posted_at)) FROM posts p WHERE p.chat_id = c.chat_id) AS newest
-FROM channels c ORDER BY posts DESC, channel""",
+       c.watchdog, coalesce(s.posts, 0) AS posts, fw_time(s.newest) AS newest
+FROM channels c LEFT JOIN stored s ON s.chat_id = c.chat_id
+ORDER BY posts DESC, channel""",
         "channels posts",
     ),
     FRAMINGS_OVER_TIME,
