@@ -43,6 +43,11 @@ def test_without_a_token_user_id_tables_and_sql_are_unreachable(db: Path, tmp_pa
             response = client.get(url)
             assert response.status_code in {403, 404}, url
             assert not any(marker in response.text for marker in SECRET_MARKERS), url
+        for url in ("/framewatch/framing_list.json", "/framewatch/posts.json"):
+            ignored = client.get(url, params={"sql": "select user_id, action from audit_log"})
+            assert ignored.status_code in {200, 400, 403}, url  # never the audit log
+            assert not any(marker in ignored.text for marker in SECRET_MARKERS), url
+            assert "grant" not in ignored.text, url
         listing = client.get("/framewatch.json").json()
         assert {t["name"] for t in listing["tables"]} <= {
             "posts", "posts_fts", "post_versions", "matches", "trend_posts", "near_duplicates"
