@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from trends import _fill  # noqa: E402
 
-from bot.serve_plugin import sql_functions  # noqa: E402
+from bot.serve_sql import sql_functions  # noqa: E402
 from storage.browser_queries import QUERIES, available, read_tables  # noqa: E402
 from storage.db import open_database  # noqa: E402
 

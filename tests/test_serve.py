@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.serve import build_metadata
-from bot.serve_plugin import READER, ServePlugin, fts_query, script_json, sql_functions
+from bot.serve_plugin import READER, ServePlugin, script_json
+from bot.serve_sql import fts_query, sql_functions
 from storage.browser_queries import PUBLIC_TABLES, QUERIES, available, read_tables
 from tests.serve_seed import ANALYST_ID, NOW, SUBSCRIBER, seed_database
 
