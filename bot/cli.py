@@ -26,6 +26,7 @@ from bot.commands import (
     inbox,
     network,
     propagation,
+    serve,
     trends,
 )
 from bot.commands.common import Handler, fail
@@ -47,6 +48,7 @@ COMMANDS = (
     propagation,
     network,
     audit,
+    serve,
 )
 
 

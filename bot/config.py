@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     spike_p: float = Field(default=0.01, gt=0, lt=0.5)
     spike_min_posts: int = Field(default=5, ge=1, le=100_000)
     spike_min_channels: int = Field(default=2, ge=1, le=10_000)
+    # `framewatch serve`: when set, every page of the browser view needs this token.
+    serve_token: SecretStr | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -60,6 +62,11 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"expected comma-separated numeric Telegram user ids, got {bad[0]!r}")
         return frozenset(number for number in ids if number is not None)
+
+    @field_validator("serve_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return (value.strip() or None) if isinstance(value, str) else value
 
     @field_validator("digest_time", mode="before")
     @classmethod
