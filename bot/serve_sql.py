@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.links import parse_post_link, post_link
 from bot.localdays import day_start, local_day
+from bot.reviews import PRECISION_MIN_VERDICTS, wilson_lower
 
 
 def sql_functions(zone: ZoneInfo) -> list[tuple[str, int, Callable[..., Any]]]:
@@ -29,10 +30,21 @@ def sql_functions(zone: ZoneInfo) -> list[tuple[str, int, Callable[..., Any]]]:
         ("fw_time", 1, lambda unix: _local(unix, zone, "%Y-%m-%d %H:%M")),
         ("fw_days", 2, lambda unix, days: local_days(unix, days, zone)),
         ("fw_fts", 1, fts_query),
+        ("fw_precision", 2, precision_percent),
         ("fw_ref_chat", 1, lambda link: getattr(ref(link), "chat_id", None)),
         ("fw_ref_username", 1, lambda link: getattr(ref(link), "username", None)),
         ("fw_ref_message", 1, lambda link: getattr(ref(link), "message_id", None)),
     ]
+
+
+def precision_percent(correct: Any, reviewed: Any) -> float | None:
+    """What /framings shows as a term's precision, in percent: the Wilson lower bound, from
+    PRECISION_MIN_VERDICTS verdicts (None below)."""
+    if not isinstance(correct, int) or not isinstance(reviewed, int):
+        return None
+    if reviewed < PRECISION_MIN_VERDICTS:
+        return None
+    return round(100 * wilson_lower(correct, reviewed), 1)
 
 
 def _link(chat_id: Any, username: Any, message_id: Any) -> str | None:

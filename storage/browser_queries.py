@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 SQL_FUNCTIONS = (
     "fw_link", "fw_day", "fw_time", "fw_days", "fw_fts", "fw_ref_chat", "fw_ref_username",
-    "fw_ref_message",
+    "fw_ref_message", "fw_precision",
 )  # fmt: skip
 
 # Tables anyone who can open the view may read. Every other table (and any added later)
@@ -300,18 +300,22 @@ ORDER BY p.posted_at DESC, p.id DESC LIMIT 200""",
     _q(
         "term_precision",
         "Precision per term",
-        "Reviewed matches per term: correct, wrong framing, debunk (the post argues against "
-        "the framing), and precision = correct / reviewed; terms with the lowest precision "
+        "Each term's matched posts and the verdicts on them (a verdict on a post and framing "
+        "counts for every term that matched the post, as in /framings): correct, wrong "
+        "framing, debunk (the post argues against the framing), and precision as the lower "
+        "bound of its 95% Wilson interval, shown from 20 verdicts as in /framings; lowest "
         "first. Optionally one `framing`.",
         f"""
-SELECT f.slug AS framing, te.text AS term, count(v.post_id) AS reviewed,
+SELECT f.slug AS framing, te.text AS term, count(m.post_id) AS matched_posts,
+       count(v.verdict) AS reviewed,
        coalesce(sum(v.verdict = 'correct'), 0) AS correct,
        coalesce(sum(v.verdict = 'wrong_framing'), 0) AS wrong_framing,
        coalesce(sum(v.verdict = 'debunk'), 0) AS debunk,
-       round(100.0 * sum(v.verdict = 'correct') / count(v.post_id), 1) AS precision_pct,
-       (SELECT count(*) FROM matches mm WHERE mm.term_id = te.id) AS matched_posts
+       fw_precision(coalesce(sum(v.verdict = 'correct'), 0), count(v.verdict))
+           AS precision_pct
 FROM terms te JOIN framings f ON f.id = te.framing_id
-LEFT JOIN verdicts v ON v.term_id = te.id AND v.framing_id = te.framing_id
+LEFT JOIN matches m ON m.term_id = te.id
+LEFT JOIN verdicts v ON v.post_id = m.post_id AND v.framing_id = m.framing_id
 WHERE {_ANY_FRAMING}
 GROUP BY te.id ORDER BY precision_pct IS NULL, precision_pct, reviewed DESC, f.slug""",
         "terms framings verdicts matches",
