@@ -1,0 +1,118 @@
+"""Search by meaning: what /search and `framewatch search` run.
+
+parse (bot/search_query.py) -> resolve the filters' names -> storage finds the posts ->
+a snippet of each post around its first matched word, the matched words marked whatever
+form they have in the post (found again by lemmatising the few posts shown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.rules.normalize import normalize_words
+from bot.rules.scanner import split_words
+from bot.search_lemmas import lemma_key, post_mode, token
+from bot.search_query import Highlight, Query, SearchInputError, highlight_of, parse_search, render
+from storage.lemma_index import LemmaProgress
+from storage.models import SearchHit
+from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, FoundPost, SearchRepository, SearchSpec
+
+SNIPPET_BEFORE = 6  # words shown before the first matched word
+SNIPPET_WORDS = 24  # words shown in all
+MAX_LIMIT = 1000
+SNIPPET_GAP = 40  # characters kept of the text between two words (links, emoji...)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: list[SearchHit]
+    progress: LemmaProgress | None  # the lemma index is still being built
+
+
+async def search_posts(
+    repo: SearchRepository,
+    text: str,
+    zone: ZoneInfo,
+    limit: int = 10,
+) -> SearchResult:
+    """The posts a user's search finds; SearchInputError says what to write instead."""
+    query = parse_search(text)
+    spec = await _spec(repo, query, zone, max(1, min(limit, MAX_LIMIT)))
+    found = await repo.find(spec)
+    light = highlight_of(query.root)
+    hits = [_hit(post, light) for post in found]
+    return SearchResult(hits, await repo.index_progress())
+
+
+async def _spec(repo: SearchRepository, query: Query, zone: ZoneInfo, limit: int) -> SearchSpec:
+    f = query.filters
+    chat_id = framing_id = None
+    if f.channel is not None:
+        chat_id = await repo.channel_id(f.channel)
+        if chat_id is None:
+            raise SearchInputError(
+                f"No stored channel is @{f.channel}: see /channels for the channels watched."
+            )
+    if f.framing is not None:
+        framing_id = await repo.framing_id(f.framing)
+        if framing_id is None:
+            raise SearchInputError(f"No framing has the slug {f.framing}: see /framings.")
+    start = datetime.combine(f.since, time(), zone) if f.since else None
+    end = datetime.combine(f.until + timedelta(days=1), time(), zone) if f.until else None
+    assert query.root is not None  # parse_search refuses a search without words
+    return SearchSpec(
+        render(query.root),
+        render(query.root, exact=True),
+        chat_id,
+        framing_id,
+        start,
+        end,
+        f.watchdog,
+        limit,
+    )
+
+
+def _hit(post: FoundPost, light: Highlight) -> SearchHit:
+    return SearchHit(
+        chat_id=post.chat_id,
+        channel_username=post.channel_username,
+        channel_title=post.channel_title,
+        message_id=post.message_id,
+        posted_at=post.posted_at,
+        snippet=snippet(post.text, light),
+        watchdog=post.watchdog,
+        framings=post.framings,
+    )
+
+
+def snippet(text: str, light: Highlight) -> str:
+    """Some words of text around the first matched one, matched words between markers."""
+    words, bounds = split_words(text)
+    if not words:
+        return text[: SNIPPET_GAP * 5]
+    norms = normalize_words(words)
+    mode = post_mode(text)
+    marked = [_matches(norm, mode, light) for norm in norms]
+    first = marked.index(True) if True in marked else 0
+    begin = max(0, first - SNIPPET_BEFORE)
+    end = min(len(words), begin + SNIPPET_WORDS)
+    parts = ["…" if begin > 0 else text[: bounds[0]][-SNIPPET_GAP:]]
+    for index in range(begin, end):
+        start, stop = bounds[2 * index], bounds[2 * index + 1]
+        if index > begin:
+            parts.append(text[bounds[2 * index - 1] : start][:SNIPPET_GAP])
+        word = text[start:stop]
+        parts.append(f"{HIGHLIGHT_START}{word}{HIGHLIGHT_END}" if marked[index] else word)
+    parts.append("…" if end < len(words) else text[bounds[2 * end - 1] :][:SNIPPET_GAP])
+    return "".join(parts)
+
+
+def _matches(norm: str, mode: str, light: Highlight) -> bool:
+    form = token(norm)
+    if not form:
+        return False
+    if form in light.forms or any(form.startswith(p) for p in light.prefixes):
+        return True
+    return bool(light.keys) and lemma_key(mode, norm) in light.keys
