@@ -194,7 +194,8 @@ def _date(found: dict[str, str], name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return date.fromisoformat(value)
     except ValueError:
         pass
     raise SearchInputError(f"{name}: takes a date as YYYY-MM-DD, e.g. {name}:2024-05-01.")
