@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo
 from bot.rules.normalize import normalize_words
 from bot.rules.scanner import split_words
 from bot.search_lemmas import lemma_key, post_mode, token
-from bot.search_query import Highlight, Query, SearchInputError, highlight_of, parse_search, render
+from bot.search_query import (
+    STEM,
+    Highlight,
+    Query,
+    SearchInputError,
+    highlight_of,
+    parse_search,
+    render,
+)
 from storage.lemma_index import LemmaProgress
 from storage.models import SearchHit
 from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, FoundPost, SearchRepository, SearchSpec
@@ -113,6 +121,9 @@ def _matches(norm: str, mode: str, light: Highlight) -> bool:
     form = token(norm)
     if not form:
         return False
-    if form in light.forms or any(form.startswith(p) for p in light.prefixes):
+    if form in light.forms or norm in light.known:
         return True
-    return bool(light.keys) and lemma_key(mode, norm) in light.keys
+    if any(form.startswith(p) for p in light.prefixes):
+        return True
+    # lemma_key() is cached; only words starting like a key's lemma can share one.
+    return form[:STEM] in light.stems and lemma_key(mode, norm) in light.keys

@@ -50,9 +50,10 @@ def lemma_key(mode: str, norm: str) -> str:
     """The lemma key of a normalised word in a post read in `mode` ("ru", "uk", "other")."""
     kind = script(norm)
     if kind == "cyrillic":
-        found: set[str] = set()
-        for lang in MODE_LANGUAGES[mode]:
-            found.update(morph.lemmas(lang, norm))
+        languages = MODE_LANGUAGES[mode]
+        found = {lemma for lang in languages for lemma in morph.dictionary_lemmas(lang, norm)}
+        if not found:  # guessed only when no dictionary of the mode knows the word
+            found = {lemma for lang in languages for lemma in morph.predicted_lemmas(lang, norm)}
         keys = sorted({t for t in map(token, found) if t}) or [token(norm)]
         return JOIN.join(keys)
     if kind == "latin":
@@ -94,6 +95,17 @@ def forms_keys(norm: str) -> tuple[str, ...]:
             for form in _paradigm_forms(lang, norm):
                 keys.add(lemma_key(mode, form))
     return tuple(sorted(keys))
+
+
+@functools.lru_cache(maxsize=4096)
+def known_forms(norm: str) -> frozenset[str]:
+    """The query word and every form of its dictionary paradigms (snippets mark a post word
+    in this set without lemmatising it)."""
+    forms = {norm}
+    if script(norm) == "cyrillic":
+        for lang in term_languages(norm):
+            forms.update(_paradigm_forms(lang, norm))
+    return frozenset(forms)
 
 
 def _paradigm_forms(lang: str, norm: str) -> Iterable[str]:

@@ -20,10 +20,11 @@ from typing import Literal
 
 from bot.rules.normalize import normalize_words
 from bot.rules.scanner import split_words
-from bot.search_lemmas import forms_keys, token
+from bot.search_lemmas import JOIN, forms_keys, known_forms, token
 
 MAX_QUERY_LENGTH = 500
 MAX_WORDS = 32
+STEM = 3  # letters a post word shares with a key's lemma to be lemmatised for a snippet
 MAX_PHRASE_VARIANTS = 64  # a bare "a.b" phrase is matched in every lemma-key combination
 Kind = Literal["lemma", "exact", "prefix"]
 Watchdog = Literal["any", "no", "only"]
@@ -323,27 +324,39 @@ def lemma_query(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Highlight:
-    """What marks a post word as matched in a snippet: its lemma key, form, or prefix."""
+    """What marks a post word as matched in a snippet: its lemma key, form, or prefix.
+
+    A word in known (the forms of the query words' paradigms) is marked without being
+    lemmatised; other words are lemmatised only if they start like a key's lemma (stems):
+    lemmatising a word pymorphy3 must guess costs ~0.3 ms, and a snippet has dozens.
+    """
 
     keys: frozenset[str]
     forms: frozenset[str]
     prefixes: tuple[str, ...]
+    known: frozenset[str] = frozenset()
+    stems: frozenset[str] = frozenset()
 
 
 def highlight_of(root: Node | None) -> Highlight:
     keys: set[str] = set()
     forms: set[str] = set()
     prefixes: list[str] = []
+    known: set[str] = set()
     for phrase, positive in _phrases(root):
         if not positive:
             continue
         tokens = [token(w) for w in phrase.words]
         if phrase.kind == "lemma":
             keys.update(key for word in phrase.words for key in forms_keys(word))
+            known.update(form for word in phrase.words for form in known_forms(word))
             continue
         if phrase.kind == "prefix":
             forms.update(tokens[:-1])
             prefixes.append(tokens[-1])
         else:
             forms.update(tokens)
-    return Highlight(frozenset(keys), frozenset(forms), tuple(prefixes))
+    stems = {lemma[:STEM] for key in keys for lemma in key.split(JOIN)}
+    return Highlight(
+        frozenset(keys), frozenset(forms), tuple(prefixes), frozenset(known), frozenset(stems)
+    )
