@@ -38,6 +38,10 @@ class SearchInputError(ValueError):
     """The query cannot be read; the message says what to write instead."""
 
 
+class SearchTooLongError(SearchInputError):
+    """The query is longer than MAX_QUERY_LENGTH characters."""
+
+
 @dataclass(frozen=True, slots=True)
 class Phrase:
     """Words in a row (one word is a phrase of one); kind says how they are matched."""
@@ -87,9 +91,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 def parse_search(text: str) -> Query:
     """The query an analyst typed, or SearchInputError saying what to write."""
     if len(text) > MAX_QUERY_LENGTH:
-        raise SearchInputError(
-            f"That search is too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})."
-        )
+        raise SearchTooLongError(f"too long ({len(text)} characters; at most {MAX_QUERY_LENGTH})")
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise SearchInputError("The search holds a character that is not valid text.")
     items, filters = _lex(text)

@@ -11,7 +11,7 @@ from bot.context import Context, services_of
 from bot.links import post_link
 from bot.roles import Role
 from bot.search import search_posts
-from bot.search_query import SearchInputError
+from bot.search_query import SearchInputError, SearchTooLongError
 from bot.telegram_text import Line, Piece, Text
 from handlers.common import command_args, reply, reply_chunks
 from handlers.registry import Command
@@ -67,6 +67,9 @@ async def search(update: Update, context: Context) -> None:
     query = args[0]
     try:
         result = await search_posts(services.search, query, services.settings.zone)
+    except SearchTooLongError as exc:
+        await reply(update, f"That search is {exc}: shorten it.")
+        return
     except SearchInputError as exc:
         await reply(
             update,

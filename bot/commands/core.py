@@ -34,9 +34,9 @@ def add_to(sub: Subparsers) -> None:
     search = sub.add_parser(
         "search",
         help="search stored posts by meaning (every form of the words)",
-        description='Search stored posts: words in any inflected form, "exact forms", '
-        "prefix*, OR, NOT, and filters channel:@name framing:slug since:2024-05-01 "
-        "until:2024-05-31 watchdog:no.",
+        description="Full-text search of stored posts by meaning: words in any inflected form, "
+        '"exact forms", prefix*, OR, NOT, and filters channel:@name framing:slug '
+        "since:2024-05-01 until:2024-05-31 watchdog:no.",
     )
     search.add_argument(
         "query", help="e.g. 'киевский режим' or 'жест доброй воли since:2024-05-01'"
@@ -88,15 +88,17 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
     from bot.search import search_posts
-    from bot.search_query import SearchInputError
+    from bot.search_query import SearchInputError, SearchTooLongError
 
     async def work(services: Services) -> int:
         try:
             result = await search_posts(
                 services.search, args.query, settings.zone, max(1, min(args.limit, 1000))
             )
+        except SearchTooLongError as exc:
+            return fail(f"the query is {exc}; shorten it", 2)
         except SearchInputError as exc:
-            return fail(f'{exc} Write words, "exact forms", OR / NOT in capitals, a prefix*.', 2)
+            return fail(f"cannot read the query: {exc} {_SEARCH_SYNTAX}", 2)
         if args.format == "text":
             _print_hits(result.hits, settings)
         else:
@@ -112,6 +114,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
     return await with_services(settings.db_path, work, settings, read_only=True)
 
 
+_SEARCH_SYNTAX = 'Write words, "a phrase" of exact forms, OR / NOT in capitals, a prefix*.'
 SEARCH_COLUMNS = ("date", "link", "channel", "watchdog", "framings", "snippet")
 
 
