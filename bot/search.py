@@ -13,20 +13,13 @@ from zoneinfo import ZoneInfo
 
 from bot.rules.normalize import normalize_words
 from bot.rules.scanner import split_words
-from bot.search_lemmas import lemma_key, post_mode, token
-from bot.search_query import (
-    STEM,
-    Highlight,
-    Query,
-    SearchInputError,
-    highlight_of,
-    parse_search,
-    render,
-)
+from bot.search_lemmas import JOIN, forms_keys, known_forms, lemma_key, post_mode, token
+from bot.search_query import Node, Query, SearchInputError, parse_search, phrases, render
 from storage.lemma_index import LemmaProgress
 from storage.models import SearchHit
 from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, FoundPost, SearchRepository, SearchSpec
 
+STEM = 3  # letters a post word shares with a key's lemma to be lemmatised for a snippet
 SNIPPET_BEFORE = 6  # words shown before the first matched word
 SNIPPET_WORDS = 24  # words shown in all
 MAX_LIMIT = 1000
@@ -92,6 +85,47 @@ def _hit(post: FoundPost, light: Highlight) -> SearchHit:
         snippet=snippet(post.text, light),
         watchdog=post.watchdog,
         framings=post.framings,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """What marks a post word as matched in a snippet: its lemma key, form, or prefix.
+
+    A word in known (the forms of the query words' paradigms) is marked without being
+    lemmatised; other words are lemmatised only if they start like a key's lemma (stems):
+    lemmatising a word pymorphy3 must guess costs ~0.3 ms, and a snippet has dozens.
+    """
+
+    keys: frozenset[str]
+    forms: frozenset[str]
+    prefixes: tuple[str, ...]
+    known: frozenset[str] = frozenset()
+    stems: frozenset[str] = frozenset()
+
+
+def highlight_of(root: Node | None) -> Highlight:
+    """What to mark in the snippets of a query's hits (words under NOT are not marked)."""
+    keys: set[str] = set()
+    forms: set[str] = set()
+    prefixes: list[str] = []
+    known: set[str] = set()
+    for phrase, positive in phrases(root):
+        if not positive:
+            continue
+        tokens = [token(w) for w in phrase.words]
+        if phrase.kind == "lemma":
+            keys.update(key for word in phrase.words for key in forms_keys(word))
+            known.update(form for word in phrase.words for form in known_forms(word))
+            continue
+        if phrase.kind == "prefix":
+            forms.update(tokens[:-1])
+            prefixes.append(tokens[-1])
+        else:
+            forms.update(tokens)
+    stems = {lemma[:STEM] for key in keys for lemma in key.split(JOIN)}
+    return Highlight(
+        frozenset(keys), frozenset(forms), tuple(prefixes), frozenset(known), frozenset(stems)
     )
 
 

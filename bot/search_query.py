@@ -20,11 +20,10 @@ from typing import Literal
 
 from bot.rules.normalize import normalize_words
 from bot.rules.scanner import split_words
-from bot.search_lemmas import JOIN, forms_keys, known_forms, token
+from bot.search_lemmas import forms_keys, token
 
 MAX_QUERY_LENGTH = 500
 MAX_WORDS = 32
-STEM = 3  # letters a post word shares with a key's lemma to be lemmatised for a snippet
 MAX_PHRASE_VARIANTS = 64  # a bare "a.b" phrase is matched in every lemma-key combination
 Kind = Literal["lemma", "exact", "prefix"]
 Watchdog = Literal["any", "no", "only"]
@@ -51,17 +50,17 @@ class Phrase:
 
 
 @dataclass(frozen=True, slots=True)
-class All:
+class AllOf:
     positives: tuple[Node, ...]
     negatives: tuple[Node, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Any:
+class AnyOf:
     options: tuple[Node, ...]
 
 
-Node = Phrase | All | Any
+Node = Phrase | AllOf | AnyOf
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,7 @@ def parse_search(text: str) -> Query:
         raise SearchInputError("A closing parenthesis “)” has no opening one.")
     if root is None:
         raise SearchInputError("Write at least one word to search for (filters narrow it down).")
-    if sum(1 for _ in _phrases(root)) > MAX_WORDS:
+    if sum(1 for _ in phrases(root)) > MAX_WORDS:
         raise SearchInputError(f"That search has too many words (at most {MAX_WORDS}).")
     return Query(root, filters)
 
@@ -224,7 +223,7 @@ class _Parser:
                 "OR needs words on both sides, e.g. отступление OR перегруппировка."
             )
         present = [o for o in options if o is not None]
-        return None if not present else present[0] if len(present) == 1 else Any(tuple(present))
+        return None if not present else present[0] if len(present) == 1 else AnyOf(tuple(present))
 
     def _group(self) -> Node | None:
         positives: list[Node] = []
@@ -249,7 +248,7 @@ class _Parser:
             return None
         if len(positives) == 1 and not negatives:
             return positives[0]
-        return All(tuple(positives), tuple(negatives))
+        return AllOf(tuple(positives), tuple(negatives))
 
     def _atom(self) -> Node | None:
         item = self._peek()
@@ -267,15 +266,15 @@ class _Parser:
         return value
 
 
-def _phrases(node: Node | None, positive: bool = True) -> list[tuple[Phrase, bool]]:
+def phrases(node: Node | None, positive: bool = True) -> list[tuple[Phrase, bool]]:
     if node is None:
         return []
     if isinstance(node, Phrase):
         return [(node, positive)]
-    if isinstance(node, Any):
-        return [p for o in node.options for p in _phrases(o, positive)]
-    return [p for n in node.positives for p in _phrases(n, positive)] + [
-        p for n in node.negatives for p in _phrases(n, False)
+    if isinstance(node, AnyOf):
+        return [p for o in node.options for p in phrases(o, positive)]
+    return [p for n in node.positives for p in phrases(n, positive)] + [
+        p for n in node.negatives for p in phrases(n, False)
     ]
 
 
@@ -309,7 +308,7 @@ def render(node: Node, *, exact: bool = False) -> str:
     """The FTS5 MATCH expression of a tree: for post_lemmas, or (exact) for posts_fts."""
     if isinstance(node, Phrase):
         return _exact_phrase(node) if exact else _lemma_phrase(node)
-    if isinstance(node, Any):
+    if isinstance(node, AnyOf):
         return "(" + " OR ".join(render(o, exact=exact) for o in node.options) + ")"
     text = "(" + " AND ".join(render(p, exact=exact) for p in node.positives) + ")"
     for negative in node.negatives:
@@ -322,43 +321,3 @@ def lemma_query(text: str) -> str:
     "" when there are no words. Pure; raises SearchInputError for a query it cannot read."""
     root = parse_search(text).root
     return "" if root is None else render(root)
-
-
-@dataclass(frozen=True, slots=True)
-class Highlight:
-    """What marks a post word as matched in a snippet: its lemma key, form, or prefix.
-
-    A word in known (the forms of the query words' paradigms) is marked without being
-    lemmatised; other words are lemmatised only if they start like a key's lemma (stems):
-    lemmatising a word pymorphy3 must guess costs ~0.3 ms, and a snippet has dozens.
-    """
-
-    keys: frozenset[str]
-    forms: frozenset[str]
-    prefixes: tuple[str, ...]
-    known: frozenset[str] = frozenset()
-    stems: frozenset[str] = frozenset()
-
-
-def highlight_of(root: Node | None) -> Highlight:
-    keys: set[str] = set()
-    forms: set[str] = set()
-    prefixes: list[str] = []
-    known: set[str] = set()
-    for phrase, positive in _phrases(root):
-        if not positive:
-            continue
-        tokens = [token(w) for w in phrase.words]
-        if phrase.kind == "lemma":
-            keys.update(key for word in phrase.words for key in forms_keys(word))
-            known.update(form for word in phrase.words for form in known_forms(word))
-            continue
-        if phrase.kind == "prefix":
-            forms.update(tokens[:-1])
-            prefixes.append(tokens[-1])
-        else:
-            forms.update(tokens)
-    stems = {lemma[:STEM] for key in keys for lemma in key.split(JOIN)}
-    return Highlight(
-        frozenset(keys), frozenset(forms), tuple(prefixes), frozenset(known), frozenset(stems)
-    )

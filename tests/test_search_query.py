@@ -11,17 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.rules.normalize import normalize_word
-from bot.search import snippet
+from bot.search import highlight_of, snippet
 from bot.search_lemmas import forms_keys, lemma_key, lemma_text
 from bot.search_query import (
     MAX_QUERY_LENGTH,
     MAX_WORDS,
-    All,
-    Any,
+    AllOf,
+    AnyOf,
     Filters,
     Phrase,
     SearchInputError,
-    highlight_of,
     lemma_query,
     parse_search,
     render,
@@ -120,16 +119,16 @@ def test_forms_keys_hold_the_words_own_key_in_every_mode_of_its_languages() -> N
 
 def test_parse_words_phrases_prefixes_and_operators() -> None:
     query = parse_search('киевский "жест доброй" перегруп* OR NOT_A_FILTER нет NOT да')
-    assert isinstance(query.root, Any)
+    assert isinstance(query.root, AnyOf)
     left, right = query.root.options
-    assert left == All(
+    assert left == AllOf(
         (
             Phrase(("киевский",), "lemma"),
             Phrase(("жест", "доброй"), "exact"),
             Phrase(("перегруп",), "prefix"),
         )
     )
-    assert right == All(
+    assert right == AllOf(
         (Phrase(("not", "a", "filter"), "lemma"), Phrase(("нет",), "lemma")),
         (Phrase(("да",), "lemma"),),
     )
