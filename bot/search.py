@@ -62,7 +62,6 @@ async def _spec(repo: SearchRepository, query: Query, zone: ZoneInfo, limit: int
             raise SearchInputError(f"No framing has the slug {f.framing}: see /framings.")
     start = datetime.combine(f.since, time(), zone) if f.since else None
     end = datetime.combine(f.until + timedelta(days=1), time(), zone) if f.until else None
-    assert query.root is not None  # parse_search refuses a search without words
     return SearchSpec(
         render(query.root),
         render(query.root, exact=True),

@@ -83,7 +83,8 @@ _FILTER = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
 _FILTER_NAMES = ("channel", "framing", "since", "until", "watchdog")
 _NOT_FILTERS = ("http", "https", "tg")  # links are words, not filters
 _USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
-_CHAT_ID = re.compile(r"^-?\d{1,20}$")
+_CHAT_ID = re.compile(r"^-?[0-9]{1,16}$")  # ASCII digits, within SQLite's integers
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 2), date(9998, 12, 31)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -197,7 +198,9 @@ def _date(found: dict[str, str], name: str) -> date | None:
         return None
     try:
         if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
+            if _FIRST_DAY <= day <= _LAST_DAY:  # a day later, in any zone, is still a date
+                return day
     except ValueError:
         pass
     raise SearchInputError(f"{name}: takes a date as YYYY-MM-DD, e.g. {name}:2024-05-01.")
