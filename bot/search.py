@@ -23,6 +23,7 @@ STEM = 3  # letters a post word shares with a key's lemma to be lemmatised for a
 SNIPPET_BEFORE = 6  # words shown before the first matched word
 SNIPPET_WORDS = 24  # words shown in all
 MAX_LIMIT = 1000
+BACKLOG_MIN = 100  # posts queued for the lemma index before results say how far it is
 SNIPPET_GAP = 40  # characters kept of the text between two words (links, emoji...)
 
 
@@ -44,7 +45,15 @@ async def search_posts(
     found = await repo.find(spec)
     light = highlight_of(query.root)
     hits = [_hit(post, light) for post in found]
-    return SearchResult(hits, await repo.index_progress())
+    return SearchResult(hits, backlog(await repo.index_progress()))
+
+
+def backlog(progress: LemmaProgress | None) -> LemmaProgress | None:
+    """The progress worth telling: a backlog (a database from before the lemma index), not
+    the few posts of the last minutes that the next scan indexes."""
+    if progress is None or progress.queued <= max(BACKLOG_MIN, progress.stored // 100):
+        return None
+    return progress
 
 
 async def _spec(repo: SearchRepository, query: Query, zone: ZoneInfo, limit: int) -> SearchSpec:

@@ -13,11 +13,11 @@ import pytest
 from bot.framings import check_new_term
 from bot.lemma_index import index_queued
 from bot.scan import run_scan
-from bot.search import search_posts
+from bot.search import backlog, search_posts
 from bot.search_query import SearchInputError
 from storage.db import Database, _migration_files, migrate
 from storage.framings import FramingRepository
-from storage.lemma_index import LemmaIndexRepository
+from storage.lemma_index import LemmaIndexRepository, LemmaProgress
 from storage.matches import MatchRepository
 from storage.posts import ChannelRepository, PostRepository
 from storage.search import SearchRepository
@@ -116,6 +116,14 @@ async def test_a_database_from_before_0014_is_indexed_in_batches_with_progress(
         assert await found(db, "режим") == [1, 5, 9]
     finally:
         await db.close()
+
+
+def test_results_mention_a_backlog_not_the_last_minutes_posts() -> None:
+    assert backlog(None) is None
+    assert backlog(LemmaProgress(queued=100, stored=5000)) is None
+    assert backlog(LemmaProgress(queued=101, stored=5000)) == LemmaProgress(101, 5000)
+    assert backlog(LemmaProgress(queued=10_000, stored=1_000_000)) is None
+    assert backlog(LemmaProgress(queued=10_001, stored=1_000_000)) is not None
 
 
 async def test_filters_narrow_the_search_and_hits_name_their_framings(db: Database) -> None:
