@@ -14,10 +14,12 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot import lemma_index
 from bot.clock import Clock
 from bot.neardup_index import index_queued
 from bot.rules import Matcher, RuleMatcher, TermRule, compile_matcher
 from storage.framings import FramingRepository
+from storage.lemma_index import LemmaIndexRepository
 from storage.matches import MatchRepository, RescanProgress
 from storage.models import MatchRow, PostToScan
 from storage.neardup import NearDupRepository
@@ -95,6 +97,8 @@ class ScanReport:
     rescan_pending: bool = False  # a rescan is still unfinished (max_rescan_batches ran out)
     posts_indexed: int = 0  # posts added to the near-duplicate index (bot/neardup_index.py)
     index_pending: bool = False  # posts still queued for it (max_rescan_batches ran out)
+    posts_lemmatised: int = 0  # posts added to the lemma index for search (bot/lemma_index.py)
+    lemma_pending: bool = False  # posts still queued for it (max_rescan_batches ran out)
     new_matches: list[MatchRow] = field(default_factory=list)
 
 
@@ -147,6 +151,14 @@ async def run_scan(
     report.posts_indexed = await index_queued(
         neardups, index_batch, max_rescan_batches, lambda done: shown("indexing", done, queued)
     )
+    lemmas = LemmaIndexRepository(matches.db)  # the same share per run for search's index
+    backlog = await lemmas.progress() if progress else None
+    report.posts_lemmatised = await lemma_index.index_queued(
+        lemmas,
+        batch,
+        max_rescan_batches,
+        lambda done: shown("lemmatising", done, backlog.queued if backlog else None),
+    )
     steps = 0
     to_rescan = await _rescan_total(matches) if progress else None
     while max_rescan_batches is None or steps < max_rescan_batches:
@@ -160,6 +172,7 @@ async def run_scan(
         report.new_matches += step.new_matches
     report.rescan_pending = bool(await matches.pending_terms())
     report.index_pending = await neardups.has_queued()
+    report.lemma_pending = await lemmas.has_queued()
     return report
 
 

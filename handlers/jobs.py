@@ -47,7 +47,7 @@ async def scan_job(context: Context) -> None:
         )
     await send_alerts(context.bot, services)  # spikes the scan made: alerts, once each
     job_queue = context.job_queue
-    pending = report.rescan_pending or report.index_pending
+    pending = report.rescan_pending or report.index_pending or report.lemma_pending
     if pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):
         job_queue.run_once(scan_job, when=1, name=RESCAN_FOLLOW_UP, job_kwargs=_LATE_OK)
 

@@ -146,6 +146,7 @@ class SearchHit:
     posted_at: datetime
     snippet: str  # plain text; the matched words are wrapped in HIGHLIGHT_START/END
     watchdog: bool = False  # the channel quotes framings to debunk them (/watchdog)
+    framings: tuple[str, ...] = ()  # slugs of the framings the post matched
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,7 +268,7 @@ def test_search_phrase_and_limit_in_the_demo_database(demo: tuple[Path, str]) ->
     assert result.stdout.strip().endswith("1 result(s).")
 
 
-@pytest.mark.parametrize("query", ['"unclosed', "AND", "NEAR(a b, x)"])
+@pytest.mark.parametrize("query", ['"unclosed', "AND", "NEAR(a b, x", "since:2024-02-30 a"])
 def test_search_with_malformed_query_explains_and_exits_2(
     demo: tuple[Path, str], query: str
 ) -> None:

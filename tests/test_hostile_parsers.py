@@ -20,17 +20,21 @@ from hypothesis import strategies as st
 from bot.commands.importer import import_export
 from bot.framings import FramingError, check_new_term
 from bot.ingest import store_post
+from bot.lemma_index import index_queued
 from bot.rules.syntax import TermError, parse
 from bot.rules.syntax import clean as clean_term
+from bot.search import search_posts
+from bot.search_query import SearchInputError
 from bot.sources.export import open_export
 from bot.sources.export_messages import MessageReader
 from bot.sources.webpreview import PageKind, parse_page
 from bot.telegram_text import render
 from handlers.analysts import format_hit
 from storage.db import Database
+from storage.lemma_index import LemmaIndexRepository
 from storage.models import IncomingPost
 from storage.posts import PostRepository
-from storage.search import QuerySyntaxError, SearchRepository
+from storage.search import SearchRepository
 from tests.telegram_html import check_message
 
 BOUNDED = settings(max_examples=80, deadline=None, database=None)
@@ -85,6 +89,8 @@ async def _fill(db: Database) -> None:
     for i, text in enumerate(texts, 1):
         post = IncomingPost(-1001, i, NOW, text, "T\x00<b>" * 500, "name")
         await store_post(PostRepository(db), post, NOW)
+    await index_queued(LemmaIndexRepository(db), max_batches=1)  # search by both indexes
+    await store_post(PostRepository(db), IncomingPost(-1001, 9, NOW, "word жест", "T"), NOW)
 
 
 @SHARED_DB
@@ -94,8 +100,8 @@ async def test_search_is_valid_fts5_or_refused_and_hits_render(db: Database, que
     if not await db.fetchval("SELECT count(*) FROM posts"):
         await _fill(db)
     try:
-        hits = await SearchRepository(db).search(query, limit=10)
-    except QuerySyntaxError as exc:
+        hits = (await search_posts(SearchRepository(db), query, ZoneInfo("UTC"))).hits
+    except SearchInputError as exc:
         hits, problem = [], str(exc)
         assert problem
     lines = [line for hit in hits for line in format_hit(hit, ZoneInfo("UTC"))]

@@ -180,6 +180,7 @@ async def test_the_digest_lists_a_watchdog_apart(harness: Harness) -> None:
     assert "1 post in 1 channel" in text
     assert "Quoted by watchdogs (not counted above): 1 post" in text
     assert "https://t.me/fc/2" in text and "https://t.me/echo/1" in text
-    # Analysts' search shows both posts and says which channel is a watchdog.
+    # Analysts' search shows both posts, says which channel is a watchdog and the framings.
     (found,) = await harness.command(ANALYST, "/search жест")
-    assert "@fc (watchdog)" in found and "@echo\n" in found
+    assert "@fc (watchdog) · goodwill-gesture\n" in found
+    assert "@echo · goodwill-gesture\n" in found

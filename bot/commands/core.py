@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 from pathlib import Path
 
 from bot.commands.common import Subparsers, count_argument, fail, with_services
@@ -10,7 +12,8 @@ from bot.config import Settings, check_db_path
 from bot.context import Services
 from bot.links import post_link
 from bot.terminal import clean
-from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, QuerySyntaxError, QueryTooLongError
+from storage.models import SearchHit
+from storage.search import HIGHLIGHT_END, HIGHLIGHT_START
 
 DEMO_DB = "framewatch-demo.db"
 
@@ -30,12 +33,25 @@ def add_to(sub: Subparsers) -> None:
     scan.set_defaults(handler=_scan)
     search = sub.add_parser(
         "search",
-        help="full-text search of stored posts",
-        description="Full-text search (SQLite FTS5) of stored posts.",
+        help="search stored posts by meaning (every form of the words)",
+        description="Full-text search of stored posts by meaning: words in any inflected form, "
+        '"exact forms", prefix*, OR, NOT, and filters channel:@name framing:slug '
+        "since:2024-05-01 until:2024-05-31 watchdog:no.",
     )
-    search.add_argument("query", help='e.g. "жест доброй воли" or \'"organized withdrawal"\'')
     search.add_argument(
-        "--limit", type=count_argument, default=10, help="how many results (default 10)"
+        "query", help="e.g. 'киевский режим' or 'жест доброй воли since:2024-05-01'"
+    )
+    search.add_argument(
+        "--limit",
+        type=count_argument,
+        default=10,
+        help="how many results (default 10, at most 1000)",
+    )
+    search.add_argument(
+        "--format",
+        choices=("text", "jsonl", "csv"),
+        default="text",
+        help="text for reading (default), JSON Lines, or CSV with a header row",
     )
     search.set_defaults(handler=_search)
     demo = sub.add_parser(
@@ -78,28 +94,74 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search import search_posts
+    from bot.search_query import SearchInputError, SearchTooLongError
+
     async def work(services: Services) -> int:
         try:
-            hits = await services.search.search(args.query, limit=max(1, min(args.limit, 1000)))
-        except QueryTooLongError as exc:
+            result = await search_posts(
+                services.search, args.query, settings.zone, max(1, min(args.limit, 1000))
+            )
+        except SearchTooLongError as exc:
             return fail(f"the query is {exc}; shorten it", 2)
-        except QuerySyntaxError as exc:
-            return fail(
-                f'cannot read the query ({exc}). Write words, "a phrase", '
-                "OR / NOT in capitals, or a prefix*.",
-                2,
-            )
-        tz = settings.zone
-        for h in hits:
-            snippet = clean(h.snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]"))
+        except SearchInputError as exc:
+            return fail(f"cannot read the query: {exc} {_SEARCH_SYNTAX}", 2)
+        if args.format == "text":
+            _print_hits(result.hits, settings)
+        else:
+            _write_rows(result.hits, args.format)
+        if result.progress is not None and args.format == "text":
+            done = result.progress.stored - result.progress.queued
             print(
-                f"{h.posted_at.astimezone(tz):%Y-%m-%d %H:%M}  "
-                f"{post_link(h.chat_id, h.channel_username, h.message_id)}\n    {snippet}"
+                f"(Index of word forms: {done} of {result.progress.stored} posts; the others "
+                "are found by the exact forms of the words until the scan reaches them.)"
             )
-        print(f"{len(hits)} result(s).")
         return 0
 
     return await with_services(settings.db_path, work, settings, read_only=True)
+
+
+_SEARCH_SYNTAX = 'Write words, "a phrase" of exact forms, OR / NOT in capitals, a prefix*.'
+SEARCH_COLUMNS = ("date", "link", "channel", "watchdog", "framings", "snippet")
+
+
+def _print_hits(hits: list[SearchHit], settings: Settings) -> None:
+    for h in hits:
+        snippet = clean(h.snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]"))
+        framings = f"  [{', '.join(h.framings)}]" if h.framings else ""
+        print(
+            f"{h.posted_at.astimezone(settings.zone):%Y-%m-%d %H:%M}  "
+            f"{post_link(h.chat_id, h.channel_username, h.message_id)}{clean(framings)}\n"
+            f"    {snippet}"
+        )
+    print(f"{len(hits)} result(s).")
+
+
+def _row(hit: SearchHit) -> dict[str, object]:
+    return {
+        "date": hit.posted_at.isoformat(),
+        "link": post_link(hit.chat_id, hit.channel_username, hit.message_id),
+        "channel": hit.channel_username or hit.channel_title,
+        "watchdog": hit.watchdog,
+        "framings": " ".join(hit.framings),
+        "snippet": hit.snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, ""),
+    }
+
+
+def _write_rows(hits: list[SearchHit], kind: str) -> None:
+    """JSON Lines or CSV on standard output; CSV cells made formula-safe (bot.outfile)."""
+    from bot.outfile import csv_cell, text_output
+
+    with text_output(None) as out:
+        if kind == "jsonl":
+            for hit in hits:
+                row = _row(hit) | {"framings": list(hit.framings)}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
+        writer = csv.writer(out)
+        writer.writerow(SEARCH_COLUMNS)
+        for hit in hits:
+            writer.writerow([csv_cell(value) for value in _row(hit).values()])
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -182,3 +182,20 @@ def display_lemmas(lang: str, word: str) -> tuple[str, ...]:
     with _LOCK:
         normal_forms = morph.normal_forms(word)
     return tuple(dict.fromkeys(_normal(lemma) for lemma in normal_forms))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def dictionary_lemmas(lang: str, word: str) -> tuple[str, ...]:
+    """The lemmas of a word's dictionary readings, () if the dictionary lacks it: lemmas()
+    without building the paradigms' forms, for indexing posts (bot/search_lemmas.py), where
+    most words are met once and their forms never needed."""
+    morph = analyzer(lang)
+    dictionary = morph.dictionary
+    with _LOCK:
+        found = dictionary.words.similar_items(word, morph.char_substitutes)
+    known = {
+        _normal(dictionary.build_normal_form(para_id, index, fixed_word))
+        for fixed_word, parses in found
+        for para_id, index in parses
+    }
+    return tuple(sorted(known))
