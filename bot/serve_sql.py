@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.links import parse_post_link, post_link
 from bot.localdays import day_start, local_day
 from bot.reviews import PRECISION_MIN_VERDICTS, wilson_lower
+from bot.search_query import SearchInputError, lemma_query
 
 
 def sql_functions(zone: ZoneInfo) -> list[tuple[str, int, Callable[..., Any]]]:
@@ -31,10 +32,22 @@ def sql_functions(zone: ZoneInfo) -> list[tuple[str, int, Callable[..., Any]]]:
         ("fw_days", 2, lambda unix, days: local_days(unix, days, zone)),
         ("fw_fts", 1, fts_query),
         ("fw_precision", 2, precision_percent),
+        ("fw_lemma", 1, lemma_match),
         ("fw_ref_chat", 1, lambda link: getattr(ref(link), "chat_id", None)),
         ("fw_ref_username", 1, lambda link: getattr(ref(link), "username", None)),
         ("fw_ref_message", 1, lambda link: getattr(ref(link), "message_id", None)),
     ]
+
+
+def lemma_match(text: Any) -> str:
+    """The post_lemmas MATCH expression of what a reader typed, as /search builds it; a
+    query it cannot read, or no words, matches nothing (an FTS5 error would end the page)."""
+    if not isinstance(text, str):
+        return '""'
+    try:
+        return lemma_query(text) or '""'
+    except SearchInputError:
+        return '""'
 
 
 def precision_percent(correct: Any, reviewed: Any) -> float | None:

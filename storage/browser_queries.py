@@ -21,14 +21,22 @@ from urllib.parse import quote
 
 SQL_FUNCTIONS = (
     "fw_link", "fw_day", "fw_time", "fw_days", "fw_fts", "fw_ref_chat", "fw_ref_username",
-    "fw_ref_message", "fw_precision",
+    "fw_ref_message", "fw_precision", "fw_lemma",
 )  # fmt: skip
 
 # Tables anyone who can open the view may read. Every other table (and any added later)
 # holds Telegram user ids or private messages (audit log, roles, subscribers, deliveries,
 # raw updates, who added or decided what) and needs FRAMEWATCH_SERVE_TOKEN.
 PUBLIC_TABLES = frozenset(
-    {"posts", "posts_fts", "post_versions", "matches", "trend_posts", "near_duplicates"}
+    {
+        "posts",
+        "posts_fts",
+        "post_lemmas",
+        "post_versions",
+        "matches",
+        "trend_posts",
+        "near_duplicates",
+    }
 )
 # Bookkeeping of the bot's jobs: hidden from the table lists (still readable with a token).
 INTERNAL_TABLES = frozenset(
@@ -359,8 +367,25 @@ ORDER BY posts DESC, channel""",
         "channels posts",
     ),
     FRAMINGS_OVER_TIME,
-    # Lemma search: left to the integrator, over the lemma FTS table another branch adds
-    # (add it to `needs` here and to PUBLIC_TABLES).
+    _q(
+        "lemma_search",
+        "Search posts by meaning",
+        "Every inflected form of the words, as /search finds them: `киевский режим` finds "
+        '«киевского режима»; "quoted" words keep their exact form, OR, NOT and prefix* '
+        "work. Posts still waiting for the background word-form index are left out here "
+        "(/search finds them by their exact forms meanwhile). Newest first.",
+        f"""
+SELECT fw_time(p.posted_at) AS posted, {_CHANNEL} AS channel,
+       substr(p.text, 1, 300) AS text, {_LINK} AS link,
+       (SELECT group_concat(f.slug, ', ') FROM trend_posts t JOIN framings f
+        ON f.id = t.framing_id WHERE t.post_id = p.id) AS framings
+FROM post_lemmas JOIN posts p ON p.id = post_lemmas.rowid
+JOIN channels c ON c.chat_id = p.chat_id
+WHERE post_lemmas MATCH fw_lemma(:q)
+ORDER BY p.posted_at DESC, p.id DESC LIMIT 100""",
+        "posts post_lemmas channels trend_posts framings",
+        "q",
+    ),
 )
 
 

@@ -192,3 +192,16 @@ async def test_without_a_token_only_public_tables_and_no_sql() -> None:
     assert allowed(None, reader, "view-database-download", "framewatch") is False
     assert str(ANALYST_ID) not in str(build_metadata("framewatch", frozenset(), False))
     assert str(SUBSCRIBER) not in str(build_metadata("framewatch", frozenset(), True))
+
+
+async def test_lemma_search_finds_other_forms_and_reads_any_text(db_path: Path) -> None:
+    names = {q.name for q in available(read_tables(str(db_path)))}
+    assert "lemma_search" in names
+    # «жестом доброй воли» in the post; the query gives the dictionary form.
+    found = run(db_path, "lemma_search", q="жест добрая воля")
+    assert found and all("жестом доброй воли" in r["text"] for r in found)
+    assert found[0]["link"].startswith("https://t.me/") and "goodwill" in found[0]["framings"]
+    assert run(db_path, "lemma_search", q='"жестом" добрая воля') == found  # exact form kept
+    assert run(db_path, "lemma_search", q='"жест" добрая воля') == []
+    for hostile in ('"unclosed', "NEAR(", "^", "", "channel:@nobody", "*"):
+        assert run(db_path, "lemma_search", q=hostile) == []
