@@ -50,7 +50,8 @@ def test_without_a_token_user_id_tables_and_sql_are_unreachable(db: Path, tmp_pa
             assert "grant" not in ignored.text, url
         listing = client.get("/framewatch.json").json()
         assert {t["name"] for t in listing["tables"]} <= {
-            "posts", "posts_fts", "post_versions", "matches", "trend_posts", "near_duplicates"
+            "posts", "posts_fts", "post_lemmas", "post_versions", "matches", "trend_posts",
+            "near_duplicates",
         }  # fmt: skip
         assert len(listing["queries"]) >= 8
         for url in ("/", "/-/dashboard", "/framewatch", "/framewatch/posts", "/-/metadata.json",
