@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from bot.queue_drain import Queued, drain
 from bot.search_lemmas import lemma_text
 from storage.lemma_index import LemmaIndexRepository, LemmaRow
 
@@ -26,20 +27,12 @@ async def index_queued(
 ) -> int:
     """Index queued posts (all of them, or at most max_batches batches); returns how many.
     progress, if given, is told the running count after each batch."""
-    total = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        queued = await repo.queued(batch)
-        if not queued:
-            break
+
+    async def index(queued: Queued) -> int:
         rows = await asyncio.to_thread(lemma_rows, queued)
-        total += await repo.save(rows, [post_id for post_id, text in queued if text is None])
-        batches += 1
-        if progress is not None:
-            progress(total)
-        if len(queued) < batch:
-            break
-    return total
+        return await repo.save(rows, [post_id for post_id, text in queued if text is None])
+
+    return await drain(repo.queued, index, batch, max_batches, progress)
 
 
 def lemma_rows(queued: Sequence[tuple[int, str | None]]) -> list[LemmaRow]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from bot import neardup
 from bot.neardup import Fingerprint
+from bot.queue_drain import drain
 from storage.neardup import IndexedPost, NearDupRepository
 
 BATCH_SIZE = 500
@@ -31,19 +32,9 @@ async def index_queued(
 ) -> int:
     """Index queued posts (all of them, or at most max_batches batches); returns how many.
     progress, if given, is told the running count after each batch."""
-    total = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        queued = await repo.queued(batch)
-        if not queued:
-            break
-        total += await _index_batch(repo, queued)
-        batches += 1
-        if progress is not None:
-            progress(total)
-        if len(queued) < batch:
-            break
-    return total
+    return await drain(
+        repo.queued, lambda queued: _index_batch(repo, queued), batch, max_batches, progress
+    )
 
 
 async def _index_batch(repo: NearDupRepository, queued: Sequence[tuple[int, str | None]]) -> int:
