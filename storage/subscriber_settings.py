@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -123,14 +124,16 @@ class SubscriberSettingsRepository:
         """Active subscribers on each period's (HH:MM, zone) schedule, subscribed before its
         end, with no finished delivery of it: what each of them chose. One pass over the
         subscribers for all schedules (the delivery job asks every minute)."""
-        found: list[tuple[DuePeriod, SubscriberPrefs]] = []
+        # Chunks only keep each statement under SQLite's parameter limit (a handful of
+        # schedules per chunk); the chosen framings are read once, if anyone chose some.
+        rows: list[tuple[DuePeriod, Any]] = []
         for first in range(0, len(periods), _SCHEDULES_PER_QUERY):
             chunk = periods[first : first + _SCHEDULES_PER_QUERY]
             values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
             params: list[object] = []
             for index, due in enumerate(chunk):
                 params += [index, due.digest_time, due.timezone, due.period, iso(due.ends)]
-            rows = await self._db.fetchall(
+            found = await self._db.fetchall(
                 f"WITH due(n, at, zone, period, ends) AS (VALUES {values})"  # noqa: S608 placeholders only
                 " SELECT due.n, s.chat_id, ss.digest_time, ss.timezone,"
                 " coalesce(ss.compact, 0), coalesce(ss.all_framings, 1)"
@@ -143,17 +146,17 @@ class SubscriberSettingsRepository:
                 " ORDER BY s.chat_id",
                 (*params, *defaults),
             )
-            chosen = await self._selections() if any(not r[5] for r in rows) else {}
-            found += [
-                (
-                    chunk[r[0]],
-                    SubscriberPrefs(
-                        r[1], r[2], r[3], bool(r[4]), None if r[5] else chosen.get(r[1], ())
-                    ),
-                )
-                for r in rows
-            ]
-        return found
+            rows += [(chunk[r[0]], r) for r in found]
+        chosen = await self._selections() if any(not r[5] for _, r in rows) else {}
+        return [
+            (
+                period,
+                SubscriberPrefs(
+                    r[1], r[2], r[3], bool(r[4]), None if r[5] else chosen.get(r[1], ())
+                ),
+            )
+            for period, r in rows
+        ]
 
     async def _selections(self) -> dict[int, tuple[str, ...]]:
         chosen: dict[int, list[str]] = {}
