@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     db_path: str = "framewatch.db"
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     scan_interval_seconds: int = Field(default=300, ge=10, le=86_400)
+    # Processes that match a large scan backlog (bot/scan_pool.py): 0 = one per core, 1 = none.
+    scan_workers: int = Field(default=0, ge=0, le=32)
     digest_time: time = time(9, 0)
     timezone: str = "Europe/Kyiv"
     log_level: str = "INFO"

@@ -13,6 +13,7 @@ from bot.context import Services
 from bot.delivery import compose
 from bot.digest_render import render_plain
 from bot.framings import default_pack_path, import_pack
+from bot.indexing import run_indexing
 from bot.ingest import store_post
 from bot.scan import run_scan
 from storage.models import IncomingPost
@@ -70,6 +71,7 @@ async def run_demo(services: Services, pack: Path | None = None) -> DemoResult:
     report = await run_scan(
         services.framings, services.matches, services.clock, rules=services.rules
     )
+    await run_indexing(services.db)  # the digest shows where each framing spread
     messages = await compose(services, now - timedelta(hours=24), now)
     flagged = len({m.post_id for m in report.new_matches})
     return DemoResult(

@@ -5,30 +5,27 @@ Two passes, in batches whose matching runs in a worker thread, so the bot keeps 
 2. the background rescan: terms added since are applied to the posts stored before them,
    one batch at a time from a cursor saved with each batch, so a restart continues where
    it stopped. /framings shows its progress.
+The indexes for search and propagation are kept apart (bot/indexing.py).
 The matcher is compiled once per rules version (RulesCache) and reused until the rules change.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot import lemma_index
 from bot.clock import Clock
-from bot.neardup_index import index_queued
-from bot.rules import Matcher, RuleMatcher, TermRule, compile_matcher
+from bot.matching import match_posts
+from bot.rules import RuleMatcher, TermRule, compile_matcher
+from bot.scan_pool import MIN_BACKLOG, Batch, MatchPool
 from storage.framings import FramingRepository
-from storage.lemma_index import LemmaIndexRepository
 from storage.matches import MatchRepository, RescanProgress
-from storage.models import MatchRow, PostToScan
-from storage.neardup import NearDupRepository
+from storage.models import MatchRow
 
 BATCH_SIZE = 500
-# Posts indexed per transaction when a scan runs to the end (the command line): the band
-# keys of a batch land on random pages of one large B-tree, so ten times the posts per
-# write touch about the same pages (bench/scan.py: about half the time at 100k posts).
-BULK_INDEX_BATCH = 5000
+POOL_BATCH = 2000  # posts per batch in worker processes: fewer, larger transactions
 
 # (stage, done, total): how far a long scan is, for a command-line progress bar.
 Progress = Callable[[str, int, int | None], None]
@@ -95,10 +92,6 @@ class ScanReport:
     terms_backfilled: int = 0  # new terms whose rescan over the stored posts finished
     posts_rescanned: int = 0
     rescan_pending: bool = False  # a rescan is still unfinished (max_rescan_batches ran out)
-    posts_indexed: int = 0  # posts added to the near-duplicate index (bot/neardup_index.py)
-    index_pending: bool = False  # posts still queued for it (max_rescan_batches ran out)
-    posts_lemmatised: int = 0  # posts added to the lemma index for search (bot/lemma_index.py)
-    lemma_pending: bool = False  # posts still queued for it (max_rescan_batches ran out)
     new_matches: list[MatchRow] = field(default_factory=list)
 
 
@@ -107,26 +100,6 @@ class RescanStep:
     posts: int
     terms_finished: int
     new_matches: list[MatchRow]
-
-
-def match_posts(
-    matcher: Matcher, posts: Sequence[PostToScan], after: Mapping[int, int] | None = None
-) -> list[MatchRow]:
-    """Pure: the first hit of each term in each post.
-
-    `after` (rescans): only these terms, each only in posts with an id above its cursor.
-    """
-    found: list[MatchRow] = []
-    for post in posts:
-        seen: set[int] = set()
-        for hit in matcher.find(post.text):
-            if hit.term_id in seen:
-                continue
-            if after is not None and post.post_id <= after.get(hit.term_id, post.post_id):
-                continue
-            seen.add(hit.term_id)
-            found.append(MatchRow(post.post_id, hit.term_id, hit.framing_id, hit.start, hit.end))
-    return found
 
 
 async def run_scan(
@@ -138,27 +111,17 @@ async def run_scan(
     rules: RulesCache | None = None,
     max_rescan_batches: int | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> ScanReport:
     """New and edited posts first (they are what digests wait for), then rescan batches:
-    all of them, or at most max_rescan_batches (the scan job's share per run)."""
+    all of them, or at most max_rescan_batches (the scan job's share per run).
+    workers: processes that may match a large backlog (bot/scan_pool.py); 1: none."""
     rules = rules or RulesCache()
     report = ScanReport()
     shown = progress or _no_progress
+    if workers > 1:
+        await _scan_backlog_in_processes(framings, matches, rules, clock, workers, report, progress)
     await scan_new_posts(framings, matches, rules, clock, batch, report, progress)
-    neardups = NearDupRepository(matches.db)  # bot/neardup_index.py: one batch per rescan batch
-    queued = await neardups.queue_size() if progress else None
-    index_batch = max(batch, BULK_INDEX_BATCH) if max_rescan_batches is None else batch
-    report.posts_indexed = await index_queued(
-        neardups, index_batch, max_rescan_batches, lambda done: shown("indexing", done, queued)
-    )
-    lemmas = LemmaIndexRepository(matches.db)  # the same share per run for search's index
-    backlog = await lemmas.progress() if progress else None
-    report.posts_lemmatised = await lemma_index.index_queued(
-        lemmas,
-        batch,
-        max_rescan_batches,
-        lambda done: shown("lemmatising", done, backlog.queued if backlog else None),
-    )
     steps = 0
     to_rescan = await _rescan_total(matches) if progress else None
     while max_rescan_batches is None or steps < max_rescan_batches:
@@ -171,8 +134,6 @@ async def run_scan(
         report.terms_backfilled += step.terms_finished
         report.new_matches += step.new_matches
     report.rescan_pending = bool(await matches.pending_terms())
-    report.index_pending = await neardups.has_queued()
-    report.lemma_pending = await lemmas.has_queued()
     return report
 
 
@@ -215,6 +176,50 @@ async def scan_new_posts(
             # A transaction under way finishes whatever happens here (it cannot be cut
             # short on the database thread): wait for it, and report its matches.
             report.new_matches += await writing
+
+
+async def _scan_backlog_in_processes(
+    framings: FramingRepository,
+    matches: MatchRepository,
+    rules: RulesCache,
+    clock: Clock,
+    workers: int,
+    report: ScanReport,
+    progress: Progress | None,
+) -> None:
+    """Match a backlog of at least MIN_BACKLOG posts in worker processes, writing each
+    batch here in id order; posts stored or edited meanwhile are left to scan_new_posts.
+    Twice as many batches as workers are in flight, so no worker waits for a write."""
+    total = await matches.scan_backlog()
+    if total < MIN_BACKLOG or matches.db.path == ":memory:":
+        return
+    compiled = await rules.current(framings)
+    pool = MatchPool(matches.db.path, compiled.rules, compiled.version, workers)
+    in_flight: deque[asyncio.Future[Batch]] = deque()
+    try:
+        after = 0
+        while True:
+            while len(in_flight) < 2 * workers:
+                ids = await matches.queued_ids(POOL_BATCH, after)
+                if not ids:
+                    break
+                in_flight.append(asyncio.ensure_future(pool.match_between(ids[0], ids[-1])))
+                after = ids[-1]
+            if not in_flight:
+                break
+            marks, found = await in_flight.popleft()
+            # Written with the version that found them: terms added since are applied by
+            # the rescan pass, as after any scan (replace_for_posts drops removed terms').
+            report.new_matches += await matches.replace_for_posts(
+                marks, found, clock(), pool.version
+            )
+            report.posts_scanned += len(marks)
+            if progress is not None:
+                progress("scanning", report.posts_scanned, total)
+    finally:
+        for waiting in in_flight:
+            waiting.cancel()
+        await asyncio.to_thread(pool.close)
 
 
 async def rescan_batch(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.indexing import backlog
 from bot.links import post_link
 from bot.scan import ScanReport
 from storage.framings import FramingRepository
@@ -46,11 +47,13 @@ def format_scan(
     slugs: Mapping[int, str],
     examples: Mapping[str, FlaggedPost],
     every_match: Sequence[FlaggedPost] | None = None,
+    unindexed: int = 0,
 ) -> str:
     """Pure: the text `framewatch scan` prints.
 
     slugs: framing id -> slug; examples: slug -> its described example (a framing whose
-    example post was deleted meanwhile is listed without one); every_match: --verbose.
+    example post was deleted meanwhile is listed without one); every_match: --verbose;
+    unindexed: posts waiting for the search and near-duplicate indexes (bot/indexing.py).
     """
     lines = [
         f"Scanned {report.posts_scanned} posts; applied {report.terms_backfilled} new terms "
@@ -74,6 +77,11 @@ def format_scan(
         ]
     elif len(report.new_matches) > len(counts):
         lines.append("Every match: framewatch scan --verbose, or framewatch export matches.")
+    if unindexed:
+        lines.append(
+            f"{unindexed} posts wait for the search and near-duplicate indexes: "
+            "framewatch index builds them now (a running bot does it in the background)."
+        )
     return "\n".join(lines)
 
 
@@ -91,4 +99,5 @@ async def scan_output(
     described = await matches.describe([c.example for c in counts])
     examples = {f.framing_slug: f for f in described}
     every = await matches.describe(report.new_matches) if verbose else None
-    return format_scan(report, counts, slugs, examples, every)
+    waiting = await backlog(matches.db)
+    return format_scan(report, counts, slugs, examples, every, waiting.total)

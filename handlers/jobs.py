@@ -11,7 +11,9 @@ from bot.alerts import send_alerts
 from bot.context import Context, services_of
 from bot.delivery import deliver_daily
 from bot.digest_plan import due_batches
+from bot.indexing import run_indexing
 from bot.scan import run_scan
+from bot.scan_pool import worker_count
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,11 @@ async def scan_job(context: Context) -> None:
             services.clock,
             rules=services.rules,
             max_rescan_batches=RESCAN_BATCHES_PER_RUN,
+            workers=worker_count(services.settings.scan_workers),
         )
+        # The same share of the search and near-duplicate indexes (bot/indexing.py), under
+        # the lock too: the digest reads clusters, and two runs must not index one queue.
+        indexed = await run_indexing(services.db, max_batches=RESCAN_BATCHES_PER_RUN)
     if report.posts_scanned or report.posts_rescanned or report.new_matches:
         log.info(
             "scan: %d posts, %d posts rescanned, %d new terms applied, %d new matches",
@@ -47,7 +53,7 @@ async def scan_job(context: Context) -> None:
         )
     await send_alerts(context.bot, services)  # spikes the scan made: alerts, once each
     job_queue = context.job_queue
-    pending = report.rescan_pending or report.index_pending or report.lemma_pending
+    pending = report.rescan_pending or indexed.pending
     if pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):
         job_queue.run_once(scan_job, when=1, name=RESCAN_FOLLOW_UP, job_kwargs=_LATE_OK)
 

@@ -132,6 +132,14 @@ async def open_database(path: str | Path, *, read_only: bool = False) -> Databas
     return db
 
 
+def open_reader(path: str) -> sqlite3.Connection:
+    """A plain read-only connection to the file, for a worker process that only reads
+    (bot/scan_pool.py); the schema is the main process's business."""
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
 async def _check_writable(db: Database) -> None:
     """SQLITE_READONLY now if the file cannot be written. A write of the value it already
     has, rolled back: no change, but SQLite must be able to lock and write the file."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database
-from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan
+from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan, Scanned
 from storage.timeutil import from_unix, iso, unix
 
 # A match is stored only if its term still exists and is no newer than the matcher that
@@ -53,11 +53,22 @@ class MatchRepository:
         return await self._db.run_read(
             lambda conn: _posts_to_scan(
                 conn,
-                "SELECT p.id, p.text FROM post_scan s JOIN posts p ON p.id = s.post_id"
+                "SELECT p.id, p.text, s.generation FROM post_scan s"
+                " JOIN posts p ON p.id = s.post_id"
                 " WHERE s.needs_scan = 1 AND s.post_id > ? ORDER BY s.post_id LIMIT ?",
                 (after_id, limit),
             )
         )
+
+    async def queued_ids(self, limit: int, after_id: int = 0) -> list[int]:
+        """The ids of the next `limit` posts waiting for a scan after after_id (no texts:
+        worker processes read those themselves, read_queued_between)."""
+        rows = await self._db.fetchall(
+            "SELECT post_id FROM post_scan WHERE needs_scan = 1 AND post_id > ?"
+            " ORDER BY post_id LIMIT ?",
+            (after_id, limit),
+        )
+        return [r[0] for r in rows]
 
     async def scan_backlog(self) -> int:
         """How many posts wait for a scan (a progress bar's total)."""
@@ -73,7 +84,8 @@ class MatchRepository:
                 conn,
                 # Posts still waiting for their first scan get every term then: skip them
                 # here so one match is not found (and reported) twice.
-                "SELECT p.id, p.text FROM post_scan s JOIN posts p ON p.id = s.post_id"
+                "SELECT p.id, p.text, s.generation FROM post_scan s"
+                " JOIN posts p ON p.id = s.post_id"
                 " WHERE s.post_id > ? AND s.needs_scan = 0 AND s.scanned_version < ?"
                 " ORDER BY s.post_id LIMIT ?",
                 (after_id, scanned_below, limit),
@@ -82,7 +94,7 @@ class MatchRepository:
 
     async def replace_for_posts(
         self,
-        scanned: Sequence[PostToScan],
+        scanned: Sequence[Scanned],
         found: Sequence[MatchRow],
         now: datetime,
         rules_version: int | None = None,
@@ -97,19 +109,24 @@ class MatchRepository:
         guard = _ANY_VERSION if rules_version is None else rules_version
 
         def work(conn: sqlite3.Connection) -> list[MatchRow]:
-            # Only the narrow post_scan row is written (migration 0012); the text is
-            # compared, not rewritten.
-            update = (
-                "UPDATE post_scan SET needs_scan = 0, scanned_version = ? WHERE post_id = ?"
-                " AND EXISTS (SELECT 1 FROM posts WHERE id = ? AND text = ?)"
-            )
-            version = rules_version or 0
+            # Only the narrow post_scan row is written (migration 0012), and only if no edit
+            # raised its generation since the post was read (0017): one statement a batch.
+            read = json.dumps([[p.post_id, p.generation] for p in scanned])
             kept = {
-                p.post_id
-                for p in scanned
-                if conn.execute(update, (version, p.post_id, p.post_id, p.text)).rowcount == 1
+                row[0]
+                for row in conn.execute(
+                    "UPDATE post_scan SET needs_scan = 0, scanned_version = ?"
+                    " FROM (SELECT value ->> 0 AS id, value ->> 1 AS generation"
+                    " FROM json_each(?)) AS b"
+                    " WHERE post_scan.post_id = b.id AND post_scan.generation = b.generation"
+                    " RETURNING post_id",
+                    (rules_version or 0, read),
+                )
             }
-            conn.executemany("DELETE FROM matches WHERE post_id = ?", [(i,) for i in kept])
+            conn.execute(
+                "DELETE FROM matches WHERE post_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(kept)),),
+            )
             # The posts in `kept` have no matches now and needs_scan = 0 (set just above):
             # of the guards of _INSERT_MATCH only the term's remains, checked once per batch.
             terms = {
@@ -257,10 +274,21 @@ def _rescan_progress(conn: sqlite3.Connection) -> dict[int, RescanProgress]:
     }
 
 
+def read_queued_between(conn: sqlite3.Connection, first: int, last: int) -> list[PostToScan]:
+    """Posts waiting for a scan with ids in [first, last], on a plain connection (a worker
+    process's, storage.db.open_reader)."""
+    return _posts_to_scan(
+        conn,
+        "SELECT p.id, p.text, s.generation FROM post_scan s JOIN posts p ON p.id = s.post_id"
+        " WHERE s.needs_scan = 1 AND s.post_id BETWEEN ? AND ? ORDER BY s.post_id",
+        (first, last),
+    )
+
+
 def _posts_to_scan(conn: sqlite3.Connection, sql: str, params: tuple[int, ...]) -> list[PostToScan]:
     cursor = conn.execute(sql, params)
     cursor.row_factory = None  # plain tuples: no Row object per post
-    return [PostToScan(post_id, text) for post_id, text in cursor]
+    return [PostToScan(*row) for row in cursor]
 
 
 def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 # Whether a channel's posts count (see migration 0006): only 'approved' ones do.
 Approval = Literal["approved", "pending", "rejected"]
@@ -114,6 +114,25 @@ class TermRow:
 class PostToScan:
     post_id: int
     text: str
+    generation: int = 0  # post_scan.generation when read: raised by every edit (0017)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanMark:
+    """A scanned post as its write needs it: which post, and which text (its generation)."""
+
+    post_id: int
+    generation: int
+
+
+class Scanned(Protocol):
+    """A PostToScan or a ScanMark."""
+
+    @property
+    def post_id(self) -> int: ...
+
+    @property
+    def generation(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,10 @@ from pathlib import Path
 from bot.config import Settings
 from bot.context import Services
 from bot.framings import check_new_term
-from bot.neardup_index import index_queued
+from bot.indexing import run_indexing
 from bot.scan import run_scan
 from storage.db import open_database
 from storage.models import IncomingPost
-from storage.neardup import NearDupRepository
 from tests.cli import PROJECT_ROOT
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -71,7 +70,7 @@ async def seed_database(path: Path) -> None:
         )  # fmt: skip
         await services.posts.store(edited, NOW)
         await run_scan(services.framings, services.matches, services.clock)
-        await index_queued(NearDupRepository(db))
+        await run_indexing(db)  # search's and propagation's indexes
         await services.roles.grant(ANALYST_ID, "analyst", 1, NOW)
         await services.subscribers.subscribe(SUBSCRIBER, NOW)
     finally:

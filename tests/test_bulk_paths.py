@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.indexing import run_indexing
 from bot.scan import ScanReport, run_scan
 from bot.scan_report import count_by_framing, format_scan
 from storage.db import Database, open_database
@@ -69,7 +70,7 @@ async def test_post_edited_while_its_batch_was_matched_is_skipped(db: Database) 
     assert [m.post_id for m in new] == [a.post_id, c.post_id]
     rows = await db.fetchall("SELECT post_id FROM matches ORDER BY post_id")
     assert [r[0] for r in rows] == [a.post_id, c.post_id]
-    assert await matches.posts_needing_scan(10) == [PostToScan(b.post_id, "2: edited meanwhile")]
+    assert await matches.posts_needing_scan(10) == [PostToScan(b.post_id, "2: edited meanwhile", 1)]
 
 
 async def test_match_of_a_term_newer_than_the_matcher_is_not_stored(db: Database) -> None:
@@ -137,14 +138,20 @@ async def test_a_scan_makes_a_bounded_number_of_round_trips(counting: CountingDa
 
     assert len(report.new_matches) == 5000 and len(terms) == 5
     batches = 10
-    # Per batch: matching (read, rules version, write), near-duplicate indexing (queue,
-    # candidate keys, texts, write) and search's lemma index (queue, write): a constant
-    # number of round trips, never one per match.
-    assert report.posts_indexed == 1000 and report.posts_lemmatised == 1000
-    assert sum(counting.calls.values()) <= 9 * batches + 13, counting.calls
-    # the match writes, one near-duplicate write (a full scan indexes BULK_INDEX_BATCH
-    # posts per write: all 1,000 here), the lemma writes, and the rescan's
-    assert counting.calls["run_in_transaction"] == 2 * batches + 2
+    # Per batch: read the posts, check the rules version, write: a constant number of round
+    # trips, never one per match.
+    assert sum(counting.calls.values()) <= 4 * batches, counting.calls
+    # the match writes, and the rescan's (which marks the terms done)
+    assert counting.calls["run_in_transaction"] == batches + 1
+
+    counting.calls.clear()
+    indexed = await run_indexing(counting, batch=100)
+    assert indexed.posts_indexed == 1000 and indexed.posts_lemmatised == 1000
+    # Per batch: near-duplicate indexing (queue, candidate keys, texts, write) and search's
+    # lemma index (queue, write); the near-duplicate index writes BULK_INDEX_BATCH posts
+    # at a time when it runs to the end: all 1,000 here.
+    assert sum(counting.calls.values()) <= 6 * batches + 10, counting.calls
+    assert counting.calls["run_in_transaction"] == batches + 1
 
 
 def test_summary_counts_matches_and_posts_per_framing() -> None:
@@ -209,7 +216,17 @@ async def test_scan_command_prints_a_summary_or_every_match(tmp_path: Path, verb
         ]
     else:
         assert every == []
-        assert lines[-1] == "Every match: framewatch scan --verbose, or framewatch export matches."
+        assert lines[-2] == "Every match: framewatch scan --verbose, or framewatch export matches."
+    # The scan flags framings; the indexes for search and propagation are a command of their
+    # own (a running bot builds them in the background).
+    assert lines[-1].startswith("31 posts wait for the search and near-duplicate indexes: ")
+    indexed = run_framewatch("index", cwd=tmp_path, db=path)
+    assert indexed.returncode == 0, indexed.stderr
+    assert indexed.stdout.splitlines() == [
+        "Indexed 31 posts for search and 31 for near-duplicates."
+    ]
+    again = run_framewatch("scan", cwd=tmp_path, db=path)
+    assert "wait for the search" not in again.stdout
 
 
 async def test_rescan_progress_of_framings_at_different_cursors(db: Database) -> None:

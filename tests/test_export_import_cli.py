@@ -171,8 +171,11 @@ def test_scan_and_export_draw_their_progress_on_a_terminal(tmp_path: Path) -> No
     code, stdout, shown = on_a_terminal("scan", db=db, cwd=tmp_path)
     assert code == 0 and b"Scanned" in stdout
     assert b"scanning" in shown and f"{posts}/{posts}".encode() in shown
-    assert b"indexing" in shown and b"100%" in shown
     assert b"scanning" not in stdout  # bars go to the terminal, results to stdout
+    code, stdout, shown = on_a_terminal("index", db=db, cwd=tmp_path)
+    assert code == 0 and stdout.startswith(f"Indexed {posts} posts for search".encode())
+    assert b"indexing" in shown and b"lemmatising" in shown and b"100%" in shown
+    assert b"indexing" not in stdout
     code, stdout, shown = on_a_terminal("export", "posts", "--format", "jsonl", db=db, cwd=tmp_path)
     assert code == 0 and stdout.count(b"\n") == posts
     assert b"exporting posts" in shown and f"{posts}/{posts}".encode() in shown

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.context import Services
 from bot.delivery import compose
 from bot.framings import check_new_term
+from bot.indexing import run_indexing
 from bot.neardup_index import index_queued
 from bot.network import build
 from bot.propagation import (
@@ -100,6 +101,7 @@ async def seed(services: Services) -> dict[str, int]:
         ),
     }  # fmt: skip
     await run_scan(services.framings, services.matches, services.clock)
+    await run_indexing(services.db)
     return ids
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.context import Services
+from bot.indexing import run_indexing
 from bot.lemma_index import index_queued
 from bot.scan import run_scan
 from storage.db import open_database
@@ -35,6 +36,7 @@ async def test_search_finds_inflected_russian_and_ukrainian_forms_and_says_why(
     assert "indexed for" not in before  # 3 posts: the next scan's work, not a backlog
     services = harness.services
     await run_scan(services.framings, services.matches, harness.clock)
+    await run_indexing(services.db)  # the scan job's share (handlers/jobs.py)
 
     reply = (await harness.command(ANALYST, "/search киевский режим"))[0]
     assert "Best 1 posts" in reply and "https://t.me/echo/7" in reply
@@ -50,6 +52,7 @@ async def test_search_filters_and_bad_filters_get_a_clear_reply(harness: Harness
     await harness.grant_roles()
     await harness.push(channel_post(-1001, 7, RUSSIAN, username="echo"))
     await run_scan(harness.services.framings, harness.services.matches, harness.clock)
+    await run_indexing(harness.db)
     reply = (await harness.command(ANALYST, "/search режим channel:@echo watchdog:no"))[0]
     assert "Best 1 posts" in reply
     for query, says in (
@@ -87,6 +90,7 @@ async def _stored_and_indexed(path: Path) -> None:
             [post(i, f"=cmd| жестом доброї волі номер {i}") for i in range(1, 6)], NOW
         )
         await run_scan(services.framings, services.matches, FakeClock())
+        await run_indexing(db)
     finally:
         await db.close()
 

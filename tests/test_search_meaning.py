@@ -11,6 +11,7 @@ import aiosqlite
 import pytest
 
 from bot.framings import check_new_term
+from bot.indexing import run_indexing
 from bot.lemma_index import index_queued
 from bot.scan import run_scan
 from bot.search import backlog, search_posts
@@ -59,7 +60,9 @@ async def test_stored_posts_are_found_in_every_form_once_the_scan_indexed_them(
     await store(db, TEXTS)
     assert await found(db, "киевский режим") == []  # queued: exact forms only for now
     assert await found(db, '"киевского"') == [1]
-    report = await run_scan(FramingRepository(db), MatchRepository(db), FakeClock(NOW))
+    await run_scan(FramingRepository(db), MatchRepository(db), FakeClock(NOW))
+    assert await found(db, "киевский режим") == []  # the scan flags framings, no more
+    report = await run_indexing(db)
     assert report.posts_lemmatised == 4 and not report.lemma_pending
     assert await found(db, "киевский режим") == [1]
     assert await found(db, "жест доброї волі") == [2]
@@ -146,6 +149,7 @@ async def test_filters_narrow_the_search_and_hits_name_their_framings(db: Databa
     term = check_new_term("киевский режим")
     await framings.add_term("kyiv-regime", term.text, term.key, 1, NOW)
     await run_scan(framings, MatchRepository(db), FakeClock(NOW))
+    await run_indexing(db)
     assert await ids(db, "режим") == [1, 2, 3]
     assert await ids(db, "режим channel:@news") == [1, 2]
     assert await ids(db, f"режим channel:{OTHER_CHANNEL}") == [3]

@@ -240,7 +240,9 @@ async def test_edit_deletes_matches_and_marks_post_for_scanning(db: Database) ->
     assert edit.outcome == "edited"
     assert await matches.count() == 0
     assert await scalar(db, "SELECT needs_scan FROM post_scan") == 1
-    assert await matches.posts_needing_scan(10) == [PostToScan(stored.post_id, "Nothing to see.")]
+    assert await matches.posts_needing_scan(10) == [
+        PostToScan(stored.post_id, "Nothing to see.", 1)
+    ]
 
 
 async def test_channel_keeps_known_username_and_title_when_a_source_lacks_them(

@@ -1,4 +1,4 @@
-"""The core `framewatch` subcommands: run, scan, search, demo."""
+"""The core `framewatch` subcommands: run, scan, index, search, demo."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def add_to(sub: Subparsers) -> None:
     )
     scan.add_argument("--verbose", action="store_true", help="print every new match too")
     scan.set_defaults(handler=_scan)
+    sub.add_parser(
+        "index",
+        help="build the search and near-duplicate indexes of stored posts now",
+        description="Lemmatise and fingerprint every post still waiting for the indexes "
+        "that /search and propagation read (a running bot does it in the background).",
+    ).set_defaults(handler=_index)
     search = sub.add_parser(
         "search",
         help="search stored posts by meaning (every form of the words)",
@@ -76,18 +82,42 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def _scan(settings: Settings, args: argparse.Namespace) -> int:
     from bot.progress import StageBars
     from bot.scan import run_scan
+    from bot.scan_pool import worker_count
     from bot.scan_report import scan_output
 
     async def work(services: Services) -> int:
         bars = StageBars()
         try:
             report = await run_scan(
-                services.framings, services.matches, services.clock, progress=bars
+                services.framings,
+                services.matches,
+                services.clock,
+                progress=bars,
+                workers=worker_count(settings.scan_workers),
             )
         finally:
             bars.close()
         output = await scan_output(report, services.framings, services.matches, args.verbose)
         print(clean(output, multiline=True))
+        return 0
+
+    return await with_services(settings.db_path, work, settings)
+
+
+async def _index(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.indexing import run_indexing
+    from bot.progress import StageBars
+
+    async def work(services: Services) -> int:
+        bars = StageBars()
+        try:
+            report = await run_indexing(services.db, progress=bars)
+        finally:
+            bars.close()
+        print(
+            f"Indexed {report.posts_lemmatised} posts for search and "
+            f"{report.posts_indexed} for near-duplicates."
+        )
         return 0
 
     return await with_services(settings.db_path, work, settings)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any, NamedTuple
 
 from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phrases
@@ -32,9 +33,10 @@ from bot.rules.scanner import (
     Extra,
     Owner,
     RawHit,
-    Words,
+    bounds_of,
     collect,
     joined_codes,
+    split_parts,
     split_words,
 )
 from bot.rules.search import build_searches
@@ -192,8 +194,8 @@ class Engine:
         overlap, or boolean and NEAR terms add theirs: a span of words is one phrase key.
         """
         mode = self._mode(text)
-        scanned: Words = split_words(text)
-        words = scanned.words
+        parts = split_parts(text)
+        words = parts[1::2]
         tokens = joined_codes(words, self._resolved.memo(mode))
         if tokens is None:  # new words: resolve them, once per matcher
             tokens = "".join(self._resolved.groups_of(words, mode))
@@ -204,10 +206,14 @@ class Engine:
         # ~20 phrases per post with 10,000 terms, a quarter of them needing checks.
         class_memo, fallback = self._resolved.classes[mode], self._resolved.classes_getters[mode]
         matches = search.automaton.iter(tokens)
-        found = collect(matches, scanned.bounds, width, hits, words, class_memo, fallback)
+        first = next(matches, None)
+        if first is None:  # no phrase: the words' positions are never needed
+            return False
+        bounds = bounds_of(parts)
+        found = collect(chain((first,), matches), bounds, width, hits, words, class_memo, fallback)
         tracked, may_repeat = found
         if tracked:
-            self._complex_hits(tracked, scanned.bounds, hits)
+            self._complex_hits(tracked, bounds, hits)
             may_repeat = True
         return may_repeat
 

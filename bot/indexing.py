@@ -1,0 +1,94 @@
+"""The derived indexes of stored posts: near-duplicates (propagation) and lemmas (search).
+
+Both are filled from queues that triggers keep (migrations 0011 and 0014), a batch at a time,
+and both are separate from the scan (bot/scan.py): flagging framings is what digests and
+alerts wait for, and it runs at the pace of matching, while fingerprinting and lemmatising
+a post cost several times more. The bot's scan job runs a share of each after its scan;
+`framewatch index` runs them to the end (`framewatch scan` then says how many wait).
+Until a post is indexed, /search finds it by its exact word forms, and propagation leaves
+it out of clusters (bot/commands/propagation.py indexes first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import lemma_index
+from bot.neardup_index import index_queued
+from storage.db import Database
+from storage.lemma_index import LemmaIndexRepository
+from storage.neardup import NearDupRepository
+
+BATCH_SIZE = 500
+# Posts fingerprinted per transaction when indexing runs to the end (the command line): the
+# band keys of a batch land on random pages of one large B-tree, so ten times the posts per
+# write touch about the same pages (bench/scan.py: about half the time at 100k posts).
+BULK_INDEX_BATCH = 5000
+
+# (stage, done, total): how far it is, for a command-line progress bar (bot.progress).
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(slots=True)
+class IndexReport:
+    posts_indexed: int = 0  # posts added to the near-duplicate index (bot/neardup_index.py)
+    index_pending: bool = False  # posts still queued for it (max_batches ran out)
+    posts_lemmatised: int = 0  # posts added to the lemma index for search (bot/lemma_index.py)
+    lemma_pending: bool = False  # posts still queued for it (max_batches ran out)
+
+    @property
+    def pending(self) -> bool:
+        return self.index_pending or self.lemma_pending
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Posts waiting for each index."""
+
+    neardup: int
+    lemmas: int
+
+    @property
+    def total(self) -> int:
+        return max(self.neardup, self.lemmas)
+
+
+async def backlog(db: Database) -> Backlog:
+    lemmas = await LemmaIndexRepository(db).progress()  # None: nothing queued
+    return Backlog(await NearDupRepository(db).queue_size(), lemmas.queued if lemmas else 0)
+
+
+async def run_indexing(
+    db: Database,
+    batch: int = BATCH_SIZE,
+    *,
+    max_batches: int | None = None,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Index queued posts for both indexes: all of them, or at most max_batches batches of
+    each (the scan job's share per run)."""
+    report = IndexReport()
+    shown = progress or _no_progress
+    waiting = await backlog(db) if progress else None
+    neardups = NearDupRepository(db)
+    report.posts_indexed = await index_queued(
+        neardups,
+        max(batch, BULK_INDEX_BATCH) if max_batches is None else batch,
+        max_batches,
+        lambda done: shown("indexing", done, waiting.neardup if waiting else None),
+    )
+    lemmas = LemmaIndexRepository(db)
+    report.posts_lemmatised = await lemma_index.index_queued(
+        lemmas,
+        batch,
+        max_batches,
+        lambda done: shown("lemmatising", done, waiting.lemmas if waiting else None),
+    )
+    report.index_pending = await neardups.has_queued()
+    report.lemma_pending = await lemmas.has_queued()
+    return report
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
