@@ -1,0 +1,133 @@
+"""The PostgreSQL side of `framewatch copy-db`: a database read from one snapshot
+(REPEATABLE READ), or written in one transaction with COPY (copy_records_to_table).
+Table and column names come from storage.pg.copy_tables and the schema, never from input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import asyncpg
+from asyncpg.transaction import Transaction
+
+from storage.pg.connect import connect, masked_url
+from storage.pg.copy import CopyError, CopyRefused, Row
+from storage.pg.copy_tables import CHUNK_ROWS, NOT_COPIED
+from storage.pg.migrate import migrate
+
+_COLUMNS = (
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+    " AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position"
+)
+
+
+async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
+    return [row[0] for row in await conn.fetch(_COLUMNS, table)]
+
+
+class _PgEndpoint:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.label = masked_url(url)
+        self._conn: asyncpg.Connection | None = None
+
+    async def open(self) -> None:
+        self._conn = await connect(self.url)
+
+    def _raw(self) -> asyncpg.Connection:
+        assert self._conn is not None, "open() first"
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def columns(self, table: str) -> list[str]:
+        return await _columns(self._raw(), table)
+
+
+class PgSource(_PgEndpoint):
+    _snapshot: Transaction | None = None
+
+    async def open(self) -> None:
+        await super().open()
+        conn = self._raw()
+        if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            await self.close()
+            raise CopyRefused(f"{self.label} holds no FrameWatch database (no schema_migrations)")
+        await migrate(conn)
+        self._snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
+        await self._snapshot.start()
+
+    async def close(self) -> None:
+        if self._snapshot is not None:
+            await self._snapshot.rollback()
+            self._snapshot = None
+        await super().close()
+
+    async def count(self, table: str) -> int:
+        return int(await self._raw().fetchval(f'SELECT count(*) FROM "{table}"'))  # noqa: S608
+
+    async def chunks(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[Row]]:
+        listed = ", ".join(f'"{c}"' for c in columns)
+        cursor = await self._raw().cursor(f'SELECT {listed} FROM "{table}"')  # noqa: S608
+        while records := await cursor.fetch(CHUNK_ROWS):
+            yield [tuple(record) for record in records]
+
+
+class _PgWriter:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def clear(self, table: str) -> None:
+        await self._conn.execute(f'DELETE FROM "{table}"')  # noqa: S608 (copy_tables)
+
+    async def write(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+        try:
+            await self._conn.copy_records_to_table(table, records=rows, columns=list(columns))
+        except (asyncpg.DataError, ValueError, TypeError, OverflowError) as exc:
+            raise CopyError(f"table {table}: a value PostgreSQL cannot store ({exc})") from None
+
+    async def finish(self) -> None:
+        """Move every identity sequence past the copied ids, so new rows do not collide."""
+        identities = await self._conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        )
+        for table, column in identities:
+            first_free = f'SELECT coalesce(max("{column}"), 0) + 1 FROM "{table}"'  # noqa: S608
+            await self._conn.execute(
+                f"SELECT setval(pg_get_serial_sequence($1, $2), ({first_free}), false)",
+                f'"{table}"',
+                column,
+            )
+
+
+class PgTarget(_PgEndpoint):
+    async def tables_with_rows(self) -> list[str]:
+        if self._conn is None:
+            await self.open()
+        conn = self._raw()
+        names = [
+            row[0]
+            for row in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+                " ORDER BY table_name"
+            )
+        ]
+        return [
+            name
+            for name in names
+            if name not in NOT_COPIED
+            and await conn.fetchval(f'SELECT EXISTS (SELECT 1 FROM "{name}")')  # noqa: S608
+        ]
+
+    async def prepare(self) -> None:
+        await migrate(self._raw())
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[_PgWriter]:
+        async with self._raw().transaction():
+            yield _PgWriter(self._raw())
