@@ -20,6 +20,7 @@ from storage.pg.copy import CopyError, Row, copy_database
 from storage.pg.copy_pg import PgTarget
 from storage.pg.copy_sqlite import SqliteSource
 from storage.pg.copy_tables import COPIED, NOT_COPIED
+from storage.pg.migrate import migrate
 from tests.cli import run_framewatch
 from tests.copy_seed import seed_every_table
 from tests.pg_server import PgServer
@@ -55,6 +56,15 @@ def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         conn.close()
 
 
+async def _pg_schema(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    rows = await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' UNION ALL"
+        " SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
 def _search(path: Path, word: str) -> list[int]:
     conn = sqlite3.connect(path)
     try:
@@ -88,6 +98,12 @@ async def test_round_trip_keeps_every_row(tmp_path: Path, pg_url: str) -> None:
     await seed_every_table(source)
     before = _tables(source)
     assert all(before[t] for t in COPIED), [t for t in COPIED if not before[t]]
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await migrate(conn)
+        schema = await _pg_schema(conn)
+    finally:
+        await conn.close()
 
     there = await _cli("--to", _with_password(pg_url), cwd=tmp_path, db=source)
     assert there.returncode == 0, there.stderr
@@ -107,6 +123,8 @@ async def test_round_trip_keeps_every_row(tmp_path: Path, pg_url: str) -> None:
         )
         assert new_id == top + 1
         await conn.execute("DELETE FROM audit_log WHERE id = $1", new_id)
+        # The indexes and foreign keys set aside during the copy are all back.
+        assert await _pg_schema(conn) == schema
     finally:
         await conn.close()
 
@@ -172,6 +190,23 @@ async def test_a_failed_copy_leaves_the_target_empty(tmp_path: Path, pg_url: str
         assert await target.tables_with_rows() == []
     finally:
         await reader.close()
+        await target.close()
+
+
+async def test_a_row_pointing_nowhere_fails_the_copy_whole(tmp_path: Path, pg_url: str) -> None:
+    source = tmp_path / "source.db"
+    await seed_every_table(source)
+    raw = sqlite3.connect(source)  # foreign keys are not enforced on a bare connection
+    raw.execute("INSERT INTO post_bands (bucket, post_id) VALUES (-5, 999999)")
+    raw.commit()
+    raw.close()
+    done = await _cli("--to", pg_url, cwd=tmp_path, db=source)
+    assert done.returncode == 1
+    assert "points at a missing row" in done.stderr and "nothing was kept" in done.stderr
+    target = PgTarget(pg_url)
+    try:
+        assert await target.tables_with_rows() == []
+    finally:
         await target.close()
 
 
