@@ -193,16 +193,28 @@ async def test_a_failed_copy_leaves_the_target_empty(tmp_path: Path, pg_url: str
         await target.close()
 
 
-async def test_a_row_pointing_nowhere_fails_the_copy_whole(tmp_path: Path, pg_url: str) -> None:
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        # foreign keys are not enforced on a bare connection
+        ("INSERT INTO post_bands (bucket, post_id) VALUES (-5, 999999)", "points at a missing row"),
+        ("UPDATE posts SET text = 'a' || char(0) || 'b' WHERE id = 2",
+         "table posts: a value PostgreSQL cannot store"),
+    ],
+)  # fmt: skip
+async def test_a_row_postgresql_refuses_fails_the_copy_whole(
+    tmp_path: Path, pg_url: str, damage: str, expected: str
+) -> None:
     source = tmp_path / "source.db"
     await seed_every_table(source)
-    raw = sqlite3.connect(source)  # foreign keys are not enforced on a bare connection
-    raw.execute("INSERT INTO post_bands (bucket, post_id) VALUES (-5, 999999)")
+    raw = sqlite3.connect(source)
+    raw.execute(damage)
     raw.commit()
     raw.close()
     done = await _cli("--to", pg_url, cwd=tmp_path, db=source)
-    assert done.returncode == 1
-    assert "points at a missing row" in done.stderr and "nothing was kept" in done.stderr
+    assert done.returncode == 1, done.stderr
+    assert expected in done.stderr and "nothing was kept" in done.stderr
+    assert "Traceback" not in done.stderr
     target = PgTarget(pg_url)
     try:
         assert await target.tables_with_rows() == []

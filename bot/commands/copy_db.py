@@ -121,7 +121,9 @@ async def _copy_db(settings: Settings, args: argparse.Namespace) -> int:
         note = " (as kept by triggers in the source)" if table in TRIGGER_FED else ""
         print(f"  {table:<22} {rows:>12,}{note}")
     print(f"{len(counts)} tables, {sum(counts.values()):,} rows.")
-    print("Rebuilt on the target: " + "; ".join(f"{t}: {why}" for t, why in NOT_COPIED.items()))
+    print("Not copied:")
+    for table, why in NOT_COPIED.items():
+        print(f"  {table}: {why}")
     return 0
 
 
