@@ -259,3 +259,13 @@ async def test_a_missing_database_or_folder_is_named(
     assert (await _cli("--to", pg_url, cwd=tmp_path, db=source)).returncode == 0
     folder = await _cli("--from", pg_url, "--to", "sqlite:no/such/x.db", cwd=tmp_path)
     assert folder.returncode == 2 and "folder no/such does not exist" in folder.stderr
+
+
+def test_help_says_what_is_copied_and_what_is_rebuilt(tmp_path: Path) -> None:
+    done = run_framewatch("copy-db", "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert "the audit log" in said and "Rebuilt on the target instead of copied" in said
+    assert not (tmp_path / "framewatch.db").exists()  # help touches no database
+    listed = run_framewatch("--help", cwd=tmp_path)
+    assert "    copy-db " in listed.stdout

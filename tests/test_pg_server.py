@@ -10,8 +10,12 @@ from tests import pg_server
 from tests.pg_server import PgServer
 
 
-def test_no_server_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CI", raising=False)
+@pytest.mark.parametrize("ci", [None, "", "false", "0"])
+def test_no_server_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch, ci: str | None) -> None:
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
     with pytest.raises(pytest.skip.Exception, match="no throwaway PostgreSQL: no binaries"):
         pg_server._unavailable("no binaries")
 
