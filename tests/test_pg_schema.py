@@ -4,6 +4,7 @@ rows after the same writes. A new SQLite migration without its PostgreSQL twin f
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -93,6 +94,53 @@ async def test_every_sqlite_table_has_the_same_columns_on_postgresql(
         assert column in [n for n, _ in await _pg_columns(pg, table)]
 
 
+_PG_KEYS = """
+SELECT a.attname FROM pg_index i
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+ORDER BY array_position(i.indkey::int2[], a.attnum)
+"""
+_PG_FOREIGN_KEYS = """
+SELECT a.attname, cr.relname, af.attname, c.confdeltype::text FROM pg_constraint c
+JOIN pg_class cr ON cr.oid = c.confrelid
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1]
+WHERE c.contype = 'f' AND c.conrelid = to_regclass($1)
+"""
+_ON_DELETE = {"a": "NO ACTION", "c": "CASCADE", "n": "SET NULL", "r": "RESTRICT"}
+
+
+def _default(value: str | None) -> str | None:
+    """A column default as both write it: PostgreSQL adds casts ('x'::text)."""
+    return None if value is None else re.sub(r"::[a-z ]+$", "", value)
+
+
+async def test_keys_defaults_and_foreign_keys_match(db: Database, pg: asyncpg.Connection) -> None:
+    plain, _ = await _sqlite_tables(db)
+    for table in plain:
+        info = await db.fetchall(f"PRAGMA table_info({table})")
+        keys = [r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"]]
+        assert [r[0] for r in await pg.fetch(_PG_KEYS, table)] == keys, table
+        defaults = {r["name"]: _default(r["dflt_value"]) for r in info}
+        pg_defaults = {
+            r[0]: _default(r[1])
+            for r in await pg.fetch(
+                "SELECT column_name, column_default FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND table_name = $1",
+                table,
+            )
+        }
+        assert {n: pg_defaults[n] for n in defaults} == defaults, table
+        foreign = sorted(
+            (r["from"], r["table"], r["to"], r["on_delete"])
+            for r in await db.fetchall(f"PRAGMA foreign_key_list({table})")
+        )
+        pg_foreign = sorted(
+            (r[0], r[1], r[2], _ON_DELETE[r[3]]) for r in await pg.fetch(_PG_FOREIGN_KEYS, table)
+        )
+        assert pg_foreign == foreign, table
+
+
 async def test_indexes_views_and_triggers_have_twins(db: Database, pg: asyncpg.Connection) -> None:
     indexes = {
         r[0]
@@ -122,6 +170,16 @@ async def test_migrations_are_recorded_once(pg: asyncpg.Connection) -> None:
     assert await migrate(pg) == []
     names = [r[0] for r in await pg.fetch("SELECT name FROM schema_migrations ORDER BY version")]
     assert names == ["0001_schema.sql", "0002_triggers.sql"]
+
+
+async def test_processes_migrating_at_once_apply_each_file_once(pg_url: str) -> None:
+    first, second = await asyncpg.connect(pg_url), await asyncpg.connect(pg_url)
+    try:
+        done = await asyncio.gather(migrate(first), migrate(second))
+        assert sorted(done, key=len) == [[], ["0001_schema.sql", "0002_triggers.sql"]]
+    finally:
+        await first.close()
+        await second.close()
 
 
 NOW = "2026-11-25T12:00:00+00:00"
