@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from storage.pg.connect import masked_url
 from tests import pg_server
 from tests.pg_server import PgServer
 
@@ -43,3 +44,17 @@ async def test_each_test_gets_its_own_utf8_database(pg_server: PgServer, pg_url:
     finally:
         await conn.close()
     assert pg_url != pg_server.url() and pg_url.startswith("postgresql://postgres@127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://fw:pw@db.example:5432/fw", "postgresql://fw:***@db.example:5432/fw"),
+        ("postgresql://fw@db/fw?password=pw&sslmode=require",
+         "postgresql://fw@db/fw?password=***&sslmode=require"),
+        ("postgresql:///fw?host=/run/pg", "postgresql:///fw?host=/run/pg"),
+        ("postgres://a:b:c@h/d", "postgres://a:***@h/d"),
+    ],
+)  # fmt: skip
+def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    assert masked_url(url) == shown

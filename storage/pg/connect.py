@@ -5,7 +5,7 @@ The URL's password never appears in a message: errors name the server by its mas
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
@@ -32,7 +32,9 @@ def masked_url(url: str) -> str:
         f"{key}={'***' if key == 'password' else value}"
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
     )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Not urlunsplit: it writes postgresql:///name (a local socket) as postgresql:/name.
+    shown = f"{parts.scheme}://{netloc}{parts.path}"
+    return shown + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 async def connect(url: str) -> asyncpg.Connection:
