@@ -18,6 +18,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.commands import (
     audit,
+    copy_db,
     core,
     export,
     follow,
@@ -49,6 +50,7 @@ COMMANDS = (
     network,
     audit,
     serve,
+    copy_db,
 )
 
 

@@ -125,3 +125,7 @@ async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIt
     finally:
         await services.close()  # the application's t.me client, if a poll opened it
         await db.close()
+
+
+# The throwaway PostgreSQL server and a database per test (tests/pg_server.py).
+from tests.pg_server import pg_server, pg_url  # noqa: E402, F401

@@ -1,0 +1,215 @@
+"""A throwaway PostgreSQL server for the tests: initdb into a temporary folder, postgres on
+127.0.0.1 at a free port (and a Unix socket in that folder), fsync off; stopped and removed
+at the end of the session. Each test gets a database of its own (`pg_url`).
+
+The binaries are found on PATH, else in /usr/lib/postgresql/<version>/bin (Debian's
+package). initdb and postgres refuse to run as root, and CI runs as root: then they run as
+the unprivileged user `postgres` (which the Debian package creates), owning the folder.
+
+No server: the tests that need one are skipped with the reason, except under CI (CI set),
+where they fail: CI must never be a machine that silently skips them.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+SERVICE_USER = "postgres"  # the unprivileged user the server runs as when we are root
+START_TIMEOUT = 60  # seconds pg_ctl waits for the server to accept connections
+_databases = itertools.count(1)
+
+
+class NoServer(Exception):
+    """Why no throwaway server could be started."""
+
+
+@dataclass(frozen=True)
+class PgServer:
+    folder: Path
+    port: int
+    bin_dir: Path
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+
+def find_bin_dir() -> Path:
+    on_path = shutil.which("pg_ctl")
+    candidates = [Path(on_path).parent] if on_path else []
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    candidates += [Path(p) for p in versions]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
+            return folder
+    raise NoServer(
+        "no PostgreSQL binaries (initdb, pg_ctl, postgres) on PATH or in "
+        "/usr/lib/postgresql/*/bin: install the postgresql package"
+    )
+
+
+def _as_service_user(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        raise NoServer(
+            f"running as root and there is no user {SERVICE_USER!r} to run "
+            "PostgreSQL as (postgres refuses root)"
+        ) from None
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise NoServer("running as root and runuser is missing (postgres refuses root)")
+    return [runuser, "-u", SERVICE_USER, "--", *command]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _run(command: list[str], what: str) -> None:
+    done = subprocess.run(
+        _as_service_user(command), capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise NoServer(f"{what} failed: {' / '.join(tail) or done.returncode}")
+
+
+def start_server() -> PgServer:
+    bin_dir = find_bin_dir()
+    folder = Path(tempfile.mkdtemp(prefix="framewatch-pg-"))
+    try:
+        if os.geteuid() == 0:
+            _as_service_user(["true"])  # NoServer now if there is no one to run as
+            entry = pwd.getpwnam(SERVICE_USER)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+        data = folder / "data"
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            "initdb",
+        )
+        for attempt in range(3):
+            port = _free_port()
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off"
+            )
+            try:
+                _run(
+                    [
+                        str(bin_dir / "pg_ctl"),
+                        "-D",
+                        str(data),
+                        "-l",
+                        str(folder / "log"),
+                        "-o",
+                        options,
+                        "-w",
+                        "-t",
+                        str(START_TIMEOUT),
+                        "start",
+                    ],
+                    "pg_ctl start",
+                )
+                return PgServer(folder, port, bin_dir)
+            except NoServer:
+                if attempt == 2:  # the port may have been taken between choosing and binding
+                    raise
+        raise AssertionError("unreachable")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def stop_server(server: PgServer) -> None:
+    try:
+        subprocess.run(
+            _as_service_user(
+                [
+                    str(server.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(server.folder / "data"),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ]
+            ),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def _unavailable(reason: str) -> None:
+    message = f"no throwaway PostgreSQL: {reason}"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{message} (CI is set: CI must be able to run the PostgreSQL tests)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    try:
+        server = start_server()
+    except (NoServer, OSError, subprocess.SubprocessError) as exc:
+        _unavailable(str(exc))
+        raise AssertionError("unreachable") from exc
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture
+async def pg_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """The URL of a new, empty database for this test (dropped afterwards)."""
+    name = f"fw_test_{os.getpid()}_{next(_databases)}"
+    admin = await asyncpg.connect(pg_server.url())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield pg_server.url(name)
+    finally:
+        admin = await asyncpg.connect(pg_server.url())
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
