@@ -8,7 +8,9 @@ timed from outside:
 
 - reference: read the texts from SQLite, casefold, one pyahocorasick automaton of the terms'
   exact forms, first hit of each term per post, executemany of the hits (own table);
-- scan: `framewatch scan` on the same database (new posts against every term);
+- scan: `framewatch scan` on the same database (new posts against every term), matching in
+  one process, then in one worker process per core (bot/scan_pool.py), each on a fresh copy;
+- index (--index): `framewatch index`, the search and near-duplicate indexes, a stage apart;
 - rescan: one new term added, then `framewatch scan` again (the term applied to every post).
 
 Prints posts/s of both, their ratio, and the rescan time. Figures only, no assertions.
@@ -24,6 +26,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.framings import FramingError, check_new_term  # noqa: E402
+from bot.scan_pool import worker_count  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.framings import FramingRepository  # noqa: E402
 
@@ -222,7 +226,7 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
     return elapsed, usage.ru_utime + usage.ru_stime, text
 
 
-def run(posts: int, seed: int, rescan: bool) -> None:
+def run(posts: int, seed: int, rescan: bool, index: bool) -> None:
     rng = random.Random(seed)
     framewatch = str(Path(sys.executable).parent / "framewatch")
     with tempfile.TemporaryDirectory(prefix="fw-bench-scan-") as tmp:
@@ -233,15 +237,26 @@ def run(posts: int, seed: int, rescan: bool) -> None:
         terms, spare, source = generate(db_path, posts, rng)
         print(f"{posts:,} posts of {CHANNELS} channels from {source}; {len(terms)} terms")
         print(f"  generated in {time.perf_counter() - started:.1f} s")
+        pristine = folder / "pristine.db"
+        shutil.copyfile(db_path, pristine)  # each scan below starts from the same file
 
         ref = timed([sys.executable, __file__, "--reference", str(db_path)], env, folder)
         print(f"  reference pipeline: {_rates(posts, ref)}  ({int(ref[2]):,} hits of exact forms)")
-        scan = timed([framewatch, "scan"], env, folder)
-        print(f"  framewatch scan:    {_rates(posts, scan)}  ({scan[2].splitlines()[0]})")
-        print(
-            f"  ratio scan / reference: {ref[0] / scan[0]:.2f}x wall, "
-            f"{ref[1] / scan[1]:.2f}x CPU (goal: >= 0.5x)"
-        )
+        cores = worker_count(0)
+        for workers in sorted({1, cores}):
+            shutil.copyfile(pristine, db_path)
+            scan = timed(
+                [framewatch, "scan"], {**env, "FRAMEWATCH_SCAN_WORKERS": str(workers)}, folder
+            )
+            label = f"framewatch scan, {workers} process{'es' if workers > 1 else ''}:"
+            print(f"  {label:36}{_rates(posts, scan)}  ({scan[2].splitlines()[0]})")
+            print(
+                f"    ratio scan / reference: {ref[0] / scan[0]:.2f}x wall, "
+                f"{ref[1] / scan[1]:.2f}x CPU (goal: >= 0.5x)"
+            )
+        if index:
+            done = timed([framewatch, "index"], env, folder)
+            print(f"  framewatch index (search and near-duplicates): {_rates(posts, done)}")
         if rescan:
             asyncio.run(add_terms(db_path, [spare], 1, 7))
             again = timed([framewatch, "scan"], env, folder)
@@ -264,12 +279,15 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=200_000, help="posts (default 200000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-rescan", action="store_true", help="skip the rescan timing")
+    parser.add_argument(
+        "--index", action="store_true", help="also time framewatch index (a slow stage)"
+    )
     parser.add_argument("--reference", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference:
         reference(args.reference)
     else:
-        run(args.posts, args.seed, not args.no_rescan)
+        run(args.posts, args.seed, not args.no_rescan, args.index)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ The matcher is compiled once per rules version (RulesCache) and reused until the
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
@@ -23,6 +25,8 @@ from bot.scan_pool import MIN_BACKLOG, Batch, MatchPool
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository, RescanProgress
 from storage.models import MatchRow
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 POOL_BATCH = 2000  # posts per batch in worker processes: fewer, larger transactions
@@ -197,29 +201,45 @@ async def _scan_backlog_in_processes(
     pool = MatchPool(matches.db.path, compiled.rules, compiled.version, workers)
     in_flight: deque[asyncio.Future[Batch]] = deque()
     try:
-        after = 0
-        while True:
-            while len(in_flight) < 2 * workers:
-                ids = await matches.queued_ids(POOL_BATCH, after)
-                if not ids:
-                    break
-                in_flight.append(asyncio.ensure_future(pool.match_between(ids[0], ids[-1])))
-                after = ids[-1]
-            if not in_flight:
-                break
-            marks, found = await in_flight.popleft()
-            # Written with the version that found them: terms added since are applied by
-            # the rescan pass, as after any scan (replace_for_posts drops removed terms').
-            report.new_matches += await matches.replace_for_posts(
-                marks, found, clock(), pool.version
-            )
-            report.posts_scanned += len(marks)
-            if progress is not None:
-                progress("scanning", report.posts_scanned, total)
+        await _drain_with_pool(pool, matches, clock, workers, total, in_flight, report, progress)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory, could not start): what was written stays
+        # written, and scan_new_posts matches the rest here, in this process.
+        log.warning("scan worker processes failed; matching the rest in this process")
     finally:
         for waiting in in_flight:
             waiting.cancel()
         await asyncio.to_thread(pool.close)
+
+
+async def _drain_with_pool(
+    pool: MatchPool,
+    matches: MatchRepository,
+    clock: Clock,
+    workers: int,
+    total: int,
+    in_flight: deque[asyncio.Future[Batch]],
+    report: ScanReport,
+    progress: Progress | None,
+) -> None:
+    after = 0
+    while True:
+        while len(in_flight) < 2 * workers:
+            ids = await matches.queued_ids(POOL_BATCH, after)
+            if not ids:
+                break
+            in_flight.append(asyncio.ensure_future(pool.match_between(ids[0], ids[-1])))
+            after = ids[-1]
+        if not in_flight:
+            return
+        marks, found = await in_flight[0]
+        in_flight.popleft()
+        # Written with the version that found them: terms added since are applied by the
+        # rescan pass, as after any scan (replace_for_posts drops removed terms' matches).
+        report.new_matches += await matches.replace_for_posts(marks, found, clock(), pool.version)
+        report.posts_scanned += len(marks)
+        if progress is not None:
+            progress("scanning", report.posts_scanned, total)
 
 
 async def rescan_batch(

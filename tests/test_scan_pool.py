@@ -110,3 +110,25 @@ def test_worker_count_reads_the_setting() -> None:
     assert worker_count(3) == 3
     assert worker_count(1000) == MAX_WORKERS
     assert 1 <= worker_count(0) <= MAX_WORKERS  # one per core
+
+
+async def test_when_the_workers_fail_the_scan_matches_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(scan_module, "MIN_BACKLOG", 100)
+
+    class FailingPool(MatchPool):
+        """Workers that cannot open their database: the pool breaks at the first batch."""
+
+        def __init__(self, db_path: str, *rest: Any) -> None:
+            super().__init__(str(tmp_path / "missing" / "fw.db"), *rest)
+
+    monkeypatch.setattr(scan_module, "MatchPool", FailingPool)
+    db = await _database(tmp_path / "fw.db", 200)
+    try:
+        report = await run_scan(FramingRepository(db), MatchRepository(db), lambda: NOW, workers=2)
+        assert report.posts_scanned == 200 and len(report.new_matches) == 160
+        assert len(await _matches(db)) == 160
+    finally:
+        await db.close()
+    assert "scan worker processes failed" in caplog.text
