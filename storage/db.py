@@ -15,11 +15,12 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+
+from storage.migration_files import sql_files
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +155,7 @@ async def _check_writable(db: Database) -> None:
 
 
 def _migration_files() -> list[tuple[int, str, str]]:
-    folder = resources.files("storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return sql_files("migrations")
 
 
 async def migrate(db: Database, files: Iterable[tuple[int, str, str]] | None = None) -> list[str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from importlib import resources
 
 import asyncpg
+
+from storage.migration_files import sql_files
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,7 @@ MIGRATION_LOCK = 0x4657_4D49_4752
 
 
 def migration_files() -> list[tuple[int, str, str]]:
-    folder = resources.files("storage") / "pg" / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return sql_files("pg", "migrations")
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
