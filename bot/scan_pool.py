@@ -1,4 +1,5 @@
-"""Matching a large backlog in worker processes, on every core.
+"""Matching a large backlog in worker processes, on every core (and the pool the lemma
+index uses the same way, bot/lemma_index.py).
 
 A bulk scan (an imported archive, a bot that was down for a week) is bound by matching,
 which is Python and holds the GIL: threads cannot spread it, processes can. Each worker
@@ -18,7 +19,9 @@ import asyncio
 import multiprocessing
 import os
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
 
 from bot.matching import match_posts
 from bot.rules import Matcher, TermRule, compile_matcher
@@ -42,18 +45,25 @@ def worker_count(setting: int) -> int:
     return max(1, min(cores or 1, MAX_WORKERS))
 
 
+def process_pool(
+    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> Executor:
+    """Worker processes started with "spawn" (see above); each runs initializer first."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=initializer,
+        initargs=initargs,
+    )
+
+
 class MatchPool:
     """Worker processes matching posts against one version of the rules."""
 
     def __init__(self, db_path: str, rules: tuple[TermRule, ...], version: int, workers: int):
         self.version = version
         self.workers = workers
-        self._pool: Executor = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(db_path, rules),
-        )
+        self._pool = process_pool(workers, _start_worker, (db_path, rules))
 
     async def match_between(self, first: int, last: int) -> Batch:
         """The posts waiting for a scan with ids in [first, last], and their matches."""

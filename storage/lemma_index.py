@@ -32,12 +32,14 @@ class LemmaIndexRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def queued(self, limit: int) -> list[tuple[int, str | None]]:
-        """Queued posts, newest first (what analysts look for), with their text (None: gone)."""
+    async def queued(self, limit: int, below: int | None = None) -> list[tuple[int, str | None]]:
+        """Queued posts, newest first (what analysts look for), with their text (None: gone);
+        below: only posts with a smaller id (the next batch while one is being indexed)."""
         rows = await self._db.fetchall(
             "SELECT q.post_id, p.text FROM post_lemma_queue q"
-            " LEFT JOIN posts p ON p.id = q.post_id ORDER BY q.post_id DESC LIMIT ?",
-            (limit,),
+            " LEFT JOIN posts p ON p.id = q.post_id WHERE ?1 IS NULL OR q.post_id < ?1"
+            " ORDER BY q.post_id DESC LIMIT ?2",
+            (below, limit),
         )
         return [(r[0], r[1]) for r in rows]
 

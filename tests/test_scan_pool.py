@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot import indexing
 from bot import scan as scan_module
 from bot.framings import check_new_term
+from bot.indexing import run_indexing
 from bot.scan import run_scan
-from bot.scan_pool import MAX_WORKERS, MatchPool, worker_count
+from bot.scan_pool import MAX_WORKERS, MatchPool, process_pool, worker_count
 from storage.db import Database, open_database
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository
@@ -132,3 +135,30 @@ async def test_when_the_workers_fail_the_scan_matches_in_process(
     finally:
         await db.close()
     assert "scan worker processes failed" in caplog.text
+
+
+async def test_lemmas_made_in_worker_processes_are_the_ones_made_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexing, "MIN_LEMMA_BACKLOG", 50)
+    monkeypatch.setattr(indexing, "LEMMA_POOL_BATCH", 7)  # many batches in flight
+    started: list[int] = []
+
+    def counted_pool(workers: int) -> Executor:
+        started.append(workers)
+        return process_pool(workers)
+
+    monkeypatch.setattr(indexing, "process_pool", counted_pool)
+    tables = []
+    for workers in (1, 2):
+        db = await _database(tmp_path / f"lemmas{workers}.db", 120)
+        try:
+            report = await run_indexing(db, workers=workers)
+            assert report.posts_lemmatised == 120 and not report.lemma_pending
+            rows = await db.fetchall("SELECT rowid, forms, lemmas FROM post_lemmas ORDER BY rowid")
+            tables.append([tuple(r) for r in rows])
+        finally:
+            await db.close()
+    assert started == [2]  # the second run lemmatised in two worker processes
+    assert len(tables[0]) == 120 and tables[1] == tables[0]
+    assert any("жест" in lemmas for _, _, lemmas in tables[0])

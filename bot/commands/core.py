@@ -107,11 +107,14 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
 async def _index(settings: Settings, args: argparse.Namespace) -> int:
     from bot.indexing import run_indexing
     from bot.progress import StageBars
+    from bot.scan_pool import worker_count
 
     async def work(services: Services) -> int:
         bars = StageBars()
         try:
-            report = await run_indexing(services.db, progress=bars)
+            report = await run_indexing(
+                services.db, progress=bars, workers=worker_count(settings.scan_workers)
+            )
         finally:
             bars.close()
         print(
