@@ -79,6 +79,11 @@ class DurablePoller:
         await self.drain()
         return started
 
+    async def start_saved(self) -> int:
+        """Start handling every pending saved row, without waiting for the handlers: one
+        round of the webhook intake (bot/webhook.py). Call it from one task at a time."""
+        return await self._start_saved()
+
     async def fetch_once(self, offset: int | None, wait: bool = True) -> int | None:
         """One getUpdates call: save the batch, dispatch it (and wait for the handlers
         unless `wait` is False). Returns the next offset."""
