@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return (value.strip() or None) if isinstance(value, str) else value
 
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        if not value.strip() or any(c.isspace() for c in value.strip()):
+            raise ValueError("expected an address to listen on, such as 127.0.0.1 or 0.0.0.0")
+        return value.strip()
+
     @field_validator("digest_time", mode="before")
     @classmethod
     def _parse_time(cls, value: Any) -> Any:

@@ -58,6 +58,26 @@ def test_a_bad_webhook_setting_exits_2_with_one_line(
         assert secret not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("FRAMEWATCH_WEBHOOK_PORT", "0", "FRAMEWATCH_WEBHOOK_PORT: "),
+        ("FRAMEWATCH_WEBHOOK_PORT", "65536", "FRAMEWATCH_WEBHOOK_PORT: "),
+        ("FRAMEWATCH_WEBHOOK_PORT", "https", "FRAMEWATCH_WEBHOOK_PORT: "),
+        ("FRAMEWATCH_WEBHOOK_LISTEN", " ", "FRAMEWATCH_WEBHOOK_LISTEN: expected an address"),
+    ],
+)
+def test_a_bad_listener_setting_exits_2_with_one_line(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    env = {"FRAMEWATCH_BOT_TOKEN": TOKEN, "FRAMEWATCH_WEBHOOK_SECRET": SECRET, variable: value}
+    result = run_framewatch("run", "--webhook", URL, cwd=tmp_path, **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert SECRET not in result.stderr
+
+
 def test_a_webhook_secret_is_ignored_by_commands_that_do_not_use_it(tmp_path: Path) -> None:
     result = run_framewatch("search", "x", cwd=tmp_path, FRAMEWATCH_WEBHOOK_SECRET="bad secret!")
     assert result.returncode == 0, result.stderr
