@@ -91,14 +91,17 @@ class WebhookIntake:
         poller: DurablePoller,
         config: WebhookConfig,
         allowed_updates: list[str],
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._bot = app.bot
+        self._retry_seconds = retry_seconds
         self._services = services
         self._poller = poller
         self._config = config
         self._allowed = allowed_updates
         self._secret = config.secret.encode()
         self._wake = asyncio.Event()
+        self._fresh: set[int] = set()  # saved since the last round
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -148,6 +151,9 @@ class WebhookIntake:
         log.info("Telegram sends updates to %s", self._config.url)
 
     async def _dispatch_until(self, stop: asyncio.Event) -> None:
+        """Rounds: on each new update, from the lowest new update_id on (POSTs on parallel
+        connections arrive a little out of order); every retry_seconds all pending rows,
+        so failed ones get their next try."""
         waiter = asyncio.ensure_future(stop.wait())
         waiter.add_done_callback(lambda _: self._wake.set())
         try:
@@ -156,21 +162,25 @@ class WebhookIntake:
                 log.info("replaying %d updates saved before the last stop", replayed)
             while not stop.is_set():
                 try:
-                    async with asyncio.timeout(RETRY_SECONDS):
+                    async with asyncio.timeout(self._retry_seconds):
                         await self._wake.wait()
+                    full = False
                 except TimeoutError:
-                    pass
+                    full = True
                 self._wake.clear()
-                if not stop.is_set():
-                    await self._round()
+                fresh, self._fresh = self._fresh, set()
+                if not stop.is_set() and (full or fresh):
+                    await self._round(None if full else min(fresh) - 1)
         finally:
             waiter.cancel()
 
-    async def _round(self) -> None:
+    async def _round(self, after: int | None) -> None:
         try:
-            await self._poller.start_saved()
+            await self._poller.start_saved(after)
         except Exception:  # e.g. the disk is full: the rows stay pending for the next round
-            log.exception("dispatching saved updates failed; retrying later")
+            log.exception(
+                "dispatching saved updates failed; retrying in %.0f s", self._retry_seconds
+            )
 
     async def _receive(self, request: web.Request) -> web.Response:
         if not self._authentic(request.headers.get(SECRET_HEADER)):
@@ -187,11 +197,13 @@ class WebhookIntake:
             )
             return web.Response(status=400, text="not a Telegram update\n")
         try:
-            await self._services.inbox.save([row], self._services.clock())
+            saved = await self._services.inbox.save([row], self._services.clock())
         except Exception:  # no 200: Telegram sends the update again
             log.exception("webhook: could not save update %s", row.update_id)
             return web.Response(status=500, text="could not save the update\n")
-        self._wake.set()
+        if saved:  # else a repeat, already saved: handled or on its way
+            self._fresh.add(row.update_id)
+            self._wake.set()
         return web.Response(status=200)
 
     def _authentic(self, received: str | None) -> bool:
