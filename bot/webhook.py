@@ -30,6 +30,7 @@ from bot.context import Services
 from bot.inbox import DurablePoller
 from bot.logs import redact
 from bot.raw_updates import posted_row
+from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class WebhookIntake:
         self._secret = config.secret.encode()
         self._wake = asyncio.Event()
         self._fresh: set[int] = set()  # saved since the last round
+        self._saver = GroupSaver(services)
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -197,16 +199,49 @@ class WebhookIntake:
             )
             return web.Response(status=400, text="not a Telegram update\n")
         try:
-            saved = await self._services.inbox.save([row], self._services.clock())
+            await self._saver.save(row)  # a repeated update_id is kept once
         except Exception:  # no 200: Telegram sends the update again
             log.exception("webhook: could not save update %s", row.update_id)
             return web.Response(status=500, text="could not save the update\n")
-        if saved:  # else a repeat, already saved: handled or on its way
-            self._fresh.add(row.update_id)
-            self._wake.set()
+        self._fresh.add(row.update_id)
+        self._wake.set()
         return web.Response(status=200)
 
     def _authentic(self, received: str | None) -> bool:
         if received is None:
             return False
         return hmac.compare_digest(received.encode("utf-8", "replace"), self._secret)
+
+
+class GroupSaver:
+    """Saves the updates of POSTs arriving together in one transaction (group commit):
+    each caller still returns only once its own row is committed."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._queue: list[tuple[InboxUpdate, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def save(self, row: InboxUpdate) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((row, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await done  # a caller gone meanwhile cancels only its wait: the row is still saved
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._services.inbox.save([row for row, _ in batch], self._services.clock())
+            except Exception as exc:
+                outcome: BaseException | None = exc
+            else:
+                outcome = None
+            for _, done in batch:
+                if done.done():
+                    continue
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)

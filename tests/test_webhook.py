@@ -287,3 +287,38 @@ async def test_an_update_arriving_after_a_higher_id_is_handled_too(
     await listener.finish()
     assert await listener.harness.services.inbox.unprocessed() == []
     assert len(tg.sent_to(STRANGER)) == 1
+
+
+async def test_a_failed_save_answers_500_so_telegram_sends_it_again(
+    listener: Listener, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = listener.harness.db
+    async with db.transaction() as conn:  # the disk is "full" for the inbox
+        await conn.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'full'); END"
+        )
+    message = update(1100, private_message(STRANGER, "/start"))
+    assert await listener.post(message) == 500
+    assert await listener.stored(1100) == 0
+    assert "could not save update 1100" in caplog.text
+    async with db.transaction() as conn:
+        await conn.execute("DROP TRIGGER full")
+    assert await listener.post(message) == 200  # Telegram's retry
+    await tg.wait_for_sent(1, chat_id=STRANGER)
+    assert await listener.stored(1100) == 1
+
+
+async def test_updates_posted_at_once_are_each_saved_once_and_answered(
+    listener: Listener, tg: FakeTelegram
+) -> None:
+    users = range(5000, 5020)
+    bodies = [update(1200 + n, private_message(u, "/start")) for n, u in enumerate(users)]
+    statuses = await asyncio.gather(*(listener.post(b) for b in bodies + bodies[:5]))
+    assert set(statuses) == {200}
+    await tg.wait_for_sent(len(users))
+    await listener.finish()
+    assert all(len(tg.sent_to(u)) == 1 for u in users)
+    count = await listener.harness.db.fetchval(
+        "SELECT count(*) FROM inbox WHERE update_id BETWEEN 1200 AND 1219"
+    )
+    assert count == len(users)
