@@ -79,8 +79,8 @@ def check_webhook_url(url: str) -> str:
         raise ConfigError(
             f"--webhook: Telegram sends updates only to ports 443, 80, 88 and 8443, got {port}"
         )
-    if any(c.isspace() for c in value) or parts.fragment:
-        raise ConfigError(f"--webhook: {shown} has spaces or a #fragment; give a plain URL")
+    if any(c.isspace() or c in "{}" for c in value) or parts.fragment:
+        raise ConfigError(f"--webhook: {shown} has spaces, braces or a #fragment; give a plain URL")
     return value
 
 

@@ -41,6 +41,7 @@ URL = "https://bot.example.org/hook"
         ("https:///hook", SECRET, "--webhook needs an https:// URL"),
         ("https://bot.example.org:9000/hook", SECRET, "only to ports 443, 80, 88 and 8443"),
         ("https://bot.example.org:99999/hook", SECRET, "cannot read"),
+        ("https://bot.example.org/{hook}", SECRET, "has spaces, braces or a #fragment"),
     ],
 )
 def test_a_bad_webhook_setting_exits_2_with_one_line(
