@@ -19,6 +19,7 @@ from bot.inbox import DurablePoller
 from bot.raw_updates import IntakeBot
 from bot.rules.scanner import KIND as SCANNER_KIND
 from bot.single_instance import single_instance
+from bot.webhook import WebhookConfig, WebhookIntake
 from handlers import ALLOWED_UPDATES, register, schedule
 from storage.db import open_database
 
@@ -64,14 +65,22 @@ def build_application(settings: Settings, services: Services) -> AnyApp:
     return app
 
 
-async def run_bot(settings: Settings, clock: Clock = utc_now, poll_timeout: int = 30) -> None:
-    """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably. Refuses to
-    start (AlreadyRunningError) while another run holds the same database."""
+async def run_bot(
+    settings: Settings,
+    clock: Clock = utc_now,
+    poll_timeout: int = 30,
+    webhook: WebhookConfig | None = None,
+) -> None:
+    """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably (or take updates
+    from Telegram's webhook POSTs). Refuses to start (AlreadyRunningError) while another run
+    holds the same database."""
     with single_instance(settings.db_path):
-        await _run_locked(settings, clock, poll_timeout)
+        await _run_locked(settings, clock, poll_timeout, webhook)
 
 
-async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> None:
+async def _run_locked(
+    settings: Settings, clock: Clock, poll_timeout: int, webhook: WebhookConfig | None
+) -> None:
     db = await open_database(settings.db_path)
     services = Services.create(settings, db, clock)
     try:
@@ -79,11 +88,14 @@ async def _run_locked(settings: Settings, clock: Clock, poll_timeout: int) -> No
         stop = asyncio.Event()
         _on_signals(stop)
         async with app:
-            await _announce(app)
+            await _announce(app, polling=webhook is None)
             await app.start()
             try:
                 poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout)
-                await _until_stopped(poller.run(stop), stop)
+                if webhook is None:
+                    await _until_stopped(poller.run(stop), stop)
+                else:  # it stops by itself at `stop`, after draining the handlers
+                    await WebhookIntake(app, services, poller, webhook, ALLOWED_UPDATES).run(stop)
             finally:
                 await app.stop()
     finally:
@@ -106,9 +118,10 @@ async def _until_stopped(polling: Any, stop: asyncio.Event) -> None:
         task.result()
 
 
-async def _announce(app: AnyApp) -> None:
+async def _announce(app: AnyApp, polling: bool = True) -> None:
     """Drop any webhook (getUpdates fails while one is set) and publish the command menu."""
-    await app.bot.delete_webhook(drop_pending_updates=False)
+    if polling:
+        await app.bot.delete_webhook(drop_pending_updates=False)
     try:
         await app.bot.set_my_commands(MENU)
     except TelegramError as exc:

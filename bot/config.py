@@ -7,6 +7,7 @@ variable; the bot token's value never appears in any message.
 from __future__ import annotations
 
 import os
+import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,6 +53,11 @@ class Settings(BaseSettings):
     spike_min_channels: int = Field(default=2, ge=1, le=10_000)
     # `framewatch serve`: when set, every page of the browser view needs this token.
     serve_token: SecretStr | None = None
+    # `framewatch run --webhook URL` (bot/webhook.py): the secret Telegram sends with every
+    # update, and the address and port the listener binds (a TLS proxy forwards to it).
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65_535)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -69,6 +75,13 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        if not value.strip() or any(c.isspace() for c in value.strip()):
+            raise ValueError("expected an address to listen on, such as 127.0.0.1 or 0.0.0.0")
+        return value.strip()
 
     @field_validator("digest_time", mode="before")
     @classmethod
@@ -118,10 +131,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every form of the token a log line could contain, for redaction."""
-        if self.bot_token is None:
-            return []
-        raw = self.bot_token.get_secret_value()
-        return [s for s in {raw, raw.strip()} if s.strip()]
+        values = [v.get_secret_value() for v in (self.bot_token, self.webhook_secret) if v]
+        return [s for raw in values for s in {raw, raw.strip()} if s.strip()]
 
     def token(self) -> str:
         """The bot token, or ConfigError if it is not set."""
@@ -131,6 +142,24 @@ class Settings(BaseSettings):
                 "environment or in .env"
             )
         return self.bot_token.get_secret_value().strip()
+
+    def webhook_secret_value(self) -> str:
+        """The webhook's secret token, or ConfigError (which never quotes it)."""
+        value = "" if self.webhook_secret is None else self.webhook_secret.get_secret_value()
+        if not value.strip():
+            raise ConfigError(
+                f"{ENV_PREFIX}WEBHOOK_SECRET is not set: --webhook needs it "
+                "(1-256 characters of A-Z a-z 0-9 _ -, e.g. from `openssl rand -hex 32`)"
+            )
+        if not WEBHOOK_SECRET.fullmatch(value.strip()):
+            raise ConfigError(
+                f"{ENV_PREFIX}WEBHOOK_SECRET may hold only 1-256 characters of A-Z a-z 0-9 _ - "
+                "(Telegram's rule): choose another, e.g. from `openssl rand -hex 32`"
+            )
+        return value.strip()
+
+
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's rule for secret_token
 
 
 def zone_named(name: str) -> ZoneInfo | None:
@@ -188,6 +217,6 @@ def _describe(exc: ValidationError) -> str:
     first = exc.errors(include_input=False, include_url=False)[0]
     field = str(first["loc"][0]) if first["loc"] else "?"
     message = str(first["msg"]).removeprefix("Value error, ")
-    if field == "bot_token":
+    if field in {"bot_token", "webhook_secret"}:
         message = "is malformed"
     return f"{ENV_PREFIX}{field.upper()}: {message}"

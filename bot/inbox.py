@@ -79,6 +79,12 @@ class DurablePoller:
         await self.drain()
         return started
 
+    async def start_saved(self, after: int | None = None) -> int:
+        """Start handling the pending saved rows (those after update_id `after`; None: all)
+        without waiting for the handlers: one round of the webhook intake (bot/webhook.py).
+        Call it from one task at a time."""
+        return await self._start_saved(after)
+
     async def fetch_once(self, offset: int | None, wait: bool = True) -> int | None:
         """One getUpdates call: save the batch, dispatch it (and wait for the handlers
         unless `wait` is False). Returns the next offset."""
@@ -104,10 +110,10 @@ class DurablePoller:
                 await asyncio.gather(*pending, return_exceptions=True)
                 return
 
-    async def _start_saved(self) -> int:
+    async def _start_saved(self, after: int | None = None) -> int:
         """Start handling every pending row not already being handled, oldest first.
         Each row is tried once per call: a failed one waits for the next round."""
-        started, after = 0, None
+        started = 0
         while True:
             # A handler finishing while the SELECT runs may be listed as pending yet no
             # longer be in flight: _settled remembers it, so it is not handled twice.

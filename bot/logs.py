@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
@@ -24,9 +25,11 @@ class RedactingFormatter(logging.Formatter):
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` without any secret, whatever its case: PTB's errors capitalize() Telegram's
+    description, which lowercases a secret it quotes."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, REDACTED)
+            text = re.sub(re.escape(secret), REDACTED, text, flags=re.IGNORECASE)
     return text
 
 

@@ -69,3 +69,16 @@ def keyless_id(payload: str) -> int:
     """A stable negative key for an element without a usable update_id."""
     digest = hashlib.sha256(payload.encode()).digest()
     return -(int.from_bytes(digest[:7], "big") + 1)
+
+
+def posted_row(body: bytes) -> InboxUpdate | None:
+    """The inbox row of one update POSTed to the webhook, or None if the body is not a JSON
+    object with a valid update_id (Telegram always sends one: anything else is refused)."""
+    try:
+        element = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly nested
+        return None
+    update_id = element.get("update_id") if isinstance(element, dict) else None
+    if type(update_id) is not int or not 0 <= update_id < 2**62:
+        return None
+    return InboxUpdate(update_id, json.dumps(element))

@@ -474,6 +474,10 @@ CONFLICT_DESCRIPTION = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
 )
+WEBHOOK_ACTIVE_DESCRIPTION = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
 _RAW = "_raw_element"  # key of an element pushed with push_raw, served without its wrapper
 
 
@@ -496,6 +500,7 @@ class FakeTelegram:
         self.sent: list[SentMessage] = []
         self.photos: list[SentPhoto] = []  # sendPhoto calls answered with success
         self.allowed_updates: list[str] | None = None
+        self.webhook: JSONDict | None = None  # setWebhook's parameters; None: polling
         self.commands: dict[str, list[JSONDict]] = {}
         self.on_updates_served: Callable[[list[JSONDict]], None] | None = None
         self.hook_errors: list[Exception] = []
@@ -515,6 +520,7 @@ class FakeTelegram:
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
             "deletewebhook": self._delete_webhook,
+            "setwebhook": self._set_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
@@ -741,6 +747,8 @@ class FakeTelegram:
 
         Like Telegram, a getUpdates arriving while another one waits ends the waiting one
         with 409 Conflict: two pollers on one token keep cutting each other off."""
+        if self.webhook is not None:
+            raise TelegramHTTPError(409, WEBHOOK_ACTIVE_DESCRIPTION)
         if "allowed_updates" in params:
             self.allowed_updates = params["allowed_updates"]
         offset = _as_int(params.get("offset"))
@@ -843,15 +851,29 @@ class FakeTelegram:
             message["reply_markup"] = params["reply_markup"]
         return message
 
+    async def _set_webhook(self, request: web.Request, params: JSONDict) -> bool:
+        """Remembered, never called back: tests POST to the bot's listener themselves.
+        Like Telegram, getUpdates is refused while a webhook is set."""
+        if not str(params.get("url", "")).startswith("https://"):
+            raise TelegramHTTPError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+        if params.get("drop_pending_updates") is True:
+            self._updates.clear()
+        self.webhook = params
+        if isinstance(params.get("allowed_updates"), list):
+            self.allowed_updates = params["allowed_updates"]
+        return True
+
     async def _delete_webhook(self, request: web.Request, params: JSONDict) -> bool:
         """``drop_pending_updates`` really drops them: PTB's bootstrap relies on this."""
+        self.webhook = None
         if params.get("drop_pending_updates") is True:
             self._updates.clear()
         return True
 
     async def _get_webhook_info(self, request: web.Request, params: JSONDict) -> JSONDict:
         pending = len(self._updates)
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        url = "" if self.webhook is None else str(self.webhook.get("url", ""))
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": pending}
 
     @staticmethod
     def _commands_key(params: JSONDict) -> str:

@@ -19,11 +19,18 @@ DEMO_DB = "framewatch-demo.db"
 
 
 def add_to(sub: Subparsers) -> None:
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
         help="run the bot (needs FRAMEWATCH_BOT_TOKEN)",
         description="Run the bot: poll Telegram, store posts, scan, send digests.",
-    ).set_defaults(handler=_run)
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="take updates from Telegram's POSTs to this https URL instead of polling "
+        "(needs FRAMEWATCH_WEBHOOK_SECRET; see README, Webhook intake)",
+    )
+    run.set_defaults(handler=_run)
     scan = sub.add_parser(
         "scan",
         help="match stored posts against all terms now and print new matches per framing",
@@ -74,8 +81,10 @@ def add_to(sub: Subparsers) -> None:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run_bot
+    from bot.webhook import webhook_config
 
-    await run_bot(settings)
+    webhook = None if args.webhook is None else webhook_config(args.webhook, settings)
+    await run_bot(settings, webhook=webhook)
     return 0
 
 
