@@ -14,6 +14,7 @@ import pytest
 from bot.indexing import run_indexing
 from bot.scan import ScanReport, run_scan
 from bot.scan_report import count_by_framing, format_scan
+from storage.backend import Backend
 from storage.db import Database, open_database
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository, RescanProgress
@@ -24,6 +25,12 @@ from tests.counting_db import CountingDatabase
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
+
+
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
 
 
 def post(message_id: int, text: str, edited_at: datetime | None = None) -> IncomingPost:
