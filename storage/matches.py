@@ -50,10 +50,16 @@ class MatchRepository:
     @property
     def db(self) -> Database:
         """The SQLite database, for what runs on SQLite only (the scan's worker processes
-        read its file; the indexing backlog); TypeError on PostgreSQL."""
+        read its file; the indexing backlog); TypeError on PostgreSQL (see sqlite_file)."""
         if not isinstance(self._db, Database):
             raise TypeError(f"{self._db.path}: only a SQLite database has a file to share")
         return self._db
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite file worker processes may open (storage.db.open_reader); None on
+        PostgreSQL, where the scan runs in this process."""
+        return self._db.path if isinstance(self._db, Database) else None
 
     async def posts_needing_scan(self, limit: int, after_id: int = 0) -> list[PostToScan]:
         """Posts stored or edited since their last scan, in id order from after_id (a scan

@@ -105,10 +105,13 @@ async def _store_run(tx: Tx, posts: Sequence[IncomingPost], now: datetime) -> li
     await tx.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
     stored = await _rows_by_key(tx, posts)
     fresh = [p for p in posts if (p.chat_id, p.message_id) not in stored]
-    await tx.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
-    ids = await _rows_by_key(tx, fresh) if fresh else {}
+    ids = {}
+    if fresh:  # (each statement is a round trip: none for nothing)
+        await tx.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
+        ids = await _rows_by_key(tx, fresh)
     known = [(p, stored[k]) for p in posts if (k := (p.chat_id, p.message_id)) in stored]
-    await tx.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in known])
+    if known:
+        await tx.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in known])
     edits = [(p, row) for p, row in known if row[1] != p.text and not _is_stale(p, row)]
     await _edit(tx, edits, now)
     results = []
@@ -138,19 +141,21 @@ def _channel_rows(posts: Sequence[IncomingPost], stamp: str) -> list[tuple[objec
 
 async def _rows_by_key(tx: Tx, posts: Sequence[IncomingPost]) -> dict[tuple[int, int], Row]:
     """(chat_id, message_id) -> (id, text, edited_at) of the stored ones among posts: one
-    query for the batch."""
-    keys, params = tx.dialect.int_rows(
-        "k", ["chat_id", "message_id"], [(p.chat_id, p.message_id) for p in posts]
-    )
-    rows = await tx.fetchall(
-        # CROSS JOIN keeps the keys outside on SQLite: one probe of the (chat_id,
-        # message_id) index per key, never a scan of posts.
-        "SELECT p.id, p.text, p.edited_at, p.chat_id, p.message_id"  # noqa: S608
-        f" FROM {keys} CROSS JOIN posts p"
-        " WHERE p.chat_id = k.chat_id AND p.message_id = k.message_id",
-        params,
-    )
-    return {(r[3], r[4]): r for r in rows}
+    query per channel of the batch (most batches come from one channel)."""
+    by_chat: dict[int, list[int]] = {}
+    for p in posts:  # grouped once, not filtered once per chat
+        by_chat.setdefault(p.chat_id, []).append(p.message_id)
+    found: dict[tuple[int, int], Row] = {}
+    for chat_id, message_ids in by_chat.items():
+        ids, params = tx.dialect.int_list(message_ids)
+        rows = await tx.fetchall(
+            # IN (subquery) probes the (chat_id, message_id) index once per id.
+            "SELECT id, text, edited_at, message_id FROM posts"  # noqa: S608
+            f" WHERE chat_id = ? AND message_id IN {ids}",
+            [chat_id, *params],
+        )
+        found.update({(chat_id, r[3]): r for r in rows})
+    return found
 
 
 def _is_stale(post: IncomingPost, row: Row) -> bool:

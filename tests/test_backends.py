@@ -3,6 +3,7 @@ same transaction semantics and dialect helpers on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,10 +12,12 @@ import pytest
 from storage.backend import Backend
 from storage.db import Database, open_backend
 from storage.dialect import POSTGRESQL, SQLITE, numbered, pg_rowcount
+from storage.framings import FramingRepository
 from storage.models import IncomingPost
 from storage.pg.connect import PgConnectError
 from storage.posts import PostRepository
 from storage.roles import RoleRepository
+from storage.rule_changes import TermLimitError
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
@@ -115,3 +118,23 @@ async def test_open_backend_takes_a_path_or_a_url(tmp_path: Path) -> None:
         await db.close()
     with pytest.raises(PgConnectError, match="cannot reach PostgreSQL"):
         await open_backend("postgresql://fw:secret@127.0.0.1:1/none")
+
+
+async def test_concurrent_writers_take_turns(db: Backend) -> None:
+    """Write transactions run one at a time on both databases (BEGIN IMMEDIATE on SQLite, an
+    advisory lock on PostgreSQL): concurrent /watch each get a rules version of their own,
+    and the term limit, checked inside the transaction, lets exactly the allowed number in."""
+    framings = FramingRepository(db)
+    results = await asyncio.gather(
+        *(
+            framings.add_term("crowd", f"term {i}", f"term {i}", None, NOW, max_terms=5)
+            for i in range(12)
+        ),
+        return_exceptions=True,
+    )
+    added = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, TermLimitError)]
+    assert len(added) == 5 and len(refused) == 7
+    versions = [r.version for r in added]
+    assert sorted(versions) == list(range(1, 6))  # no version taken twice
+    assert await framings.term_count("crowd") == 5
