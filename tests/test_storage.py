@@ -6,6 +6,7 @@ tests.backends.any_db); inbox, search and what only SQLite has are @sqlite_only.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -635,6 +636,26 @@ async def test_claimed_delivery_keeps_its_first_messages(db: Database) -> None:
     other = await deliveries.claim(42, "2026-11-26", ["next day"], NOW)
     assert (other.messages, other.sent_count, other.status) == (("next day",), 0, "pending")
     assert await deliveries.get(42, "2026-11-27") is None
+
+
+async def test_a_digest_of_full_length_messages_is_kept_once(db: Database) -> None:
+    """Three messages of 4,000 letters that do not compress: more than a PostgreSQL B-tree
+    entry may hold (its digest_texts key is a hash, storage/pg/migrations/0004)."""
+    subscribers, deliveries = SubscriberRepository(db), DeliveryRepository(db)
+    letters = "абвгдежзийклмнопрстуфхцчшщыэюя ,.;"
+    messages = [
+        "".join(letters[(i * 7919 + n * 104729) % len(letters)] for i in range(4000))
+        for n in range(3)
+    ]
+    for chat_id in (41, 42):
+        await subscribers.subscribe(chat_id, NOW)
+    claimed = await deliveries.claim_many([41, 42], "2026-11-25", messages, NOW)
+    again = await deliveries.claim(42, "2026-11-25", ["other"], NOW)
+
+    assert [d.messages for d in claimed] == [tuple(messages)] * 2
+    assert again.messages == tuple(messages)
+    stored = "SELECT count(*) FROM digest_texts WHERE messages = ?"
+    assert await scalar(db, stored, (json.dumps(messages),)) == 1  # once for both
 
 
 # --- inbox ---------------------------------------------------------------------------------
