@@ -22,14 +22,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.backend import Backend
 from storage.dialect import SQLITE, Dialect
-
-if TYPE_CHECKING:
-    from storage.backend import Backend
 
 log = logging.getLogger(__name__)
 
