@@ -138,7 +138,7 @@ async def test_a_scan_makes_a_bounded_number_of_round_trips(counting: CountingDa
     await posts.store_many([post(i, text) for i, text in enumerate(texts)], NOW)
     # One transaction, a constant number of statements (executemany or one over a JSON
     # array of keys), never one per post.
-    assert counting.calls == Counter({"atomic": 1, "statement in atomic": 5})
+    assert counting.calls == Counter({"atomic": 1, "statement in atomic": 4})
 
     counting.calls.clear()
     report = await run_scan(
