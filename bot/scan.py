@@ -195,10 +195,11 @@ async def _scan_backlog_in_processes(
     batch here in id order; posts stored or edited meanwhile are left to scan_new_posts.
     Twice as many batches as workers are in flight, so no worker waits for a write."""
     total = await matches.scan_backlog()
-    if total < MIN_BACKLOG or matches.db.path == ":memory:":
+    path = matches.sqlite_file  # None on PostgreSQL: workers there are issue 12's next step
+    if total < MIN_BACKLOG or path is None or path == ":memory:":
         return
     compiled = await rules.current(framings)
-    pool = MatchPool(matches.db.path, compiled.rules, compiled.version, workers)
+    pool = MatchPool(path, compiled.rules, compiled.version, workers)
     in_flight: deque[asyncio.Future[Batch]] = deque()
     try:
         await _drain_with_pool(pool, matches, clock, workers, total, in_flight, report, progress)

@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend, Tx
 from storage.models import Approval
 from storage.timeutil import iso
 
@@ -33,7 +31,7 @@ class Decision:
 
 
 async def after_membership(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     chat_id: int,
     before: Approval | None,
     is_member: bool,
@@ -61,7 +59,7 @@ async def after_membership(
 
 
 class ApprovalRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def ensure_known(
@@ -69,25 +67,24 @@ class ApprovalRepository:
     ) -> bool:
         """Register a channel first seen through one of its posts as pending (the
         my_chat_member update saying who added the bot never came); True if it was new."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+        async with self._db.atomic() as conn:
+            inserted = await conn.execute(
                 "INSERT INTO channels (chat_id, username, title, is_member, added_at,"
                 " updated_at, approval) VALUES (?, ?, ?, 1, ?, ?, 'pending')"
                 " ON CONFLICT (chat_id) DO NOTHING",
                 (chat_id, username or None, title or "", iso(now), iso(now)),
             )
-            return cur.rowcount == 1
+            return inserted == 1
 
     async def decide(
         self, chat_id: int, approval: Approval, user_id: int | None, now: datetime
     ) -> Decision | None:
         """A moderator approves or rejects a channel; None if the channel is unknown.
         Deciding what already is so changes nothing and says who decided it."""
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        async with self._db.atomic() as conn:
+            row = await conn.fetchone(
                 "SELECT approval, decided_by FROM channels WHERE chat_id = ?", (chat_id,)
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 return None
             if row[0] == approval:
@@ -104,7 +101,7 @@ class ApprovalRepository:
 
 
 async def _set(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     chat_id: int,
     approval: Approval,
     user_id: int | None,

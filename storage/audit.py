@@ -6,21 +6,26 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.db import Database
+from storage.backend import Backend, Tx
 from storage.models import AuditEntry
 from storage.timeutil import from_iso, iso
 
+_INSERT = "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)"
+
 
 async def record(
-    conn: aiosqlite.Connection, user_id: int | None, action: str, detail: str, now: datetime
+    conn: Tx | aiosqlite.Connection,
+    user_id: int | None,
+    action: str,
+    detail: str,
+    now: datetime,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?, ?, ?, ?)",
-        (iso(now), user_id, action, detail),
-    )
+    """conn: the change's transaction (storage.backend.Tx), or the aiosqlite connection of a
+    repository not yet ported to the backend interface (SQLite only)."""
+    await conn.execute(_INSERT, (iso(now), user_id, action, detail))
 
 
-async def recent(db: Database, limit: int = 50) -> list[AuditEntry]:
+async def recent(db: Backend, limit: int = 50) -> list[AuditEntry]:
     """The newest `limit` entries, newest first (read by /audit and `framewatch audit`)."""
     rows = await db.fetchall(
         "SELECT at, user_id, action, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)

@@ -1,5 +1,10 @@
 """The SQLite connection: PRAGMAs, migrations, and serialised transactions.
 
+Database is the SQLite implementation of storage.backend.Backend (atomic(), fetch*); the
+PostgreSQL one is storage.pg.database.PgDatabase, and open_backend opens either.
+transaction(), run_in_transaction() and run_read() are SQLite's own: the repositories not yet
+ported to the backend interface still use them (see README, PostgreSQL (in progress)).
+
 One aiosqlite connection is shared by handlers and jobs. aiosqlite runs every call on
 one thread, but two coroutines could still interleave statements of two transactions,
 so all access goes through an asyncio.Lock: `transaction()` for writes, `fetch*` for
@@ -20,6 +25,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.backend import Backend
+from storage.dialect import SQLITE, Dialect
 from storage.migration_files import sql_files
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,16 @@ class Database:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[SqliteTx]:
+        """The backend interface's transaction: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK)."""
+        async with self.transaction() as conn:
+            yield SqliteTx(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -78,8 +95,47 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def fetch_tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        def read(raw: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            cursor = raw.execute(sql, params)
+            cursor.row_factory = None  # plain tuples: no Row object per row
+            return list(cursor)
+
+        return await self.run_read(read)
+
     async def close(self) -> None:
         await self._conn.close()
+
+
+class SqliteTx:
+    """storage.backend.Tx on the aiosqlite connection of a transaction() block."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
 
 
 def _in_transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -131,6 +187,20 @@ async def open_database(path: str | Path, *, read_only: bool = False) -> Databas
         await conn.close()
         raise
     return db
+
+
+async def open_backend(url_or_path: str | Path) -> Backend:
+    """The database at a PostgreSQL URL (postgresql://..., postgres://...) or a SQLite
+    path (a plain path or sqlite:PATH), opened and migrated.
+
+    Only the repositories listed in README's PostgreSQL (in progress) run on both; the bot
+    itself still opens SQLite (open_database)."""
+    text = str(url_or_path)
+    if text.startswith(("postgresql://", "postgres://")):
+        from storage.pg.database import open_pg_database  # asyncpg only when asked for
+
+        return await open_pg_database(text)
+    return await open_database(text.removeprefix("sqlite:"))
 
 
 def open_reader(path: str) -> sqlite3.Connection:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from storage import audit, packs
 from storage import rule_changes as changes
-from storage.db import Database
+from storage.backend import Backend
 from storage.models import FramingStats, RuleChange, TermRow
 from storage.packs import PackFraming, PackImport
 from storage.rule_changes import TermLimitError
@@ -41,7 +41,7 @@ class AddTermResult:
 
 
 class FramingRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def add_term(
@@ -58,7 +58,7 @@ class FramingRepository:
 
         The limit is checked in the same transaction as the insert, so two concurrent
         /watch cannot both pass it."""
-        async with self._db.transaction() as conn:
+        async with self._db.atomic() as conn:
             framing_id, created = await changes.ensure_framing(conn, slug, slug, "", actor, now)
             count = await changes.term_count(conn, framing_id)
             if count >= max_terms:
@@ -74,13 +74,12 @@ class FramingRepository:
         self, slug: str, key: str, actor: int | None, now: datetime, via: str = "/unwatch"
     ) -> RemovedTerm | None:
         """Delete one term (and its matches); returns what was removed, or None."""
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        async with self._db.atomic() as conn:
+            row = await conn.fetchone(
                 "SELECT t.id, t.text FROM terms t JOIN framings f ON f.id = t.framing_id"
                 " WHERE f.slug = ? AND t.key = ?",
                 (slug, key),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 return None
             await conn.execute("DELETE FROM terms WHERE id = ?", (row[0],))
@@ -93,19 +92,19 @@ class FramingRepository:
         self, slug: str, actor: int | None, now: datetime, via: str = "/unwatch"
     ) -> RemovedFraming | None:
         """Delete a framing with its terms and matches; returns what was removed, or None."""
-        async with self._db.transaction() as conn:
-            async with conn.execute("SELECT id FROM framings WHERE slug = ?", (slug,)) as cur:
-                row = await cur.fetchone()
+        async with self._db.atomic() as conn:
+            row = await conn.fetchone("SELECT id FROM framings WHERE slug = ?", (slug,))
             if row is None:
                 return None
-            async with conn.execute(
-                "SELECT text FROM terms WHERE framing_id = ? ORDER BY id", (row[0],)
-            ) as cur:
-                texts = [str(r[0]) for r in await cur.fetchall()]
+            texts = [
+                str(r[0])
+                for r in await conn.fetchall(
+                    "SELECT text FROM terms WHERE framing_id = ? ORDER BY id", (row[0],)
+                )
+            ]
             await conn.execute("DELETE FROM framings WHERE id = ?", (row[0],))
             version = await changes.next_version(conn)
-            for text in texts:
-                await changes.record(conn, version, slug, text, "removed", actor, via, now)
+            await changes.record_many(conn, version, slug, texts, "removed", actor, via, now)
             await audit.record(
                 conn, actor, "unwatch", f"{slug} (whole framing, {len(texts)} terms)", now
             )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage.backend import Backend, Tx
 from storage.db import Database
 from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan, Scanned
 from storage.timeutil import from_unix, iso, unix
@@ -15,12 +15,16 @@ from storage.timeutil import from_unix, iso, unix
 # A match is stored only if its term still exists and is no newer than the matcher that
 # found it (a term id freed by a removal can be reused by a new term), and its post has not
 # been edited since it was read (an edit deletes the matches and marks the post for a scan).
-_INSERT_MATCH = (
-    "INSERT OR IGNORE INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
-    " SELECT ?, ?, ?, ?, ?, ?"
-    " WHERE EXISTS (SELECT 1 FROM terms WHERE id = ? AND version <= ?)"
-    " AND EXISTS (SELECT 1 FROM post_scan WHERE post_id = ? AND needs_scan = 0)"
+# Rows to insert come as dialect.int_rows table `b`; a key already stored is left alone.
+_INSERT_MATCHES = (
+    "INSERT INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
+    " SELECT b.post_id, b.term_id, b.framing_id, b.start_pos, b.end_pos, CAST(? AS TEXT)"
+    " FROM {rows}"
+    " WHERE EXISTS (SELECT 1 FROM terms WHERE id = b.term_id AND version <= ?)"
+    " AND EXISTS (SELECT 1 FROM post_scan WHERE post_id = b.post_id AND needs_scan = 0)"
+    " ORDER BY b.n ON CONFLICT DO NOTHING RETURNING post_id, term_id"
 )
+_MATCH_COLUMNS = ("post_id", "term_id", "framing_id", "start_pos", "end_pos")
 _ANY_VERSION = 1 << 62
 
 
@@ -40,25 +44,33 @@ class RescanProgress:
 
 
 class MatchRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     @property
     def db(self) -> Database:
+        """The SQLite database, for what runs on SQLite only (the scan's worker processes
+        read its file; the indexing backlog); TypeError on PostgreSQL (see sqlite_file)."""
+        if not isinstance(self._db, Database):
+            raise TypeError(f"{self._db.path}: only a SQLite database has a file to share")
         return self._db
+
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite file worker processes may open (storage.db.open_reader); None on
+        PostgreSQL, where the scan runs in this process."""
+        return self._db.path if isinstance(self._db, Database) else None
 
     async def posts_needing_scan(self, limit: int, after_id: int = 0) -> list[PostToScan]:
         """Posts stored or edited since their last scan, in id order from after_id (a scan
         pass moves this cursor, so it can read the next batch before the last is written)."""
-        return await self._db.run_read(
-            lambda conn: _posts_to_scan(
-                conn,
-                "SELECT p.id, p.text, s.generation FROM post_scan s"
-                " JOIN posts p ON p.id = s.post_id"
-                " WHERE s.needs_scan = 1 AND s.post_id > ? ORDER BY s.post_id LIMIT ?",
-                (after_id, limit),
-            )
+        rows = await self._db.fetch_tuples(
+            "SELECT p.id, p.text, s.generation FROM post_scan s"
+            " JOIN posts p ON p.id = s.post_id"
+            " WHERE s.needs_scan = 1 AND s.post_id > ? ORDER BY s.post_id LIMIT ?",
+            (after_id, limit),
         )
+        return [PostToScan(*row) for row in rows]
 
     async def queued_ids(self, limit: int, after_id: int = 0) -> list[int]:
         """The ids of the next `limit` posts waiting for a scan after after_id (no texts:
@@ -79,18 +91,16 @@ class MatchRepository:
     ) -> list[PostToScan]:
         """Scanned posts after after_id whose last scan was at a rules version below
         scanned_below: the ones a rescan of terms up to that version has to visit."""
-        return await self._db.run_read(
-            lambda conn: _posts_to_scan(
-                conn,
-                # Posts still waiting for their first scan get every term then: skip them
-                # here so one match is not found (and reported) twice.
-                "SELECT p.id, p.text, s.generation FROM post_scan s"
-                " JOIN posts p ON p.id = s.post_id"
-                " WHERE s.post_id > ? AND s.needs_scan = 0 AND s.scanned_version < ?"
-                " ORDER BY s.post_id LIMIT ?",
-                (after_id, scanned_below, limit),
-            )
+        rows = await self._db.fetch_tuples(
+            # Posts still waiting for their first scan get every term then: skip them
+            # here so one match is not found (and reported) twice.
+            "SELECT p.id, p.text, s.generation FROM post_scan s"
+            " JOIN posts p ON p.id = s.post_id"
+            " WHERE s.post_id > ? AND s.needs_scan = 0 AND s.scanned_version < ?"
+            " ORDER BY s.post_id LIMIT ?",
+            (after_id, scanned_below, limit),
         )
+        return [PostToScan(*row) for row in rows]
 
     async def replace_for_posts(
         self,
@@ -104,45 +114,41 @@ class MatchRepository:
         A post whose text changed since it was read (an edit arrived meanwhile) is left
         as it is, still marked for scanning, so its old text never produces matches.
         rules_version: the version of the matcher that found them (None: unknown).
-        One round trip: the whole batch runs on the database thread.
+        Four statements for the whole batch, in one transaction.
         """
         guard = _ANY_VERSION if rules_version is None else rules_version
-
-        def work(conn: sqlite3.Connection) -> list[MatchRow]:
+        async with self._db.atomic() as tx:
             # Only the narrow post_scan row is written (migration 0012), and only if no edit
             # raised its generation since the post was read (0017): one statement a batch.
-            read = json.dumps([[p.post_id, p.generation] for p in scanned])
+            read, params = tx.dialect.int_rows(
+                "b", ["id", "generation"], [(p.post_id, p.generation) for p in scanned]
+            )
             kept = {
                 row[0]
-                for row in conn.execute(
-                    "UPDATE post_scan SET needs_scan = 0, scanned_version = ?"
-                    " FROM (SELECT value ->> 0 AS id, value ->> 1 AS generation"
-                    " FROM json_each(?)) AS b"
+                for row in await tx.fetchall(
+                    "UPDATE post_scan SET needs_scan = 0, scanned_version = ?"  # noqa: S608
+                    f" FROM {read}"
                     " WHERE post_scan.post_id = b.id AND post_scan.generation = b.generation"
-                    " RETURNING post_id",
-                    (rules_version or 0, read),
+                    " RETURNING post_scan.post_id",
+                    [rules_version or 0, *params],
                 )
             }
-            conn.execute(
-                "DELETE FROM matches WHERE post_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(sorted(kept)),),
-            )
+            done, params = tx.dialect.int_list(sorted(kept))
+            await tx.execute(f"DELETE FROM matches WHERE post_id IN {done}", params)  # noqa: S608
             # The posts in `kept` have no matches now and needs_scan = 0 (set just above):
-            # of the guards of _INSERT_MATCH only the term's remains, checked once per batch.
+            # of the guards of _INSERT_MATCHES only the term's remains, checked once a batch.
             terms = {
-                r[0] for r in conn.execute("SELECT id FROM terms WHERE version <= ?", (guard,))
+                r[0] for r in await tx.fetchall("SELECT id FROM terms WHERE version <= ?", (guard,))
             }
             new = _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
             stamp = iso(now)
-            conn.executemany(
+            await tx.executemany(
                 "INSERT INTO matches"
                 " (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
             )
             return new
-
-        return await self._db.run_in_transaction(work)
 
     async def pending_terms(self) -> list[PendingTerm]:
         """Terms whose background rescan over the stored posts is not finished."""
@@ -161,42 +167,45 @@ class MatchRepository:
         rules_version: int,
     ) -> list[MatchRow]:
         """Store a rescan batch's matches and move its terms' cursor, in one transaction
-        and one round trip.
+        and two statements.
 
         term_ids have now been applied to every post up to `through`; with done=True, to
         every stored post. Returns the matches that are new.
         """
-
-        def work(conn: sqlite3.Connection) -> list[MatchRow]:
-            new = _insert_many(conn, found, now, rules_version)
-            conn.executemany(
-                "UPDATE terms SET rescanned_through = max(rescanned_through, ?), backfilled = ?"
+        async with self._db.atomic() as tx:
+            new = await _insert_many(tx, found, now, rules_version)
+            await tx.executemany(
+                "UPDATE terms SET backfilled = ?, rescanned_through = CASE"
+                " WHEN rescanned_through > ? THEN rescanned_through ELSE ? END"
                 " WHERE id = ? AND version <= ? AND backfilled = 0",
-                [(through, int(done), t, rules_version) for t in term_ids],
+                [(int(done), through, through, t, rules_version) for t in term_ids],
             )
             return new
 
-        return await self._db.run_in_transaction(work)
-
     async def rescan_progress(self) -> dict[int, RescanProgress]:
         """framing id -> progress, for each framing with terms still being rescanned."""
-        return await self._db.run_read(_rescan_progress)
+        return await _rescan_progress(self._db)
 
     async def describe(self, rows: Sequence[MatchRow]) -> list[FlaggedPost]:
         """What `framewatch scan --verbose` prints about matches, in the order given (rows
         whose post or term is gone are left out); one query for all of them."""
         if not rows:
             return []
-        keys = json.dumps([[m.post_id, m.term_id, m.start, m.end] for m in rows])
+        keys, params = self._db.dialect.int_rows(
+            "j",
+            ["post_id", "term_id", "start_pos", "end_pos"],
+            [(m.post_id, m.term_id, m.start, m.end) for m in rows],
+        )
         found = await self._db.fetchall(
             # substr counts characters, as Python offsets do: only the matched text travels.
-            "SELECT f.slug, t.text, p.chat_id, c.username, p.message_id,"
-            " substr(p.text, j.value ->> 2 + 1, (j.value ->> 3) - (j.value ->> 2))"
-            " FROM json_each(?) j JOIN posts p ON p.id = j.value ->> 0"
+            "SELECT f.slug, t.text, p.chat_id, c.username, p.message_id,"  # noqa: S608
+            " substr(p.text, CAST(j.start_pos AS INTEGER) + 1,"
+            " CAST(j.end_pos - j.start_pos AS INTEGER))"
+            f" FROM {keys} JOIN posts p ON p.id = j.post_id"
             " JOIN channels c ON c.chat_id = p.chat_id"
-            " JOIN terms t ON t.id = j.value ->> 1 JOIN framings f ON f.id = t.framing_id"
-            " ORDER BY j.key",
-            (keys,),
+            " JOIN terms t ON t.id = j.term_id JOIN framings f ON f.id = t.framing_id"
+            " ORDER BY j.n",
+            params,
         )
         return [FlaggedPost(r[0], r[1], r[2], r[3], r[4], r[5]) for r in found]
 
@@ -249,22 +258,27 @@ class MatchRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM matches"))
 
 
-def _rescan_progress(conn: sqlite3.Connection) -> dict[int, RescanProgress]:
-    cursors = dict(
-        conn.execute(
+async def _rescan_progress(db: Backend) -> dict[int, RescanProgress]:
+    cursors = {
+        r[0]: r[1]
+        for r in await db.fetchall(
             "SELECT framing_id, min(rescanned_through) FROM terms WHERE backfilled = 0"
             " GROUP BY framing_id"
-        ).fetchall()
-    )
+        )
+    }
     if not cursors:
         return {}
     # Post ids only grow: the posts covered are those with an id up to the cursor. One pass
     # counts them for every cursor; with no WHERE clause SQLite reads a narrow covering
     # index instead of the whole table (a rowid range would read every post's text).
     through = sorted(set(cursors.values()))
-    sums = ", ".join(["sum(id <= ?)"] * len(through))  # only placeholders are joined in
-    query = f"SELECT count(*), {sums} FROM posts"  # noqa: S608
-    stored, *covered = conn.execute(query, through).fetchone()
+    counts = ", ".join(["count(*) FILTER (WHERE id <= ?)"] * len(through))  # placeholders only
+    query = f"SELECT count(*), {counts} FROM posts"  # noqa: S608
+    row = await db.fetchone(query, through)
+    assert row is not None  # an aggregate without GROUP BY has one row
+    stored: int
+    covered: list[int]
+    stored, *covered = row
     if not stored:  # nothing to rescan: the next scan marks the terms done
         return {}
     by_cursor = dict(zip(through, covered, strict=True))
@@ -303,31 +317,18 @@ def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
     return firsts
 
 
-def _insert_many(
-    conn: sqlite3.Connection, found: Sequence[MatchRow], now: datetime, rules_version: int
+async def _insert_many(
+    tx: Tx, found: Sequence[MatchRow], now: datetime, rules_version: int
 ) -> list[MatchRow]:
-    """INSERT OR IGNORE of each match under the guards of _INSERT_MATCH; the ones stored.
-
-    One statement per match, but all on the database thread inside one transaction (a few
-    microseconds each): the row count of each says whether it is new.
-    """
-    stamp = iso(now)
-    return [
-        m
-        for m in found
-        if conn.execute(
-            _INSERT_MATCH,
-            (
-                m.post_id,
-                m.term_id,
-                m.framing_id,
-                m.start,
-                m.end,
-                stamp,
-                m.term_id,
-                rules_version,
-                m.post_id,
-            ),
-        ).rowcount
-        == 1
-    ]
+    """Each match stored unless its key is (the first of each key wins) or a guard of
+    _INSERT_MATCHES fails; the ones stored, in order. One statement for the batch."""
+    if not found:
+        return []
+    rows, params = tx.dialect.int_rows(
+        "b", _MATCH_COLUMNS, [(m.post_id, m.term_id, m.framing_id, m.start, m.end) for m in found]
+    )
+    stored = await tx.fetchall(
+        _INSERT_MATCHES.format(rows=rows), [iso(now), *params, rules_version]
+    )
+    new = {(r[0], r[1]) for r in stored}
+    return _first_of_each(m for m in found if (m.post_id, m.term_id) in new)

@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit
 from storage import rule_changes as changes
-from storage.db import Database
+from storage.backend import Backend, Tx
 from storage.rule_changes import TermLimitError
 
 
@@ -49,7 +47,7 @@ class PackImport:
 
 
 async def import_pack(
-    db: Database,
+    db: Backend,
     pack: list[PackFraming],
     actor: int | None,
     now: datetime,
@@ -62,7 +60,7 @@ async def import_pack(
     the pack does not list are kept. TermLimitError (nothing imported) when a framing
     would end up with more than max_terms terms.
     """
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         version = await changes.next_version(conn)
         results = tuple(
             [
@@ -85,7 +83,7 @@ async def import_pack(
     return PackImport(results, version if added else None)
 
 
-async def export_pack(db: Database) -> list[PackFraming]:
+async def export_pack(db: Backend) -> list[PackFraming]:
     """Every framing with its terms in the order they were added, by slug."""
     framings = await db.fetchall("SELECT id, slug, title, description FROM framings ORDER BY slug")
     terms = await db.fetchall("SELECT framing_id, text, key FROM terms ORDER BY id")
@@ -99,7 +97,7 @@ async def export_pack(db: Database) -> list[PackFraming]:
 
 
 async def _import_framing(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     framing: PackFraming,
     version: int,
     actor: int | None,
@@ -110,17 +108,21 @@ async def _import_framing(
     framing_id, created, title_changed, description_changed = await _upsert_framing(
         conn, framing, actor, now
     )
-    async with conn.execute(
-        "SELECT key, text FROM terms WHERE framing_id = ? ORDER BY id", (framing_id,)
-    ) as cur:
-        existing = {str(r[0]): str(r[1]) for r in await cur.fetchall()}
-    added: list[str] = []
+    existing = {
+        str(r[0]): str(r[1])
+        for r in await conn.fetchall(
+            "SELECT key, text FROM terms WHERE framing_id = ? ORDER BY id", (framing_id,)
+        )
+    }
+    # The first of each key the framing lacks: what inserting them one by one keeps (the
+    # write transaction is the only writer, so nothing else can take a key meanwhile).
+    new: dict[str, str] = {}
     for text, key in framing.terms:
-        if key not in existing and await changes.insert_term(
-            conn, framing_id, text, key, version, actor, now
-        ):
-            await changes.record(conn, version, framing.slug, text, "added", actor, via, now)
-            added.append(text)
+        if key not in existing:
+            new.setdefault(key, text)
+    added = list(new.values())
+    await changes.insert_terms(conn, framing_id, list(new.items()), version, actor, now)
+    await changes.record_many(conn, version, framing.slug, added, "added", actor, via, now)
     if len(existing) + len(added) > max_terms:
         raise TermLimitError(framing.slug, len(existing) + len(added), max_terms)
     pack_keys = {key for _, key in framing.terms}
@@ -136,13 +138,12 @@ async def _import_framing(
 
 
 async def _upsert_framing(
-    conn: aiosqlite.Connection, framing: PackFraming, actor: int | None, now: datetime
+    conn: Tx, framing: PackFraming, actor: int | None, now: datetime
 ) -> tuple[int, bool, bool, bool]:
     """(id, created, title changed, description changed)."""
-    async with conn.execute(
+    row = await conn.fetchone(
         "SELECT id, title, description FROM framings WHERE slug = ?", (framing.slug,)
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         framing_id, _ = await changes.ensure_framing(
             conn,

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit
 from storage.approvals import ApprovalRepository, Joined, after_membership
-from storage.db import Database
+from storage.backend import Backend, Row, Tx
 from storage.models import ChannelStats, IncomingPost, StoreOutcome, StoreResult
 from storage.numbers import ascii_int
 from storage.timeutil import from_unix, iso, unix
 
 
 class PostRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def store(self, post: IncomingPost, now: datetime) -> StoreResult:
@@ -32,18 +28,15 @@ class PostRepository:
         return result
 
     async def store_many(self, posts: Sequence[IncomingPost], now: datetime) -> list[StoreResult]:
-        """store() of each post in order, in one transaction and one round trip (the whole
-        batch runs on the database thread): the same outcomes and rows as one by one. A key
-        repeated in `posts` starts a new run, so a later copy sees the earlier one exactly
-        as store() would."""
-
-        def work(conn: sqlite3.Connection) -> list[StoreResult]:
+        """store() of each post in order, in one transaction and a few statements per batch
+        (never one per post): the same outcomes and rows as one by one. A key repeated in
+        `posts` starts a new run, so a later copy sees the earlier one exactly as store()
+        would."""
+        async with self._db.atomic() as tx:
             results: list[StoreResult] = []
             for run in _runs_without_repeats(posts):
-                results += _store_run(conn, run, now)
+                results += await _store_run(tx, run, now)
             return results
-
-        return await self._db.run_in_transaction(work)
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM posts"))
@@ -104,30 +97,35 @@ def _runs_without_repeats(posts: Sequence[IncomingPost]) -> Iterator[Sequence[In
         yield posts[start:]
 
 
-def _store_run(
-    conn: sqlite3.Connection, posts: Sequence[IncomingPost], now: datetime
-) -> list[StoreResult]:
+async def _store_run(tx: Tx, posts: Sequence[IncomingPost], now: datetime) -> list[StoreResult]:
     """store() for posts with distinct keys, in bulk. New posts are inserted in list order,
-    so they get the ids that storing one by one gives; unchanged ones refresh their
-    details; changed ones go through the very _update that store() uses."""
+    so they get the ids that storing one by one gives; stored ones refresh their details;
+    changed ones become edits (below) unless older than the stored text."""
     stamp = iso(now)
-    conn.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
-    stored = _rows_by_key(conn, posts)
+    await tx.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
+    stored = await _rows_by_key(tx, posts)
     fresh = [p for p in posts if (p.chat_id, p.message_id) not in stored]
-    conn.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
-    ids = _rows_by_key(conn, fresh) if fresh else {}
-    same = [(p, row) for p in posts if (row := stored.get((p.chat_id, p.message_id)))]
-    same = [(p, row) for p, row in same if row[1] == p.text]
-    conn.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in same])
+    ids = {}
+    if fresh:  # (each statement is a round trip: none for nothing)
+        await tx.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
+        ids = await _rows_by_key(tx, fresh)
+    known = [(p, stored[k]) for p in posts if (k := (p.chat_id, p.message_id)) in stored]
+    if known:
+        await tx.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in known])
+    edits = [(p, row) for p, row in known if row[1] != p.text and not _is_stale(p, row)]
+    await _edit(tx, edits, now)
     results = []
     for post in posts:
         key = (post.chat_id, post.message_id)
         if key not in stored:
             results.append(StoreResult(ids[key][0], StoreOutcome.NEW))
-        elif stored[key][1] == post.text:
-            results.append(StoreResult(stored[key][0], StoreOutcome.UNCHANGED))
+            continue
+        row = stored[key]
+        if row[1] == post.text:
+            outcome = StoreOutcome.UNCHANGED
         else:
-            results.append(_update(conn, stored[key], post, now))
+            outcome = StoreOutcome.STALE if _is_stale(post, row) else StoreOutcome.EDITED
+        results.append(StoreResult(row[0], outcome))
     return results
 
 
@@ -141,46 +139,46 @@ def _channel_rows(posts: Sequence[IncomingPost], stamp: str) -> list[tuple[objec
     return [(chat_id, name, title, stamp, stamp) for chat_id, (name, title) in final.items()]
 
 
-def _rows_by_key(
-    conn: sqlite3.Connection, posts: Sequence[IncomingPost]
-) -> dict[tuple[int, int], sqlite3.Row]:
-    """(chat_id, message_id) -> (id, text, edited_at) of the stored ones among posts."""
+async def _rows_by_key(tx: Tx, posts: Sequence[IncomingPost]) -> dict[tuple[int, int], Row]:
+    """(chat_id, message_id) -> (id, text, edited_at) of the stored ones among posts: one
+    query per channel of the batch (most batches come from one channel)."""
     by_chat: dict[int, list[int]] = {}
     for p in posts:  # grouped once, not filtered once per chat
         by_chat.setdefault(p.chat_id, []).append(p.message_id)
-    found: dict[tuple[int, int], sqlite3.Row] = {}
+    found: dict[tuple[int, int], Row] = {}
     for chat_id, message_ids in by_chat.items():
-        rows = conn.execute(
+        ids, params = tx.dialect.int_list(message_ids)
+        rows = await tx.fetchall(
             # IN (subquery) probes the (chat_id, message_id) index once per id.
-            "SELECT id, text, edited_at, message_id FROM posts"
-            " WHERE chat_id = ? AND message_id IN (SELECT value FROM json_each(?))",
-            (chat_id, json.dumps(message_ids)),
+            "SELECT id, text, edited_at, message_id FROM posts"  # noqa: S608
+            f" WHERE chat_id = ? AND message_id IN {ids}",
+            [chat_id, *params],
         )
         found.update({(chat_id, r[3]): r for r in rows})
     return found
 
 
-def _update(
-    conn: sqlite3.Connection, row: sqlite3.Row, post: IncomingPost, now: datetime
-) -> StoreResult:
-    post_id, old_text, old_edited = row[0], row[1], row[2]
+def _is_stale(post: IncomingPost, row: Row) -> bool:
+    """An older version arriving after a newer one: kept out of the current text."""
     new_edited = unix(post.edited_at) if post.edited_at else None
-    conn.execute(_REFRESH_DETAILS, _refresh_params(post, post_id))
-    if old_text == post.text:
-        return StoreResult(post_id, StoreOutcome.UNCHANGED)
-    if (new_edited or 0) < (old_edited or 0):
-        return StoreResult(post_id, StoreOutcome.STALE)
-    conn.execute(
+    return (new_edited or 0) < (row[2] or 0)
+
+
+async def _edit(tx: Tx, edits: Sequence[tuple[IncomingPost, Row]], now: datetime) -> None:
+    """The old texts become versions, the old matches go (the new text is matched again
+    from scratch), the new texts replace them: three statements for the whole batch."""
+    if not edits:
+        return
+    await tx.executemany(
         "INSERT INTO post_versions (post_id, text, edited_at, replaced_at) VALUES (?, ?, ?, ?)",
-        (post_id, old_text, old_edited, iso(now)),
+        [(row[0], row[1], row[2], iso(now)) for _, row in edits],
     )
-    # The new text must be matched again from scratch: drop the old matches.
-    conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
-    conn.execute(
+    edited, params = tx.dialect.int_list([row[0] for _, row in edits])
+    await tx.execute(f"DELETE FROM matches WHERE post_id IN {edited}", params)  # noqa: S608
+    await tx.executemany(
         "UPDATE posts SET text = ?, edited_at = ? WHERE id = ?",  # queues a scan (0012)
-        (post.text, new_edited, post_id),
+        [(p.text, unix(p.edited_at) if p.edited_at else None, row[0]) for p, row in edits],
     )
-    return StoreResult(post_id, StoreOutcome.EDITED)
 
 
 _REFRESH_DETAILS = (
@@ -210,7 +208,7 @@ def _refresh_params(post: IncomingPost, post_id: int) -> tuple[object, ...]:
 
 
 async def _upsert_channel(
-    conn: aiosqlite.Connection, chat_id: int, username: str | None, title: str, now: datetime
+    conn: Tx, chat_id: int, username: str | None, title: str, now: datetime
 ) -> None:
     await conn.execute(
         _UPSERT_CHANNEL, (chat_id, username or None, title or "", iso(now), iso(now))
@@ -236,7 +234,7 @@ _STATS = (
 )
 
 
-def _stats(r: aiosqlite.Row) -> ChannelStats:
+def _stats(r: Row) -> ChannelStats:
     return ChannelStats(
         chat_id=r["chat_id"],
         username=r["username"],
@@ -252,7 +250,7 @@ def _stats(r: aiosqlite.Row) -> ChannelStats:
 
 
 class ChannelRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
         self.approvals = ApprovalRepository(db)
 
@@ -268,11 +266,8 @@ class ChannelRepository:
     ) -> Joined:
         """The bot joined or left a channel. approve: whoever added it may have it watched
         (a moderator, an admin, the operator); otherwise a new channel waits as pending."""
-        async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT approval FROM channels WHERE chat_id = ?", (chat_id,)
-            ) as cur:
-                row = await cur.fetchone()
+        async with self._db.atomic() as conn:
+            row = await conn.fetchone("SELECT approval FROM channels WHERE chat_id = ?", (chat_id,))
             await _upsert_channel(conn, chat_id, username, title, now)
             await conn.execute(
                 "UPDATE channels SET is_member = ?, added_by = coalesce(?, added_by)"
@@ -305,12 +300,12 @@ class ChannelRepository:
         self, chat_id: int, watchdog: bool, user_id: int | None, now: datetime
     ) -> bool:
         """Mark or unmark a channel as a watchdog; False if it already was so (or is unknown)."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+        async with self._db.atomic() as conn:
+            changed = await conn.execute(
                 "UPDATE channels SET watchdog = ? WHERE chat_id = ? AND watchdog <> ?",
                 (int(watchdog), chat_id, int(watchdog)),
             )
-            if cur.rowcount != 1:
+            if changed != 1:
                 return False
             action = "watchdog-on" if watchdog else "watchdog-off"
             await audit.record(conn, user_id, action, str(chat_id), now)

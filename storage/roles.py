@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend
 from storage.models import RoleGrant
 from storage.timeutil import from_iso, iso
 
 
 class RoleRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def role_of(self, user_id: int) -> str | None:
@@ -20,9 +20,8 @@ class RoleRepository:
 
     async def grant(self, user_id: int, role: str, actor: int, now: datetime) -> str | None:
         """Give a role; returns the role the user had before, if any."""
-        async with self._db.transaction() as conn:
-            async with conn.execute("SELECT role FROM roles WHERE user_id = ?", (user_id,)) as cur:
-                row = await cur.fetchone()
+        async with self._db.atomic() as conn:
+            row = await conn.fetchone("SELECT role FROM roles WHERE user_id = ?", (user_id,))
             if row is not None and row[0] == role:
                 return role  # nothing to change, nothing to audit
             await conn.execute(
@@ -36,9 +35,8 @@ class RoleRepository:
 
     async def revoke(self, user_id: int, actor: int, now: datetime) -> str | None:
         """Take a user's role away; returns the role removed, or None if there was none."""
-        async with self._db.transaction() as conn:
-            async with conn.execute("SELECT role FROM roles WHERE user_id = ?", (user_id,)) as cur:
-                row = await cur.fetchone()
+        async with self._db.atomic() as conn:
+            row = await conn.fetchone("SELECT role FROM roles WHERE user_id = ?", (user_id,))
             if row is None:
                 return None
             await conn.execute("DELETE FROM roles WHERE user_id = ?", (user_id,))

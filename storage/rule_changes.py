@@ -5,10 +5,10 @@ storage/packs.py (framing packs)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
+from storage.backend import Tx
 from storage.timeutil import iso
 
 
@@ -25,24 +25,26 @@ class TermLimitError(ValueError):
         self.limit = limit
 
 
-async def term_count(conn: aiosqlite.Connection, framing_id: int) -> int:
-    async with conn.execute(
-        "SELECT count(*) FROM terms WHERE framing_id = ?", (framing_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+_RECORD = (
+    "INSERT INTO rule_changes (version, framing_slug, term_text, change, user_id, via, at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
-async def next_version(conn: aiosqlite.Connection) -> int:
-    # Inside the change's BEGIN IMMEDIATE transaction: no other writer can take it too.
-    async with conn.execute("SELECT coalesce(max(version), 0) + 1 FROM rule_changes") as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+async def term_count(conn: Tx, framing_id: int) -> int:
+    return int(
+        await conn.fetchval("SELECT count(*) FROM terms WHERE framing_id = ?", (framing_id,))
+    )
+
+
+async def next_version(conn: Tx) -> int:
+    # Inside the change's write transaction (one writer at a time on either database, see
+    # storage.backend): no other writer can take it too.
+    return int(await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM rule_changes"))
 
 
 async def record(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     version: int,
     slug: str,
     text: str,
@@ -51,36 +53,46 @@ async def record(
     via: str,
     now: datetime,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO rule_changes (version, framing_slug, term_text, change, user_id, via, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (version, slug, text, change, actor, via, iso(now)),
+    await conn.execute(_RECORD, (version, slug, text, change, actor, via, iso(now)))
+
+
+async def record_many(
+    conn: Tx,
+    version: int,
+    slug: str,
+    texts: Sequence[str],
+    change: str,
+    actor: int | None,
+    via: str,
+    now: datetime,
+) -> None:
+    """record() of each text, in order, in one round trip."""
+    await conn.executemany(
+        _RECORD, [(version, slug, text, change, actor, via, iso(now)) for text in texts]
     )
 
 
 async def ensure_framing(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     slug: str,
     title: str,
     description: str,
     actor: int | None,
     now: datetime,
 ) -> tuple[int, bool]:
-    async with conn.execute("SELECT id FROM framings WHERE slug = ?", (slug,)) as cur:
-        row = await cur.fetchone()
-    if row is not None:
-        return int(row[0]), False
-    cur = await conn.execute(
+    found = await conn.fetchval("SELECT id FROM framings WHERE slug = ?", (slug,))
+    if found is not None:
+        return int(found), False
+    new_id = await conn.fetchval(
         "INSERT INTO framings (slug, title, description, created_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
         (slug, title, description, iso(now), actor),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid, True
+    return int(new_id), True
 
 
 async def insert_term(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     framing_id: int,
     text: str,
     key: str,
@@ -88,9 +100,25 @@ async def insert_term(
     actor: int | None,
     now: datetime,
 ) -> bool:
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO terms (framing_id, text, key, version, created_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (framing_id, text, key, version, iso(now), actor),
+    inserted = await conn.execute(_INSERT_TERM, (framing_id, text, key, version, iso(now), actor))
+    return inserted == 1
+
+
+async def insert_terms(
+    conn: Tx,
+    framing_id: int,
+    terms: Sequence[tuple[str, str]],
+    version: int,
+    actor: int | None,
+    now: datetime,
+) -> None:
+    """insert_term() of each (key, text) in one round trip; the keys must be new ones."""
+    await conn.executemany(
+        _INSERT_TERM, [(framing_id, text, key, version, iso(now), actor) for key, text in terms]
     )
-    return cur.rowcount == 1
+
+
+_INSERT_TERM = (
+    "INSERT INTO terms (framing_id, text, key, version, created_at, created_by)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (framing_id, key) DO NOTHING"
+)

@@ -7,39 +7,43 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend
 from storage.models import Delivery
 from storage.timeutil import iso
 
 
 class SubscriberRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def subscribe(self, chat_id: int, now: datetime) -> bool:
         """Turn the daily digest on; False if it already was."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT INTO subscribers (chat_id, active, subscribed_at, updated_at)"
-                " VALUES (?, 1, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
-                " active = 1, note = '', subscribed_at = excluded.subscribed_at,"
-                " updated_at = excluded.updated_at WHERE subscribers.active = 0",
-                (chat_id, iso(now), iso(now)),
+        async with self._db.atomic() as conn:
+            changed = (
+                await conn.execute(
+                    "INSERT INTO subscribers (chat_id, active, subscribed_at, updated_at)"
+                    " VALUES (?, 1, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
+                    " active = 1, note = '', subscribed_at = excluded.subscribed_at,"
+                    " updated_at = excluded.updated_at WHERE subscribers.active = 0",
+                    (chat_id, iso(now), iso(now)),
+                )
+                == 1
             )
-            changed = cur.rowcount == 1
             if changed:
                 await audit.record(conn, chat_id, "subscribe", "", now)
             return changed
 
     async def unsubscribe(self, chat_id: int, now: datetime, note: str = "") -> bool:
         """Turn the daily digest off; False if it was not on."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE subscribers SET active = 0, note = ?, updated_at = ?"
-                " WHERE chat_id = ? AND active = 1",
-                (note, iso(now), chat_id),
+        async with self._db.atomic() as conn:
+            changed = (
+                await conn.execute(
+                    "UPDATE subscribers SET active = 0, note = ?, updated_at = ?"
+                    " WHERE chat_id = ? AND active = 1",
+                    (note, iso(now), chat_id),
+                )
+                == 1
             )
-            changed = cur.rowcount == 1
             if changed:
                 await audit.record(conn, chat_id, "unsubscribe", note, now)
             return changed
@@ -73,7 +77,7 @@ _SELECT = (
 
 
 class DeliveryRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def claim(
@@ -95,24 +99,23 @@ class DeliveryRepository:
         out, so a restart resumes each one instead of sending it again.
         """
         text = json.dumps(list(messages))
-        async with self._db.transaction() as conn:
+        async with self._db.atomic() as conn:
             # The text is kept once (digest_texts), not once per subscriber: 10,000
             # subscribers would otherwise store 10,000 copies of the same digest a day.
-            await conn.execute("INSERT OR IGNORE INTO digest_texts (messages) VALUES (?)", (text,))
-            async with conn.execute(
-                "SELECT id FROM digest_texts WHERE messages = ?", (text,)
-            ) as cur:
-                row = await cur.fetchone()
-            assert row is not None  # inserted just above, or already there
-            text_id = row[0]
+            await conn.execute(
+                "INSERT INTO digest_texts (messages) VALUES (?) ON CONFLICT DO NOTHING", (text,)
+            )
+            text_id = await conn.fetchval("SELECT id FROM digest_texts WHERE messages = ?", (text,))
+            assert text_id is not None  # inserted just above, or already there
             await conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (chat_id, period, messages, text_id,"
-                " created_at, updated_at) VALUES (?, ?, '', ?, ?, ?)",
+                "INSERT INTO deliveries (chat_id, period, messages, text_id,"
+                " created_at, updated_at) VALUES (?, ?, '', ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(chat_id, period, text_id, iso(now), iso(now)) for chat_id in chat_ids],
             )
             # One read of the period's rows (an index on period) instead of one per subscriber.
-            async with conn.execute(_SELECT + " WHERE d.period = ?", (period,)) as cur:
-                rows = {r[0]: r for r in await cur.fetchall()}
+            rows = {
+                r[0]: r for r in await conn.fetchall(_SELECT + " WHERE d.period = ?", (period,))
+            }
         # Most rows share the text just inserted: parse each distinct text once.
         parsed: dict[str, tuple[str, ...]] = {text: tuple(messages)}
         deliveries = []
@@ -132,7 +135,7 @@ class DeliveryRepository:
         self, updates: Sequence[tuple[int, str, int, str]], now: datetime
     ) -> None:
         """Record (chat_id, period, sent_count, status) of several deliveries in one commit."""
-        async with self._db.transaction() as conn:
+        async with self._db.atomic() as conn:
             await conn.executemany(
                 "UPDATE deliveries SET sent_count = ?, status = ?, updated_at = ?"
                 " WHERE chat_id = ? AND period = ?",

@@ -127,5 +127,7 @@ async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIt
         await db.close()
 
 
-# The throwaway PostgreSQL server and a database per test (tests/pg_server.py).
+# The throwaway PostgreSQL server and a database per test (tests/pg_server.py), and both
+# databases for the repositories ported to storage.backend (tests/backends.py).
+from tests.backends import any_db, backend_target, sqlite_db  # noqa: E402, F401
 from tests.pg_server import pg_server, pg_url  # noqa: E402, F401

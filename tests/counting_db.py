@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.db import Database, Params, open_database
+from storage.db import Database, Params, SqliteTx, open_database
 
 T = TypeVar("T")
 
@@ -30,6 +30,30 @@ class CountedConnection:
         return getattr(self._conn, name)
 
 
+class CountedTx(SqliteTx):
+    """The SqliteTx an atomic() block gets, counting each statement it sends."""
+
+    def __init__(self, conn: aiosqlite.Connection, calls: Counter[str]) -> None:
+        super().__init__(conn)
+        self._calls = calls
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._calls["statement in atomic"] += 1
+        return await super().execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._calls["statement in atomic"] += 1
+        await super().executemany(sql, rows)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self._calls["statement in atomic"] += 1
+        return await super().fetchall(sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        self._calls["statement in atomic"] += 1
+        return await super().fetchone(sql, params)
+
+
 class CountingDatabase(Database):
     """The real Database, counting its round trips to the database thread: one per call
     of these methods, and for transaction() one per statement too."""
@@ -37,6 +61,13 @@ class CountingDatabase(Database):
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         super().__init__(conn, path)
         self.calls: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[SqliteTx]:
+        """The backend interface's transaction: one call, and one per statement in it."""
+        self.calls["atomic"] += 1
+        async with Database.transaction(self) as conn:  # not counted twice
+            yield CountedTx(conn, self.calls)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

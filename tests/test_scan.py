@@ -1,4 +1,5 @@
-"""bot.scan.run_scan on real SQLite: backfill of new terms, scans of new and edited posts."""
+"""bot.scan.run_scan on real databases (SQLite and PostgreSQL: tests.backends.any_db):
+backfill of new terms, scans of new and edited posts."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ from bot.config import Settings
 from bot.context import Services
 from bot.framings import check_new_term
 from bot.scan import ScanReport, run_scan
+from storage.backend import Backend
 from storage.db import Database
 from storage.models import IncomingPost, MatchRow
 from tests.conftest import DB_FILE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
+
+
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
 
 
 @pytest.fixture
@@ -59,7 +67,8 @@ async def scan(services: Services, batch: int = 500) -> ScanReport:
 async def stored_matches(db: Database) -> list[tuple[int, int, str]]:
     """(post id, term id, the matched text cut from posts.text by the stored offsets)."""
     rows = await db.fetchall(
-        "SELECT m.post_id, m.term_id, substr(p.text, m.start_pos + 1, m.end_pos - m.start_pos)"
+        "SELECT m.post_id, m.term_id, substr(p.text, CAST(m.start_pos AS INTEGER) + 1,"
+        " CAST(m.end_pos - m.start_pos AS INTEGER))"
         " FROM matches m JOIN posts p ON p.id = m.post_id ORDER BY m.post_id, m.term_id"
     )
     return [(r[0], r[1], r[2]) for r in rows]
@@ -276,7 +285,7 @@ async def test_two_thousand_posts_and_fifty_terms(services: Services, db: Databa
     ]
     await scan(services)
     posts = 2000
-    async with db.transaction() as conn:  # one transaction: storing is not what is measured
+    async with db.atomic() as conn:  # one transaction: storing is not what is measured
         await conn.execute(
             "INSERT INTO channels (chat_id, username, title, added_at, updated_at)"
             " VALUES (?, 'news', 'News', ?, ?)",

@@ -1,15 +1,21 @@
-"""Repositories in storage/ against real SQLite files: migrations, posts, framings, audit,
-roles, subscribers, deliveries, inbox, full-text search and transactions."""
+"""Repositories in storage/ against real databases: migrations, posts, framings, audit,
+roles, subscribers, deliveries, inbox, full-text search and transactions.
+
+The repositories ported to storage.backend run on SQLite and on PostgreSQL (`db` is
+tests.backends.any_db); inbox, search and what only SQLite has are @sqlite_only."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 import pytest
 
+from storage.backend import Backend
 from storage.db import Database, _migration_files, migrate, open_database
 from storage.framings import AddTermResult, FramingRepository
 from storage.inbox import InboxRepository
@@ -27,12 +33,20 @@ from storage.search import (
     SearchRepository,
 )
 from storage.subscribers import DeliveryRepository, SubscriberRepository
+from tests.backends import sqlite_only
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = -1001234567890
 OTHER_CHANNEL = -1009876543210
 MODERATOR = 501
 ADMIN = 1
+
+
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -101,6 +115,7 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     assert {"posts", "channels", "framings", "terms", "matches", "audit_log", "inbox"} <= tables
 
 
+@sqlite_only
 async def test_failing_migration_leaves_nothing_and_is_not_recorded(db: Database) -> None:
     bad = (
         99,
@@ -117,12 +132,14 @@ async def test_failing_migration_leaves_nothing_and_is_not_recorded(db: Database
     assert await scalar(db, "SELECT count(*) FROM schema_migrations") == shipped
 
 
+@sqlite_only
 async def test_pragmas(db: Database) -> None:
     assert await scalar(db, "PRAGMA journal_mode") == "wal"
     assert await scalar(db, "PRAGMA foreign_keys") == 1
     assert await scalar(db, "PRAGMA busy_timeout") == 5000
 
 
+@sqlite_only
 async def test_transaction_that_raises_leaves_nothing_behind(db: Database) -> None:
     async def half_done() -> None:
         async with db.transaction() as conn:
@@ -151,7 +168,7 @@ async def test_transaction_that_raises_leaves_nothing_behind(db: Database) -> No
 
 async def test_failed_statement_inside_repository_changes_nothing(db: Database) -> None:
     roles = RoleRepository(db)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.CheckViolationError)):
         await roles.grant(7, "emperor", ADMIN, NOW)  # violates the CHECK on roles.role
     assert await roles.all() == []
     assert await audit_rows(db) == []
@@ -621,9 +638,30 @@ async def test_claimed_delivery_keeps_its_first_messages(db: Database) -> None:
     assert await deliveries.get(42, "2026-11-27") is None
 
 
+async def test_a_digest_of_full_length_messages_is_kept_once(db: Database) -> None:
+    """Three messages of 4,000 letters that do not compress: more than a PostgreSQL B-tree
+    entry may hold (its digest_texts key is a hash, storage/pg/migrations/0004)."""
+    subscribers, deliveries = SubscriberRepository(db), DeliveryRepository(db)
+    letters = "абвгдежзийклмнопрстуфхцчшщыэюя ,.;"
+    messages = [
+        "".join(letters[(i * 7919 + n * 104729) % len(letters)] for i in range(4000))
+        for n in range(3)
+    ]
+    for chat_id in (41, 42):
+        await subscribers.subscribe(chat_id, NOW)
+    claimed = await deliveries.claim_many([41, 42], "2026-11-25", messages, NOW)
+    again = await deliveries.claim(42, "2026-11-25", ["other"], NOW)
+
+    assert [d.messages for d in claimed] == [tuple(messages)] * 2
+    assert again.messages == tuple(messages)
+    stored = "SELECT count(*) FROM digest_texts WHERE messages = ?"
+    assert await scalar(db, stored, (json.dumps(messages),)) == 1  # once for both
+
+
 # --- inbox ---------------------------------------------------------------------------------
 
 
+@sqlite_only
 async def test_inbox_save_offset_order_and_processing(db: Database) -> None:
     inbox = InboxRepository(db)
     assert await inbox.next_offset() is None
@@ -651,6 +689,7 @@ async def test_inbox_save_offset_order_and_processing(db: Database) -> None:
     )
 
 
+@sqlite_only
 async def test_inbox_prune_keeps_unprocessed_recent_and_newest(db: Database) -> None:
     inbox = InboxRepository(db)
     old = NOW - timedelta(days=10)
@@ -668,6 +707,7 @@ async def test_inbox_prune_keeps_unprocessed_recent_and_newest(db: Database) -> 
     assert [u.update_id for u in await inbox.unprocessed()] == [3]
 
 
+@sqlite_only
 async def test_inbox_prune_of_everything_keeps_the_newest_row(db: Database) -> None:
     inbox = InboxRepository(db)
     await inbox.save([InboxUpdate(7, "{}"), InboxUpdate(8, "{}")], NOW)
@@ -686,6 +726,7 @@ async def store_all(db: Database, texts: list[str]) -> None:
         await posts.store(post(message_id, text, posted_at=NOW - timedelta(hours=message_id)), NOW)
 
 
+@sqlite_only
 async def test_search_ranks_and_highlights(db: Database) -> None:
     await store_all(
         db,
@@ -713,6 +754,7 @@ async def test_search_ranks_and_highlights(db: Database) -> None:
     assert len(await SearchRepository(db).search("ceasefire", limit=1)) == 1
 
 
+@sqlite_only
 async def test_search_cyrillic_words_and_case(db: Database) -> None:
     await store_all(
         db,
@@ -733,6 +775,7 @@ async def test_search_cyrillic_words_and_case(db: Database) -> None:
     assert f"{HIGHLIGHT_START}волі{HIGHLIGHT_END}" in ukrainian[0].snippet
 
 
+@sqlite_only
 async def test_search_phrase_in_double_quotes(db: Database) -> None:
     await store_all(
         db,
@@ -764,12 +807,14 @@ async def test_search_phrase_in_double_quotes(db: Database) -> None:
         "*",
     ],
 )
+@sqlite_only
 async def test_malformed_query_raises_query_syntax_error(db: Database, query: str) -> None:
     await store_all(db, ["some text with foo and bar"])
     with pytest.raises(QuerySyntaxError):
         await SearchRepository(db).search(query)
 
 
+@sqlite_only
 async def test_over_long_query_is_refused(db: Database) -> None:
     search = SearchRepository(db)
     await store_all(db, ["word"])
@@ -778,6 +823,7 @@ async def test_over_long_query_is_refused(db: Database) -> None:
         await search.search("word " * (MAX_QUERY_LENGTH // 5 + 1))
 
 
+@sqlite_only
 async def test_edited_post_is_found_by_its_new_text_only(db: Database) -> None:
     posts, search = PostRepository(db), SearchRepository(db)
     await posts.store(post(text="alpha original words"), NOW)

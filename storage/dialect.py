@@ -1,0 +1,105 @@
+"""Where SQLite and PostgreSQL differ, for the repositories that run on both (issue 12).
+
+Repositories write one SQL text, in the subset both understand: `?` placeholders, upserts as
+`INSERT ... ON CONFLICT (...) DO NOTHING / DO UPDATE` (never INSERT OR IGNORE/REPLACE), new
+ids through `RETURNING id` (never lastrowid), `CASE` instead of SQLite's two-argument
+max/min, `count(*) FILTER (WHERE ...)` instead of summing booleans, flags as 0/1 integers
+(both schemas store them so). What cannot be written once lives here, and only here:
+
+- placeholders: PostgreSQL numbers them ($1, $2 ...); each SQL text is rewritten once and
+  the result cached.
+- a list of integers (or of integer tuples) as ONE parameter per column: SQLite reads a JSON
+  array with json_each, PostgreSQL unnests bigint arrays. `int_rows` gives the table
+  expression and its parameters for either; a batch stays one statement, whatever its size.
+- the number of rows a statement changed: sqlite3's cursor.rowcount, asyncpg's status text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+DialectName = Literal["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: DialectName
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.name == "sqlite"
+
+    def sql(self, text: str) -> str:
+        """The statement as this database takes it: `?` -> `$n` on PostgreSQL (cached)."""
+        return text if self.name == "sqlite" else numbered(text)
+
+    def int_rows(
+        self, alias: str, columns: Sequence[str], rows: Sequence[Sequence[int]]
+    ) -> tuple[str, list[Any]]:
+        """A table expression `alias(columns..., n)` holding `rows` (integers), n their
+        position (ascending in list order), for a FROM clause; and its parameters, which
+        take the expression's place among the statement's `?`s.
+
+        SQLite: one JSON parameter read by json_each. PostgreSQL: one bigint[] per column,
+        unnested side by side WITH ORDINALITY. Either way one statement per batch.
+        """
+        if self.name == "sqlite":
+            picked = ", ".join(f"value ->> {i} AS {c}" for i, c in enumerate(columns))
+            return (
+                f"(SELECT key AS n, {picked} FROM json_each(?)) AS {alias}",  # noqa: S608
+                [json.dumps([list(r) for r in rows])],
+            )
+        arrays = ", ".join("?::bigint[]" for _ in columns)
+        return (
+            f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(columns)}, n)",
+            [[r[i] for r in rows] for i in range(len(columns))],
+        )
+
+    def int_list(self, values: Sequence[int]) -> tuple[str, list[Any]]:
+        """`(SELECT value FROM ...)`: the integers as a subquery for `x IN ...`, which
+        probes an index once per value on either database."""
+        if self.name == "sqlite":  # a flat JSON array: no per-element extraction
+            return "(SELECT value FROM json_each(?))", [json.dumps(list(values))]
+        return "(SELECT unnest(?::bigint[]))", [list(values)]
+
+
+SQLITE = Dialect("sqlite")
+POSTGRESQL = Dialect("postgresql")
+
+
+@lru_cache(maxsize=2048)
+def numbered(text: str) -> str:
+    """`?` -> `$1, $2, ...` outside quoted strings, quoted names and comments."""
+    out: list[str] = []
+    count = 0
+    i, length = 0, len(text)
+    while i < length:
+        char = text[i]
+        if char in "'\"":
+            end = text.find(char, i + 1)
+            end = length - 1 if end < 0 else end  # '' inside a string: two strings in a row
+            out.append(text[i : end + 1])
+            i = end + 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            end = length if end < 0 else end
+            out.append(text[i:end])
+            i = end
+        elif char == "?":
+            count += 1
+            out.append(f"${count}")
+            i += 1
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def pg_rowcount(status: str) -> int:
+    """Rows changed, from asyncpg's command status ('UPDATE 3', 'INSERT 0 1', 'DELETE 0')."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0

@@ -1,0 +1,100 @@
+"""storage.backend.Backend on PostgreSQL: an asyncpg pool, `?` placeholders rewritten once
+per SQL text (storage.dialect), and transactions that write one at a time.
+
+Write transactions take one transaction-level advisory lock first, so they run one after
+another as SQLite's BEGIN IMMEDIATE makes them: the repositories' read-then-write steps
+(the next rules version, the term limit, "did this change anything") keep the meaning they
+have on SQLite. Reads outside atomic() take no lock and see the last committed state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from storage.dialect import POSTGRESQL, Dialect, pg_rowcount
+from storage.pg.connect import CONNECT_TIMEOUT, PgConnectError, connect, masked_url
+from storage.pg.migrate import migrate
+
+# pg_advisory_xact_lock key of every write transaction (the migrations use another).
+WRITE_LOCK = 0x4657_5752_4954  # "FWWRIT"
+POOL_SIZE = 8
+
+
+class PgTx:
+    """storage.backend.Tx on one pooled connection inside its transaction."""
+
+    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record]) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRESQL
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return pg_rowcount(await self._conn.execute(POSTGRESQL.sql(sql), *params))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(POSTGRESQL.sql(sql), rows)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        return await self._conn.fetch(POSTGRESQL.sql(sql), *params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
+        return await self._conn.fetchrow(POSTGRESQL.sql(sql), *params)
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return await self._conn.fetchval(POSTGRESQL.sql(sql), *params)
+
+
+class PgDatabase:
+    """storage.backend.Backend on an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], url: str) -> None:
+        self._pool = pool
+        self.path = masked_url(url)
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRESQL
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[PgTx]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            yield PgTx(conn)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        return await self._pool.fetch(POSTGRESQL.sql(sql), *params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
+        return await self._pool.fetchrow(POSTGRESQL.sql(sql), *params)
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return await self._pool.fetchval(POSTGRESQL.sql(sql), *params)
+
+    async def fetch_tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self.fetchall(sql, params)]
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def open_pg_database(url: str, *, pool_size: int = POOL_SIZE) -> PgDatabase:
+    """The database at url, migrated (storage/pg/migrations), behind a pool of connections;
+    PgConnectError (one line, password masked) if it cannot be reached."""
+    first = await connect(url)  # the clear errors; and the migration runs on it
+    try:
+        await migrate(first)
+    finally:
+        await first.close()
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=pool_size, timeout=CONNECT_TIMEOUT
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise PgConnectError(f"{masked_url(url)}: cannot open a pool ({exc})") from None
+    return PgDatabase(pool, url)
