@@ -6,24 +6,21 @@ admin to retry or drop it). Nothing leaves the quarantine without an admin.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend
 from storage.models import InboxUpdate
 from storage.timeutil import from_iso, iso
 
 MAX_ATTEMPTS = 3  # parse or handling failures before an update is set aside
-# retry and drop act on quarantined rows among the ids given as a JSON list (NULL: all).
-_RETRY = """UPDATE inbox SET quarantined_at = NULL, attempts = 0
- WHERE quarantined_at IS NOT NULL AND processed_at IS NULL
- AND (? IS NULL OR update_id IN (SELECT value FROM json_each(?))) RETURNING update_id"""
-_DROP = """UPDATE inbox SET processed_at = ?, dropped_by = ?
- WHERE quarantined_at IS NOT NULL AND processed_at IS NULL
- AND (? IS NULL OR update_id IN (SELECT value FROM json_each(?))) RETURNING update_id"""
+# retry and drop act on quarantined rows: all, or those among the ids given (`{ids}`: the
+# dialect's int_list, one parameter however many ids).
+_RETRY = "UPDATE inbox SET quarantined_at = NULL, attempts = 0"
+_DROP = "UPDATE inbox SET processed_at = ?, dropped_by = ?"
+_QUARANTINED = " WHERE quarantined_at IS NOT NULL AND processed_at IS NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +40,29 @@ class InboxCounts:
 
 
 class InboxRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def save(self, updates: Sequence[InboxUpdate], now: datetime) -> int:
-        """Save a fetched batch in one transaction; an update already saved is ignored."""
-        async with self._db.transaction() as conn:
-            before = conn.total_changes
-            await conn.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
+        """Save a fetched batch in one transaction; an update already saved is ignored.
+        Returns how many were new (two statements per batch, whatever its size)."""
+        if not updates:
+            return 0
+        ids = {u.update_id for u in updates}
+        async with self._db.atomic() as tx:
+            # Writes run one at a time (storage.backend), so what exists now is what the
+            # insert below skips.
+            listed, params = tx.dialect.int_list(sorted(ids))
+            saved = await tx.fetchval(
+                f"SELECT count(*) FROM inbox WHERE update_id IN {listed}",  # noqa: S608 (dialect text)
+                params,
+            )
+            await tx.executemany(
+                "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (update_id) DO NOTHING",
                 [(u.update_id, u.payload, iso(now)) for u in updates],
             )
-            return conn.total_changes - before
+        return len(ids) - int(saved)
 
     async def next_offset(self) -> int | None:
         """The getUpdates offset that acknowledges every saved update (None: nothing saved).
@@ -75,8 +83,8 @@ class InboxRepository:
         return [InboxUpdate(r[0], r[1]) for r in rows]
 
     async def mark_processed(self, update_id: int, now: datetime, error: str | None = None) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        async with self._db.atomic() as tx:
+            await tx.execute(
                 "UPDATE inbox SET processed_at = ?, attempts = attempts + 1, error = ?"
                 " WHERE update_id = ?",
                 (iso(now), error, update_id),
@@ -87,16 +95,14 @@ class InboxRepository:
     ) -> bool:
         """Count a failed attempt; at MAX_ATTEMPTS (or `final`) set the update aside.
         Returns whether it is now quarantined."""
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self._db.atomic() as tx:
+            row = await tx.fetchone(
                 "UPDATE inbox SET attempts = attempts + 1, error = ?,"
                 " quarantined_at = CASE WHEN ? OR attempts + 1 >= ? THEN ? END"
                 " WHERE update_id = ? AND processed_at IS NULL"
                 " RETURNING quarantined_at",
                 (error, final, MAX_ATTEMPTS, iso(now), update_id),
             )
-            row = await cursor.fetchone()
-            await cursor.close()
         return row is not None and row[0] is not None
 
     async def counts(self) -> InboxCounts:
@@ -110,11 +116,16 @@ class InboxRepository:
 
     async def quarantined(self, limit: int | None = 50) -> list[QuarantinedUpdate]:
         """Quarantined updates, newest first (all if `limit` is None)."""
-        rows = await self._db.fetchall(
+        sql = (
             "SELECT update_id, payload, received_at, quarantined_at, attempts, error FROM inbox"
             " WHERE quarantined_at IS NOT NULL AND processed_at IS NULL"
-            " ORDER BY quarantined_at DESC, update_id DESC LIMIT ?",
-            (-1 if limit is None else limit,),
+            " ORDER BY quarantined_at DESC, update_id DESC"
+        )
+        # No LIMIT for all: PostgreSQL refuses SQLite's LIMIT -1.
+        rows = await (
+            self._db.fetchall(sql)
+            if limit is None
+            else self._db.fetchall(sql + " LIMIT ?", (limit,))
         )
         return [
             QuarantinedUpdate(
@@ -142,22 +153,24 @@ class InboxRepository:
         actor: int | None,
         now: datetime,
     ) -> int:
-        wanted = None if ids is None else json.dumps(list(ids))
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(sql, [*params, wanted, wanted])
-            done = sorted(int(r[0]) for r in await cursor.fetchall())
-            await cursor.close()
+        sql += _QUARANTINED
+        if ids is not None:
+            listed, wanted = self._db.dialect.int_list(list(ids))
+            sql += f" AND update_id IN {listed}"
+            params = [*params, *wanted]
+        async with self._db.atomic() as tx:
+            rows = await tx.fetchall(sql + " RETURNING update_id", params)
+            done = sorted(int(r[0]) for r in rows)
             if done:
                 detail = ", ".join(map(str, done[:50])) + (" ..." if len(done) > 50 else "")
-                await audit.record(conn, actor, f"inbox-{verb}", detail, now)
+                await audit.record(tx, actor, f"inbox-{verb}", detail, now)
         return len(done)
 
     async def prune(self, before: datetime) -> int:
         """Forget processed updates older than `before`, keeping the newest for the offset."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
+        async with self._db.atomic() as tx:
+            return await tx.execute(
                 "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?"
                 " AND update_id < (SELECT max(update_id) FROM inbox)",
                 (iso(before),),
             )
-            return cur.rowcount

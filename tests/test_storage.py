@@ -661,7 +661,6 @@ async def test_a_digest_of_full_length_messages_is_kept_once(db: Database) -> No
 # --- inbox ---------------------------------------------------------------------------------
 
 
-@sqlite_only
 async def test_inbox_save_offset_order_and_processing(db: Database) -> None:
     inbox = InboxRepository(db)
     assert await inbox.next_offset() is None
@@ -689,7 +688,6 @@ async def test_inbox_save_offset_order_and_processing(db: Database) -> None:
     )
 
 
-@sqlite_only
 async def test_inbox_prune_keeps_unprocessed_recent_and_newest(db: Database) -> None:
     inbox = InboxRepository(db)
     old = NOW - timedelta(days=10)
@@ -707,7 +705,6 @@ async def test_inbox_prune_keeps_unprocessed_recent_and_newest(db: Database) -> 
     assert [u.update_id for u in await inbox.unprocessed()] == [3]
 
 
-@sqlite_only
 async def test_inbox_prune_of_everything_keeps_the_newest_row(db: Database) -> None:
     inbox = InboxRepository(db)
     await inbox.save([InboxUpdate(7, "{}"), InboxUpdate(8, "{}")], NOW)
