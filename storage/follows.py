@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from storage import audit
+from storage.backend import Backend, Row
 from storage.chat_ids import SYNTHETIC_ID_BASE, is_synthetic
-from storage.db import Database
 from storage.models import Follow
 from storage.timeutil import from_iso, iso
 
@@ -28,7 +26,7 @@ _SELECT = (
 
 
 class FollowRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def get(self, username: str) -> Follow | None:
@@ -71,13 +69,13 @@ class FollowRepository:
 
         The follow has just fetched the preview, so it counts as a successful poll.
         """
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        async with self._db.atomic() as tx:
+            await tx.execute(
                 "INSERT INTO channels (chat_id, username, title, is_member, added_at, updated_at)"
                 " VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (chat_id) DO NOTHING",
                 (chat_id, channel_username, title, iso(now), iso(now)),
             )
-            cur = await conn.execute(
+            added = await tx.execute(
                 "INSERT INTO follows (username, chat_id, followed_at, followed_by, next_poll_at,"
                 " backfill_before, backfill_left, last_poll_at, last_ok_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
@@ -93,18 +91,20 @@ class FollowRepository:
                     iso(now),
                 ),
             )
-            if cur.rowcount == 0:
+            if added == 0:
                 return False
-            await audit.record(conn, user_id, "follow", f"@{username.lower()}", now)
+            await audit.record(tx, user_id, "follow", f"@{username.lower()}", now)
         return True
 
     async def remove(self, username: str, user_id: int | None, now: datetime) -> bool:
         """Stop following; the channel and its stored posts stay."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute("DELETE FROM follows WHERE username = ?", (username.lower(),))
-            if cur.rowcount == 0:
+        async with self._db.atomic() as tx:
+            removed = await tx.execute(
+                "DELETE FROM follows WHERE username = ?", (username.lower(),)
+            )
+            if removed == 0:
                 return False
-            await audit.record(conn, user_id, "unfollow", f"@{username.lower()}", now)
+            await audit.record(tx, user_id, "unfollow", f"@{username.lower()}", now)
         return True
 
     async def record_poll(
@@ -118,8 +118,8 @@ class FollowRepository:
         failures: int,
     ) -> None:
         """The outcome of one poll: state, error, and when to try next (the backoff)."""
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        async with self._db.atomic() as tx:
+            await tx.execute(
                 "UPDATE follows SET state = ?, last_error = ?, failures = ?, last_poll_at = ?,"
                 " next_poll_at = ?, last_ok_at = CASE WHEN ? = 'ok' THEN ? ELSE last_ok_at END"
                 " WHERE username = ?",
@@ -136,8 +136,8 @@ class FollowRepository:
             )
 
     async def set_backfill(self, username: str, before: int | None, left: int) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        async with self._db.atomic() as tx:
+            await tx.execute(
                 "UPDATE follows SET backfill_before = ?, backfill_left = ? WHERE username = ?",
                 (before, max(0, left), username.lower()),
             )
@@ -146,10 +146,10 @@ class FollowRepository:
         """Which of these posts are stored already, and by which source."""
         if not message_ids:
             return {}
-        marks = ", ".join("?" * len(message_ids))
+        listed, params = self._db.dialect.int_list(message_ids)
         rows = await self._db.fetchall(
-            f"SELECT message_id, source FROM posts WHERE chat_id = ? AND message_id IN ({marks})",  # noqa: S608 (only ? marks are interpolated)
-            (chat_id, *message_ids),
+            f"SELECT message_id, source FROM posts WHERE chat_id = ? AND message_id IN {listed}",  # noqa: S608 (the dialect's subquery)
+            (chat_id, *params),
         )
         return {r["message_id"]: r["source"] for r in rows}
 
@@ -168,35 +168,29 @@ class FollowRepository:
         """
         if not is_synthetic(synthetic) or is_synthetic(real):
             raise ValueError(f"cannot move channel {synthetic} to {real}")
-        async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT 1 FROM channels WHERE chat_id = ?", (synthetic,)
-            ) as cur:
-                if await cur.fetchone() is None:
-                    return 0
-            cur = await conn.execute(
+        async with self._db.atomic() as tx:
+            if await tx.fetchone("SELECT 1 FROM channels WHERE chat_id = ?", (synthetic,)) is None:
+                return 0
+            moved = await tx.execute(
                 "UPDATE posts SET chat_id = ? WHERE chat_id = ? AND message_id NOT IN"
                 " (SELECT message_id FROM posts WHERE chat_id = ?)",
                 (real, synthetic, real),
             )
-            moved = cur.rowcount
-            await conn.execute("DELETE FROM posts WHERE chat_id = ?", (synthetic,))
-            await conn.execute(
-                "UPDATE follows SET chat_id = ? WHERE chat_id = ?", (real, synthetic)
-            )
+            await tx.execute("DELETE FROM posts WHERE chat_id = ?", (synthetic,))
+            await tx.execute("UPDATE follows SET chat_id = ? WHERE chat_id = ?", (real, synthetic))
             # A watchdog mark made while only the username was known stays with the channel.
-            await conn.execute(
+            await tx.execute(
                 "UPDATE channels SET watchdog = 1 WHERE chat_id = ? AND EXISTS"
                 " (SELECT 1 FROM channels WHERE chat_id = ? AND watchdog = 1)",
                 (real, synthetic),
             )
-            await conn.execute("DELETE FROM channels WHERE chat_id = ?", (synthetic,))
+            await tx.execute("DELETE FROM channels WHERE chat_id = ?", (synthetic,))
             detail = f"@{username.lower()}: {synthetic} -> {real}, {moved} posts"
-            await audit.record(conn, None, "follow-adopt", detail, now)
+            await audit.record(tx, None, "follow-adopt", detail, now)
         return moved
 
 
-def _follow(row: aiosqlite.Row) -> Follow:
+def _follow(row: Row) -> Follow:
     def when(value: str | None) -> datetime | None:
         return from_iso(value) if value else None
 

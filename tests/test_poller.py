@@ -1,5 +1,6 @@
 """The web-preview poller against a local t.me stand-in (tests/fixtures/tme_s/server.py) and a
-real SQLite file: following, paging back, edits, identity, HTTP errors, timeouts, backoff."""
+real database, SQLite and PostgreSQL (tests.backends.any_db): following, paging back, edits,
+identity, HTTP errors, timeouts, backoff."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from bot.sources.poller import (
     WebPreviewPoller,
 )
 from bot.sources.tme_http import NO_POSTS, NOT_PUBLIC, UNREADABLE, open_client
+from storage.backend import Backend
 from storage.chat_ids import is_synthetic, synthetic_chat_id
-from storage.db import Database
 from storage.follows import FollowRepository
 from storage.models import IncomingPost
 from storage.posts import ChannelRepository, PostRepository
+from tests.backends import is_sqlite, sqlite_only
 from tests.conftest import SHARED_DATA, FakeClock
 from tests.counting_db import CountingDatabase
 from tests.fixtures.tme_s.server import FIXTURES, Reply, TmeServer, render_page
@@ -36,6 +38,12 @@ class NoJitter(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return a
+
+
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
 
 
 @pytest.fixture
@@ -52,7 +60,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 def poller_for(
     tme: TmeServer,
-    db: Database,
+    db: Backend,
     client: httpx.AsyncClient,
     clock: FakeClock,
     backfill: int = 200,
@@ -69,7 +77,7 @@ def poller_for(
     )
 
 
-async def stored_ids(db: Database, chat_id: int) -> list[int]:
+async def stored_ids(db: Backend, chat_id: int) -> list[int]:
     rows = await db.fetchall(
         "SELECT message_id FROM posts WHERE chat_id = ? ORDER BY message_id", (chat_id,)
     )
@@ -80,7 +88,7 @@ async def stored_ids(db: Database, chat_id: int) -> list[int]:
 
 
 async def test_follow_reads_the_newest_page_then_backfills_page_by_page(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     tme.channel("FW_Paged_Channel", "Paged", page_size=10).add(*range(1, 46))
     poller = poller_for(tme, db, client, clock, backfill=25)
@@ -108,7 +116,7 @@ async def test_follow_reads_the_newest_page_then_backfills_page_by_page(
 
 
 async def test_a_poll_reads_new_posts_back_to_the_stored_ones_only(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     channel = tme.channel("fw_busy_channel", "Busy", page_size=10)
     channel.add(*range(1, 46))
@@ -130,7 +138,7 @@ async def test_a_poll_reads_new_posts_back_to_the_stored_ones_only(
 
 
 async def test_a_changed_text_is_stored_as_an_edit_with_the_old_version_kept(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     channel = tme.channel("fw_edit_channel", "Edits")
     channel.add(1, 2, 3)
@@ -155,7 +163,7 @@ async def test_a_changed_text_is_stored_as_an_edit_with_the_old_version_kept(
 
 
 async def test_a_deep_backfill_is_spread_over_polls(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     tme.channel("fw_deep_channel", page_size=5).add(*range(1, 201))
     poller = poller_for(tme, db, client, clock, backfill=100)
@@ -174,7 +182,7 @@ async def test_a_deep_backfill_is_spread_over_polls(
 
 
 async def test_a_preview_without_posts_is_refused_and_rechecked_daily_once_followed(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     tme.save("fw_quiet_channel", "empty_channel.html")
     poller = poller_for(tme, db, client, clock)
@@ -195,7 +203,7 @@ async def test_a_preview_without_posts_is_refused_and_rechecked_daily_once_follo
 
 
 async def test_real_saved_pages_served_over_http(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     real = SHARED_DATA / "tme_s"
     if not real.exists():
@@ -232,7 +240,7 @@ async def test_real_saved_pages_served_over_http(
 
 
 async def test_a_cursor_that_does_not_move_back_ends_the_backfill(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     tme.save("fw_test_channel", "fw_test_channel.html")
     poller = poller_for(tme, db, client, clock)
@@ -249,7 +257,7 @@ async def test_a_cursor_that_does_not_move_back_ends_the_backfill(
 
 
 async def test_the_user_agent_names_framewatch(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     tme.channel("fw_ua_channel").add(1)
     await poller_for(tme, db, client, clock).follow("fw_ua_channel", None)
@@ -258,7 +266,7 @@ async def test_the_user_agent_names_framewatch(
 
 
 async def test_at_most_three_channels_are_fetched_at_once(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = poller_for(tme, db, client, clock, backfill=0)
     names = [f"fw_channel_{n}" for n in range(6)]
@@ -279,7 +287,7 @@ async def test_at_most_three_channels_are_fetched_at_once(
 
 
 async def test_a_channel_known_by_username_keeps_its_real_id_and_its_own_texts(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     forwarded = IncomingPost(
         chat_id=-1007,
@@ -303,7 +311,7 @@ async def test_a_channel_known_by_username_keeps_its_real_id_and_its_own_texts(
 
 
 async def test_web_posts_move_to_the_real_id_once_the_bot_joins_the_channel(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     channel = tme.channel("fw_adopt_channel", "Adopted")
     channel.add(1, 2, 3, 4, 5)
@@ -332,12 +340,16 @@ async def test_web_posts_move_to_the_real_id_once_the_bot_joins_the_channel(
     follow = await FollowRepository(db).get("fw_adopt_channel")
     assert follow is not None and follow.chat_id == -1009 and not is_synthetic(follow.chat_id)
     assert await db.fetchval("SELECT count(*) FROM channels WHERE chat_id = ?", (synthetic,)) == 0
-    found = await db.fetchval("SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'test'")
+    found = await db.fetchval(
+        "SELECT count(*) FROM posts_fts WHERE posts_fts MATCH 'test'"
+        if is_sqlite(db)
+        else "SELECT count(*) FROM posts WHERE search_tsv @@ to_tsquery('simple', 'test')"
+    )
     assert found == 5  # moved posts (1-4) and post 7 are still found by full-text search
 
 
 async def test_posts_kept_from_an_earlier_follow_join_the_real_id_on_a_new_follow(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     tme.channel("fw_again_channel", "Again").add(1, 2)
     poller = poller_for(tme, db, client, clock)
@@ -357,7 +369,7 @@ async def test_posts_kept_from_an_earlier_follow_join_the_real_id_on_a_new_follo
 
 
 async def test_a_name_without_a_public_preview_is_refused_and_nothing_is_written(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = poller_for(tme, db, client, clock)
 
@@ -379,7 +391,7 @@ async def test_a_name_without_a_public_preview_is_refused_and_nothing_is_written
 )
 async def test_a_follow_that_cannot_read_the_page_changes_nothing(
     tme: TmeServer,
-    db: Database,
+    db: Backend,
     client: httpx.AsyncClient,
     clock: FakeClock,
     reply: Reply,
@@ -396,7 +408,7 @@ async def test_a_follow_that_cannot_read_the_page_changes_nothing(
 
 
 async def follow_one(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock, name: str
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock, name: str
 ) -> WebPreviewPoller:
     tme.channel(name).add(1, 2)
     poller = poller_for(tme, db, client, clock, backfill=0)
@@ -406,7 +418,7 @@ async def follow_one(
 
 
 async def test_429_honours_retry_after_and_the_channel_recovers(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = await follow_one(tme, db, client, clock, "fw_limited_channel")
     tme.queue("fw_limited_channel", Reply(status=429, headers={"Retry-After": "3600"}))
@@ -428,7 +440,7 @@ async def test_429_honours_retry_after_and_the_channel_recovers(
 
 
 async def test_retry_after_as_an_http_date(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = await follow_one(tme, db, client, clock, "fw_dated_channel")
     when = format_datetime(clock.now + timedelta(hours=2), usegmt=True)
@@ -441,7 +453,7 @@ async def test_retry_after_as_an_http_date(
 
 
 async def test_server_errors_back_off_exponentially_up_to_a_cap(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = await follow_one(tme, db, client, clock, "fw_broken_channel")
     tme.queue("fw_broken_channel", *[Reply(status=s) for s in (500, 502, 503, 500, 500, 500, 500)])
@@ -461,7 +473,7 @@ async def test_server_errors_back_off_exponentially_up_to_a_cap(
 
 
 async def test_a_hanging_channel_times_out_and_the_others_are_still_polled(
-    tme: TmeServer, db: Database, clock: FakeClock
+    tme: TmeServer, db: Backend, clock: FakeClock
 ) -> None:
     async with open_client(timeout_seconds=0.3) as quick:
         poller = poller_for(tme, db, quick, clock, backfill=0)
@@ -480,7 +492,7 @@ async def test_a_hanging_channel_times_out_and_the_others_are_still_polled(
 
 
 async def test_a_channel_that_loses_its_preview_is_rechecked_daily_not_hot(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = await follow_one(tme, db, client, clock, "fw_closed_channel")
     tme.queue("fw_closed_channel", Reply(redirect_to="/fw_closed_channel"))
@@ -495,7 +507,7 @@ async def test_a_channel_that_loses_its_preview_is_rechecked_daily_not_hot(
 
 
 async def test_malformed_and_truncated_pages_do_not_break_the_poller(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     poller = await follow_one(tme, db, client, clock, "fw_messy_channel")
     channel = tme.channels["fw_messy_channel"]
@@ -519,7 +531,7 @@ async def test_malformed_and_truncated_pages_do_not_break_the_poller(
 
 
 async def test_an_unreachable_host_is_an_error_not_a_crash(
-    db: Database, client: httpx.AsyncClient, clock: FakeClock, tme: TmeServer
+    db: Backend, client: httpx.AsyncClient, clock: FakeClock, tme: TmeServer
 ) -> None:
     poller = await follow_one(tme, db, client, clock, "fw_lost_channel")
     await tme.__aexit__(None, None, None)  # t.me goes away
@@ -529,8 +541,9 @@ async def test_an_unreachable_host_is_an_error_not_a_crash(
     assert report.state == "error" and "could not reach t.me" in (report.error or "")
 
 
+@sqlite_only  # counts trips to aiosqlite's thread
 async def test_a_page_is_stored_in_one_round_trip(
-    tme: TmeServer, db: Database, client: httpx.AsyncClient, clock: FakeClock, tmp_path: Path
+    tme: TmeServer, db: Backend, client: httpx.AsyncClient, clock: FakeClock, tmp_path: Path
 ) -> None:
     tme.channel("fw_counted_channel", "Counted", page_size=10).add(*range(1, 31))
     counted = await CountingDatabase.open(Path(db.path))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.delivery import compose
 from bot.digest import build_digest
 from bot.digest_render import render_digest, render_plain
 from bot.scan import run_scan
+from storage.backend import Backend
 from storage.chat_ids import synthetic_chat_id
-from storage.db import Database
 from storage.follows import FollowRepository
 from storage.models import DigestItem, IncomingPost
 from storage.posts import ChannelRepository, PostRepository
@@ -89,9 +91,13 @@ def test_watchdog_lines_fit_small_messages() -> None:
 # --------------------------------------------------------------------------- storage
 
 
-async def test_marks_are_found_by_username_or_id_and_audited(
-    db: Database, clock: FakeClock
-) -> None:
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """The storage tests here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
+
+async def test_marks_are_found_by_username_or_id_and_audited(db: Backend, clock: FakeClock) -> None:
     channels = ChannelRepository(db)
     await channels.set_membership(WATCHDOG, "FactCheck", "Fact check", True, clock.now)
 
@@ -108,7 +114,7 @@ async def test_marks_are_found_by_username_or_id_and_audited(
 
 
 async def test_a_mark_made_on_a_followed_channel_moves_with_it_to_the_real_id(
-    db: Database, clock: FakeClock
+    db: Backend, clock: FakeClock
 ) -> None:
     follows, channels = FollowRepository(db), ChannelRepository(db)
     synthetic = synthetic_chat_id("fw_watchdog")
