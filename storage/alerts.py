@@ -6,31 +6,30 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend
 from storage.timeutil import iso
 
 
 class AlertRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def set_alerts(self, chat_id: int, on: bool, now: datetime) -> bool | None:
         """Turn alerts on or off for an active subscriber: whether it changed, or None if
         the chat is not subscribed."""
-        async with self._db.transaction() as conn:
-            async with conn.execute(
+        async with self._db.atomic() as tx:
+            row = await tx.fetchone(
                 "SELECT alerts FROM subscribers WHERE chat_id = ? AND active = 1", (chat_id,)
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 return None
             if bool(row[0]) == on:
                 return False
-            await conn.execute(
+            await tx.execute(
                 "UPDATE subscribers SET alerts = ?, updated_at = ? WHERE chat_id = ?",
                 (int(on), iso(now), chat_id),
             )
-            await audit.record(conn, chat_id, "alerts on" if on else "alerts off", "", now)
+            await audit.record(tx, chat_id, "alerts on" if on else "alerts off", "", now)
             return True
 
     async def alerts_on(self, chat_id: int) -> bool:
@@ -53,26 +52,28 @@ class AlertRepository:
         A 'postponed' alert (surely not delivered) is claimed again; a 'pending' one was
         begun by a process that died, and may have arrived: it is never sent twice.
         """
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO alerts_sent (framing_slug, day, chat_id, status, text,"
-                " created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+        async with self._db.atomic() as tx:
+            if await tx.execute(
+                "INSERT INTO alerts_sent (framing_slug, day, chat_id, status, text,"
+                " created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"
+                " ON CONFLICT (framing_slug, day, chat_id) DO NOTHING",
                 (framing, day, chat_id, text, iso(now), iso(now)),
-            )
-            if cur.rowcount == 1:
+            ):
                 return True
-            cur = await conn.execute(
-                "UPDATE alerts_sent SET status = 'pending', updated_at = ?"
-                " WHERE framing_slug = ? AND day = ? AND chat_id = ? AND status = 'postponed'",
-                (iso(now), framing, day, chat_id),
+            return (
+                await tx.execute(
+                    "UPDATE alerts_sent SET status = 'pending', updated_at = ?"
+                    " WHERE framing_slug = ? AND day = ? AND chat_id = ? AND status = 'postponed'",
+                    (iso(now), framing, day, chat_id),
+                )
+                == 1
             )
-            return cur.rowcount == 1
 
     async def finish(
         self, framing: str, day: str, chat_id: int, status: str, now: datetime
     ) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        async with self._db.atomic() as tx:
+            await tx.execute(
                 "UPDATE alerts_sent SET status = ?, updated_at = ?"
                 " WHERE framing_slug = ? AND day = ? AND chat_id = ?",
                 (status, iso(now), framing, day, chat_id),
@@ -89,9 +90,12 @@ class AlertRepository:
 
     async def claim_chart(self, chat_id: int, period: str, now: datetime) -> bool:
         """Record the digest chart of this period as sent; False if it already was."""
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT OR IGNORE INTO delivery_charts (chat_id, period, sent_at) VALUES (?, ?, ?)",
-                (chat_id, period, iso(now)),
+        async with self._db.atomic() as tx:
+            return (
+                await tx.execute(
+                    "INSERT INTO delivery_charts (chat_id, period, sent_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (chat_id, period) DO NOTHING",
+                    (chat_id, period, iso(now)),
+                )
+                == 1
             )
-            return cur.rowcount == 1

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend, Tx
 from storage.timeutil import iso
 
 
@@ -58,7 +56,7 @@ _SELECTIONS = (
 
 
 class SubscriberSettingsRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def get(self, chat_id: int) -> SubscriberPrefs:
@@ -81,10 +79,10 @@ class SubscriberSettingsRepository:
         """Set one of "time", "tz" (None: the bot's default) or "compact"; audited."""
         update = _UPDATES[name]  # a KeyError is a programming error, not user input
         stored = int(value) if isinstance(value, bool) else value
-        async with self._db.transaction() as conn:
-            await _ensure_row(conn, chat_id, now)
-            await conn.execute(update, (stored, iso(now), chat_id))
-            await audit.record(conn, actor, "settings", f"chat {chat_id}: {name} {value}", now)
+        async with self._db.atomic() as tx:
+            await _ensure_row(tx, chat_id, now)
+            await tx.execute(update, (stored, iso(now), chat_id))
+            await audit.record(tx, actor, "settings", f"chat {chat_id}: {name} {value}", now)
 
     async def set_framings(
         self, chat_id: int, framing_ids: Sequence[int] | None, actor: int | None, now: datetime
@@ -93,20 +91,23 @@ class SubscriberSettingsRepository:
 
         Ids of framings removed meanwhile are skipped rather than failing the change.
         """
-        async with self._db.transaction() as conn:
-            await _ensure_row(conn, chat_id, now)
-            await conn.execute(
+        async with self._db.atomic() as tx:
+            await _ensure_row(tx, chat_id, now)
+            await tx.execute(
                 "UPDATE subscriber_settings SET all_framings = ?, updated_at = ? WHERE chat_id = ?",
                 (int(framing_ids is None), iso(now), chat_id),
             )
-            await conn.execute("DELETE FROM subscriber_framings WHERE chat_id = ?", (chat_id,))
-            await conn.executemany(
-                "INSERT OR IGNORE INTO subscriber_framings (chat_id, framing_id)"
-                " SELECT ?, id FROM framings WHERE id = ?",
-                [(chat_id, framing_id) for framing_id in framing_ids or ()],
-            )
+            await tx.execute("DELETE FROM subscriber_framings WHERE chat_id = ?", (chat_id,))
+            if framing_ids:  # one statement for the whole choice
+                listed, params = tx.dialect.int_list(framing_ids)
+                chosen = f"SELECT ?, id FROM framings WHERE id IN {listed}"  # noqa: S608 (the dialect's subquery)
+                await tx.execute(
+                    f"INSERT INTO subscriber_framings (chat_id, framing_id) {chosen}"
+                    " ON CONFLICT (chat_id, framing_id) DO NOTHING",
+                    (chat_id, *params),
+                )
             shown = "all" if framing_ids is None else ",".join(map(str, sorted(framing_ids)))
-            await audit.record(conn, actor, "settings", f"chat {chat_id}: framings {shown}", now)
+            await audit.record(tx, actor, "settings", f"chat {chat_id}: framings {shown}", now)
 
     async def schedules(self, default_time: str, default_zone: str) -> list[tuple[str, str]]:
         """The distinct (HH:MM, zone) of active subscribers, defaults filled in."""
@@ -129,7 +130,8 @@ class SubscriberSettingsRepository:
         rows: list[tuple[DuePeriod, Any]] = []
         for first in range(0, len(periods), _SCHEDULES_PER_QUERY):
             chunk = periods[first : first + _SCHEDULES_PER_QUERY]
-            values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+            # n cast: PostgreSQL would type an untyped VALUES column as text.
+            values = ", ".join(["(CAST(? AS INTEGER), ?, ?, ?, ?)"] * len(chunk))
             params: list[object] = []
             for index, due in enumerate(chunk):
                 params += [index, due.digest_time, due.timezone, due.period, iso(due.ends)]
@@ -165,8 +167,9 @@ class SubscriberSettingsRepository:
         return {chat_id: tuple(sorted(slugs)) for chat_id, slugs in chosen.items()}
 
 
-async def _ensure_row(conn: aiosqlite.Connection, chat_id: int, now: datetime) -> None:
-    await conn.execute(
-        "INSERT OR IGNORE INTO subscriber_settings (chat_id, updated_at) VALUES (?, ?)",
+async def _ensure_row(tx: Tx, chat_id: int, now: datetime) -> None:
+    await tx.execute(
+        "INSERT INTO subscriber_settings (chat_id, updated_at) VALUES (?, ?)"
+        " ON CONFLICT (chat_id) DO NOTHING",
         (chat_id, iso(now)),
     )
