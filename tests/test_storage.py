@@ -2,7 +2,7 @@
 roles, subscribers, deliveries, inbox, full-text search and transactions.
 
 The repositories ported to storage.backend run on SQLite and on PostgreSQL (`db` is
-tests.backends.any_db); inbox, search and what only SQLite has are @sqlite_only."""
+tests.backends.any_db); search and what only SQLite has are @sqlite_only."""
 
 from __future__ import annotations
 
