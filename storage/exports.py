@@ -77,7 +77,8 @@ _POSTS_PAGE = (
 # Python slicing does, so this is posts.text[start:end].
 _MATCHES_PAGE = (
     "SELECT m.post_id, m.term_id, p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
-    " f.slug, f.title, t.text, substr(p.text, m.start_pos + 1, m.end_pos - m.start_pos),"
+    " f.slug, f.title, t.text,"
+    " substr(p.text, CAST(m.start_pos + 1 AS INTEGER), CAST(m.end_pos - m.start_pos AS INTEGER)),"
     " m.start_pos, m.end_pos, m.matched_at, c.watchdog, v.verdict"
     " FROM matches m {join} posts p ON p.id = m.post_id"
     " JOIN channels c ON c.chat_id = p.chat_id"
