@@ -151,7 +151,6 @@ async def test_a_limit_keeps_the_best_on_both(both: tuple[Backend, Backend]) -> 
 async def test_raw_search_finds_the_same_posts_on_both(both: tuple[Backend, Backend]) -> None:
     """SearchRepository.search: FTS5 syntax on SQLite, web-search syntax on PostgreSQL;
     plain words and quoted phrases read the same in both."""
-    sqlite, pg = both
     for query, expected in [
         ("режим", {5, 9, 11}),  # exact forms: not "режима", "режимы"
         ("доброй воли", {6, 7}),
@@ -180,3 +179,29 @@ def test_the_tsquery_is_rendered_from_the_same_tree_as_the_fts5_expression() -> 
     assert render(query.root, exact=True) == (
         '((("жест" OR "доброй воли") AND "режим") NOT "перегруп"*)'
     )
+
+
+async def test_raw_search_on_postgresql_reads_any_text(both: tuple[Backend, Backend]) -> None:
+    """web-search syntax never fails: FTS5's syntax errors are words there (or nothing)."""
+    _, pg = both
+    search = SearchRepository(pg)
+    for query in ['"unclosed', "a\x00b", "'&|!:*<->", "NEAR(a b)", "col:x", "*", "-", "OR"]:
+        assert isinstance(await search.search(query), list), query
+    assert {h.message_id for h in await search.search("погода -хорошая")} == set()
+    assert {h.message_id for h in await search.search("погода OR хунта")} == {4, 10}
+
+
+async def test_postgresql_searches_through_the_gin_indexes(both: tuple[Backend, Backend]) -> None:
+    _, pg = both
+    await index_queued(LemmaIndexRepository(pg))
+    tsquery = render_tsquery(parse_search("киевский режим").root)
+    plans = []
+    async with pg.atomic() as tx:  # SET LOCAL: this transaction only
+        await tx.execute("SET LOCAL enable_seqscan = off")  # the tables are tiny
+        for sql in (
+            "EXPLAIN SELECT post_id FROM post_lemmas f WHERE f.search_tsv @@ ?::tsquery",
+            "EXPLAIN SELECT id FROM posts f WHERE f.search_tsv @@ ?::tsquery",
+        ):
+            plans.append("\n".join(r[0] for r in await tx.fetchall(sql, [tsquery])))
+    assert "post_lemmas_search" in plans[0]
+    assert "posts_search" in plans[1]
