@@ -109,7 +109,7 @@ def pg_rowcount(status: str) -> int:
 # SQLite searches FTS5 tables (posts_fts over posts.text, post_lemmas with forms and lemma
 # keys), keyed by rowid = post id, ranked by bm25 (`rank`, ascending). PostgreSQL searches
 # generated tsvector columns with GIN indexes (posts.search_tsv, post_lemmas.search_tsv:
-# migrations 0001 and 0007), ranked by ts_rank (negated: ascending too). A query is FTS5 MATCH
+# migration 0007), ranked by ts_rank (negated: ascending too). A query is FTS5 MATCH
 # text on SQLite and tsquery text on PostgreSQL (bot/search_query.py renders both).
 
 
@@ -146,7 +146,10 @@ def text_index(
             "snippet(posts_fts, 0, ?, ?, '…', 16)",
             " JOIN posts_fts ON posts_fts.rowid = top.id AND posts_fts MATCH ?",
         )
-    query = "websearch_to_tsquery('simple', fw_fold(?))" if raw else "?::tsquery"
+    if raw:
+        query = "websearch_to_tsquery('simple', fw_fold(?))"
+    else:  # the text's index removes Latin accents (as FTS5), the lemma index keeps them
+        query = "fw_fold(?)::tsquery" if name == "posts" else "?::tsquery"
     return TextIndex(
         f"{name} f",
         "f.id" if name == "posts" else "f.post_id",

@@ -40,6 +40,7 @@ TEXTS = [
     "Режим, режим, режим: режим повсюду.",  # 11 (@other)
     "It's a withdrawal, not a retreat.",  # 12
 ]
+LATER = ["Войска вышли из-под Балаклеи.", "Читайте t.me/rian_ru, café в 3.5 км."]
 OTHER = {5, 11}
 SINCE = (NOW - timedelta(days=6)).date()  # posts 1..6
 # (query, the posts it finds): every kind of query the /search language has.
@@ -126,8 +127,9 @@ async def test_posts_not_yet_lemma_indexed_are_found_by_exact_forms_on_both(
     both: tuple[Backend, Backend],
 ) -> None:
     sqlite, pg = both
-    for db in both:  # 7..12 indexed (newest ids first), 1..6 still queued
+    for db in both:  # 7..12 indexed (newest ids first), 1..6 still queued, then 13, 14
         assert await index_queued(LemmaIndexRepository(db), batch=6, max_batches=1) == 6
+        await PostRepository(db).store_many([post(i, t) for i, t in enumerate(LATER, 13)], NOW)
     queued_side = [
         ("режима", {1, 9, 10, 11}),  # 1 by its form (queued), 9..11 by lemma (indexed)
         ("режим", {5, 9, 10, 11}),  # 1 holds another form and is queued
@@ -135,6 +137,12 @@ async def test_posts_not_yet_lemma_indexed_are_found_by_exact_forms_on_both(
         ("жест NOT отступление", {7}),  # 2 ("жестом") is queued: exact forms only
         ("киевск*", {1, 5, 10}),
         ("режим channel:@other", {5, 11}),
+        ('"вышли из"', {13}),  # words split as FTS5's unicode61 splits them
+        ('"из под балаклеи"', {13}),
+        ('"rian ru"', {14}),
+        ("cafe", {14}),  # Latin accents removed, as FTS5 does
+        ('"café"', {14}),
+        ("3", {14}),
     ]
     for query, expected in queued_side:
         assert set(await _found(sqlite, query)) == expected, f"{query!r} on SQLite"
