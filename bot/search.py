@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo
 from bot.rules.normalize import normalize_words
 from bot.rules.scanner import split_words
 from bot.search_lemmas import JOIN, forms_keys, known_forms, lemma_key, post_mode, token
-from bot.search_query import Node, Query, SearchInputError, parse_search, phrases, render
+from bot.search_query import (
+    Node,
+    Query,
+    SearchInputError,
+    parse_search,
+    phrases,
+    render,
+    render_tsquery,
+)
 from storage.lemma_index import LemmaProgress
 from storage.models import SearchHit
 from storage.search import HIGHLIGHT_END, HIGHLIGHT_START, FoundPost, SearchRepository, SearchSpec
@@ -80,6 +88,8 @@ async def _spec(repo: SearchRepository, query: Query, zone: ZoneInfo, limit: int
         end,
         f.watchdog,
         limit,
+        render_tsquery(query.root),
+        render_tsquery(query.root, exact=True),
     )
 
 

@@ -8,12 +8,16 @@ FTS5 syntax in the input (NEAR(, ^, column filters, stray quotes or stars) is on
 - lemma_match: for post_lemmas (bot/search_lemmas.py): bare words by lemma key, quoted
   words and prefixes by form;
 - exact_match: for posts_fts, the same words by form, for posts not yet lemma-indexed.
+On PostgreSQL the same tree is rendered as tsqueries instead (render_tsquery): for
+post_lemmas.search_tsv (forms weighted A, lemma keys B: storage/pg/migrations/0007) and for
+posts.search_tsv; `<->` for phrases, `:*` for prefixes, `|`, `&`, `!`.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -317,6 +321,60 @@ def render(node: Node, *, exact: bool = False) -> str:
     for negative in node.negatives:
         text = f"({text} NOT {render(negative, exact=exact)})"
     return text
+
+
+# --- PostgreSQL: the same tree as tsqueries -------------------------------------------------
+# Lexemes are quoted and cast (`?::tsquery`, never to_tsquery): the tokens are taken as they
+# are, as FTS5 takes a quoted phrase. In post_lemmas.search_tsv the forms carry weight A and
+# the lemma keys weight B, so `'x':A` is FTS5's `forms : x` and `'x':B` its `lemmas : x`.
+FORMS_WEIGHT, LEMMAS_WEIGHT = "A", "B"
+
+
+def _lexeme(text: str, label: str = "") -> str:
+    escaped = text.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}'" + (f":{label}" if label else "")
+
+
+def _ts_phrase(tokens: Sequence[str], weight: str, prefix: bool = False) -> str:
+    """Tokens in a row; the last one a prefix if asked (as FTS5's `"a b"*`)."""
+    if not tokens:  # FTS5's empty phrase "" matches nothing; so does this (no such token)
+        tokens = ["\x01"]
+    last = len(tokens) - 1
+    parts = [
+        _lexeme(t, ("*" if prefix and i == last else "") + weight) for i, t in enumerate(tokens)
+    ]
+    return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
+
+
+def _lemma_tsphrase(phrase: Phrase) -> str:
+    tokens = [token(w) for w in phrase.words]
+    if phrase.kind != "lemma":
+        return _ts_phrase(tokens, FORMS_WEIGHT, prefix=phrase.kind == "prefix")
+    options = [forms_keys(word) for word in phrase.words]
+    total = 1
+    for keys in options:
+        total *= len(keys)
+    if total > MAX_PHRASE_VARIANTS:
+        return _ts_phrase(tokens, FORMS_WEIGHT)
+    variants = [_ts_phrase(combo, LEMMAS_WEIGHT) for combo in itertools.product(*options)]
+    return variants[0] if len(variants) == 1 else "(" + " | ".join(variants) + ")"
+
+
+def _exact_tsphrase(phrase: Phrase) -> str:
+    words = [part for w in phrase.words for part in w.split("'") if part]
+    return _ts_phrase(words, "", prefix=phrase.kind == "prefix")
+
+
+def render_tsquery(node: Node, *, exact: bool = False) -> str:
+    """render() for PostgreSQL: the tsquery text of a tree, for post_lemmas.search_tsv, or
+    (exact) for posts.search_tsv. Finds the posts render()'s expression finds in FTS5."""
+    if isinstance(node, Phrase):
+        return _exact_tsphrase(node) if exact else _lemma_tsphrase(node)
+    if isinstance(node, AnyOf):
+        return "(" + " | ".join(render_tsquery(o, exact=exact) for o in node.options) + ")"
+    parts = [render_tsquery(p, exact=exact) for p in node.positives]
+    parts += ["!" + render_tsquery(n, exact=exact) for n in node.negatives]
+    return "(" + " & ".join(parts) + ")"
 
 
 def lemma_query(text: str) -> str:

@@ -103,3 +103,70 @@ def pg_rowcount(status: str) -> int:
     """Rows changed, from asyncpg's command status ('UPDATE 3', 'INSERT 0 1', 'DELETE 0')."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+# --- full-text search (port-search: storage/search.py) ------------------------------------
+# SQLite searches FTS5 tables (posts_fts over posts.text, post_lemmas with forms and lemma
+# keys), keyed by rowid = post id, ranked by bm25 (`rank`, ascending). PostgreSQL searches
+# generated tsvector columns with GIN indexes (posts.search_tsv, post_lemmas.search_tsv:
+# migration 0007), ranked by ts_rank (negated: ascending too). A query is FTS5 MATCH
+# text on SQLite and tsquery text on PostgreSQL (bot/search_query.py renders both).
+
+
+@dataclass(frozen=True, slots=True)
+class TextIndex:
+    """One full-text index as a query reads it, aliased `f`: FROM `table f`, the post id
+    `key`, the condition `match` and the ascending score `rank`; each takes the query as its
+    one `?`. For posts: `snippet`, the text around the matched words in `top` (ids) joined
+    with `snippet_join`, and snippet_params, the parameters of the two in statement order."""
+
+    table: str
+    key: str
+    match: str
+    rank: str
+    snippet: str
+    snippet_join: str
+
+    def snippet_params(self, query: str, start: str, end: str) -> list[str]:
+        return [start, end, query] if self.snippet_join else [query, start, end]
+
+
+def text_index(
+    dialect: Dialect, name: Literal["posts", "post_lemmas"], raw: bool = False
+) -> TextIndex:
+    """The index of posts' text or of their lemmas. raw: the query is what a user typed
+    (FTS5 syntax on SQLite, web-search syntax on PostgreSQL), not a rendered tree."""
+    if dialect.is_sqlite:
+        fts = "posts_fts" if name == "posts" else "post_lemmas"
+        return TextIndex(
+            f"{fts} f",
+            "f.rowid",
+            f"f.{fts} MATCH ?",
+            "f.rank",
+            "snippet(posts_fts, 0, ?, ?, '…', 16)",
+            " JOIN posts_fts ON posts_fts.rowid = top.id AND posts_fts MATCH ?",
+        )
+    if raw:
+        query = "websearch_to_tsquery('simple', fw_fold(?))"
+    else:  # the text's index removes Latin accents (as FTS5), the lemma index keeps them
+        query = "fw_fold(?)::tsquery" if name == "posts" else "?::tsquery"
+    return TextIndex(
+        f"{name} f",
+        "f.id" if name == "posts" else "f.post_id",
+        f"f.search_tsv @@ {query}",
+        f"-ts_rank(f.search_tsv, {query}, 1)",
+        f"ts_headline('simple', p.text, {query},"
+        " 'MaxFragments=1, MaxWords=16, MinWords=12, StartSel=' || ? || ', StopSel=' || ?)",
+        "",
+    )
+
+
+def lemma_key_column(dialect: Dialect) -> str:
+    """post_lemmas' post id: the FTS5 table's rowid on SQLite, a column on PostgreSQL."""
+    return "rowid" if dialect.is_sqlite else "post_id"
+
+
+def ordered_join(dialect: Dialect) -> str:
+    """A join whose left table stays the outer loop: SQLite's CROSS JOIN (which takes an ON
+    there); PostgreSQL plans joins itself and has no such form (storage/exports.py)."""
+    return "CROSS JOIN" if dialect.is_sqlite else "JOIN"

@@ -2,6 +2,7 @@
 
 Pages are keyed (posts by id, matches by their primary key), never OFFSET, so each page
 costs the same however far in, and memory holds one page whatever the table's size.
+Runs on SQLite and PostgreSQL (storage.backend).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.backend import Backend
+from storage.dialect import ordered_join
 from storage.timeutil import from_unix, unix
 
 PAGE_SIZE = 1000
@@ -65,28 +67,32 @@ _POSTS_PAGE = (
     " (SELECT count(*) FROM post_versions v WHERE v.post_id = p.id), p.text, p.views,"
     " p.author, p.forwarded_from, p.forwarded_link, p.reply_to, p.media, p.source"
     " FROM posts p JOIN channels c ON c.chat_id = p.chat_id"
-    " WHERE p.id > ?1 AND (?2 IS NULL OR p.chat_id = ?2) AND (?3 IS NULL OR p.posted_at >= ?3)"
-    " ORDER BY p.id LIMIT ?4"
+    " WHERE p.id > ? AND (CAST(? AS BIGINT) IS NULL OR p.chat_id = ?)"
+    " AND (CAST(? AS BIGINT) IS NULL OR p.posted_at >= ?)"
+    " ORDER BY p.id LIMIT ?"
 )
 
-# CROSS JOIN keeps matches the outer loop, walked in primary-key order (the page key).
-# substr counts characters, as Python slicing does, so this is posts.text[start:end].
+# CROSS JOIN keeps matches the outer loop on SQLite, walked in primary-key order (the page
+# key); PostgreSQL plans it itself (storage.dialect.ordered_join). substr counts characters, as
+# Python slicing does, so this is posts.text[start:end].
 _MATCHES_PAGE = (
     "SELECT m.post_id, m.term_id, p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
-    " f.slug, f.title, t.text, substr(p.text, m.start_pos + 1, m.end_pos - m.start_pos),"
+    " f.slug, f.title, t.text,"
+    " substr(p.text, CAST(m.start_pos + 1 AS INTEGER), CAST(m.end_pos - m.start_pos AS INTEGER)),"
     " m.start_pos, m.end_pos, m.matched_at, c.watchdog, v.verdict"
-    " FROM matches m CROSS JOIN posts p ON p.id = m.post_id"
+    " FROM matches m {join} posts p ON p.id = m.post_id"
     " JOIN channels c ON c.chat_id = p.chat_id"
     " JOIN framings f ON f.id = m.framing_id JOIN terms t ON t.id = m.term_id"
     " LEFT JOIN verdicts v ON v.post_id = m.post_id AND v.framing_id = m.framing_id"
-    " WHERE (m.post_id, m.term_id) > (?1, ?2)"
-    " AND (?3 IS NULL OR f.slug = ?3) AND (?4 IS NULL OR p.posted_at >= ?4)"
-    " ORDER BY m.post_id, m.term_id LIMIT ?5"
+    " WHERE (m.post_id, m.term_id) > (?, ?)"
+    " AND (CAST(? AS TEXT) IS NULL OR f.slug = ?)"
+    " AND (CAST(? AS BIGINT) IS NULL OR p.posted_at >= ?)"
+    " ORDER BY m.post_id, m.term_id LIMIT ?"
 )
 
 
 class ExportRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def find_channels(
@@ -94,10 +100,11 @@ class ExportRepository:
     ) -> list[ChannelRef]:
         """Stored channels with one of these ids, this username, or else this title
         (case-insensitive for names)."""
+        ids, params = self._db.dialect.int_list(chat_ids)
         rows = await self._db.fetchall(
-            "SELECT chat_id, username, title FROM channels"
-            " WHERE chat_id IN (SELECT value FROM json_each(?)) OR lower(username) = lower(?)",
-            (_json_list(chat_ids), username),
+            "SELECT chat_id, username, title FROM channels"  # noqa: S608
+            f" WHERE chat_id IN {ids} OR lower(username) = lower(?)",
+            [*params, username],
         )
         if not rows:
             rows = await self._db.fetchall(
@@ -112,8 +119,9 @@ class ExportRepository:
         """Every stored post (of one channel, dated since), in the order they were stored."""
         after = 0
         while True:
+            start = _unix_or_none(since)
             rows = await self._db.fetchall(
-                _POSTS_PAGE, (after, chat_id, _unix_or_none(since), page_size)
+                _POSTS_PAGE, (after, chat_id, chat_id, start, start, page_size)
             )
             for r in rows:
                 yield ExportedPost(
@@ -131,8 +139,10 @@ class ExportRepository:
         """Every match (of one framing, in posts dated since), by post then term."""
         after = (0, 0)
         while True:
+            start = _unix_or_none(since)
             rows = await self._db.fetchall(
-                _MATCHES_PAGE, (*after, framing, _unix_or_none(since), page_size)
+                _MATCHES_PAGE.format(join=ordered_join(self._db.dialect)),
+                (*after, framing, framing, start, start, page_size),
             )
             for r in rows:
                 yield ExportedMatch(
@@ -158,7 +168,3 @@ class ExportRepository:
 
 def _unix_or_none(moment: datetime | None) -> int | None:
     return unix(moment) if moment is not None else None
-
-
-def _json_list(values: Sequence[int]) -> str:
-    return "[" + ",".join(str(int(v)) for v in values) + "]"

@@ -1,17 +1,19 @@
 """The lemma index of posts (migration 0014): its queue, and writing a batch of lemma texts.
 
 Storage knows nothing of lemmas: it stores the two columns bot/search_lemmas.py computes.
+Runs on SQLite (post_lemmas is an FTS5 table keyed by rowid) and on PostgreSQL (a table
+keyed by post_id, its tsvector generated from the two columns).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.backend import Backend
+from storage.dialect import lemma_key_column
 
-_CHUNK = 500  # bound parameters per IN (...) list
+_NO_POST = 1 << 62  # above every post id: `below` not given
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class LemmaProgress:
 
 
 class LemmaIndexRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def queued(self, limit: int, below: int | None = None) -> list[tuple[int, str | None]]:
@@ -37,9 +39,9 @@ class LemmaIndexRepository:
         below: only posts with a smaller id (the next batch while one is being indexed)."""
         rows = await self._db.fetchall(
             "SELECT q.post_id, p.text FROM post_lemma_queue q"
-            " LEFT JOIN posts p ON p.id = q.post_id WHERE ?1 IS NULL OR q.post_id < ?1"
-            " ORDER BY q.post_id DESC LIMIT ?2",
-            (below, limit),
+            " LEFT JOIN posts p ON p.id = q.post_id WHERE q.post_id < ?"
+            " ORDER BY q.post_id DESC LIMIT ?",
+            (_NO_POST if below is None else below, limit),
         )
         return [(r[0], r[1]) for r in rows]
 
@@ -49,43 +51,43 @@ class LemmaIndexRepository:
     async def progress(self) -> LemmaProgress | None:
         """How far the background indexing is; None when every post is indexed (one cheap
         read then; the counts only while a backlog remains)."""
-
-        def read(conn: sqlite3.Connection) -> LemmaProgress | None:
-            if conn.execute("SELECT EXISTS (SELECT 1 FROM post_lemma_queue)").fetchone()[0] == 0:
-                return None
-            queued = conn.execute("SELECT count(*) FROM post_lemma_queue").fetchone()[0]
-            stored = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
-            return LemmaProgress(int(queued), int(stored))
-
-        return await self._db.run_read(read)
+        if not await self.has_queued():
+            return None
+        row = await self._db.fetchone(
+            "SELECT (SELECT count(*) FROM post_lemma_queue), (SELECT count(*) FROM posts)"
+        )
+        assert row is not None
+        return LemmaProgress(int(row[0]), int(row[1]))
 
     async def save(self, rows: Sequence[LemmaRow], gone: Sequence[int]) -> int:
-        """Write the lemma texts and take the posts off the queue: one transaction, one round
-        trip. A post whose text changed since it was read stays queued. Returns how many
-        posts were indexed."""
-        return await self._db.run_in_transaction(lambda conn: _save(conn, rows, gone))
-
-
-def _save(conn: sqlite3.Connection, rows: Sequence[LemmaRow], gone: Sequence[int]) -> int:
-    conn.executemany("DELETE FROM post_lemma_queue WHERE post_id = ?", [(i,) for i in gone])
-    now: dict[int, str] = {}
-    ids = [row.post_id for row in rows]
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        now.update(
-            conn.execute(
-                "SELECT p.id, p.text FROM post_lemma_queue q JOIN posts p ON p.id = q.post_id"  # noqa: S608
-                f" WHERE q.post_id IN ({marks})",
-                chunk,
-            ).fetchall()
-        )
-    current = sorted((r for r in rows if now.get(r.post_id) == r.text), key=lambda r: r.post_id)
-    keys = [(r.post_id,) for r in current]
-    conn.executemany("DELETE FROM post_lemmas WHERE rowid = ?", keys)
-    conn.executemany(
-        "INSERT INTO post_lemmas (rowid, forms, lemmas) VALUES (?, ?, ?)",
-        [(r.post_id, r.forms, r.lemmas) for r in current],
-    )
-    conn.executemany("DELETE FROM post_lemma_queue WHERE post_id = ?", keys)
-    return len(current)
+        """Write the lemma texts and take the posts off the queue: one transaction, a few
+        statements whatever the batch's size. A post whose text changed since it was read
+        stays queued. Returns how many posts were indexed."""
+        async with self._db.atomic() as tx:
+            if gone:
+                ids, params = tx.dialect.int_list(gone)
+                await tx.execute(f"DELETE FROM post_lemma_queue WHERE post_id IN {ids}", params)  # noqa: S608
+            if not rows:
+                return 0
+            ids, params = tx.dialect.int_list([row.post_id for row in rows])
+            now: dict[int, str] = dict(
+                await tx.fetchall(  # type: ignore[arg-type]
+                    "SELECT p.id, p.text FROM post_lemma_queue q JOIN posts p ON p.id = q.post_id"  # noqa: S608
+                    f" WHERE q.post_id IN {ids}",
+                    params,
+                )
+            )
+            current = sorted(
+                (r for r in rows if now.get(r.post_id) == r.text), key=lambda r: r.post_id
+            )
+            if not current:
+                return 0
+            key = lemma_key_column(tx.dialect)
+            ids, params = tx.dialect.int_list([r.post_id for r in current])
+            await tx.execute(f"DELETE FROM post_lemmas WHERE {key} IN {ids}", params)  # noqa: S608
+            await tx.executemany(
+                f"INSERT INTO post_lemmas ({key}, forms, lemmas) VALUES (?, ?, ?)",  # noqa: S608
+                [(r.post_id, r.forms, r.lemmas) for r in current],
+            )
+            await tx.execute(f"DELETE FROM post_lemma_queue WHERE post_id IN {ids}", params)  # noqa: S608
+            return len(current)

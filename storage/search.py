@@ -1,4 +1,4 @@
-"""Full-text search over stored posts with SQLite FTS5."""
+"""Full-text search over stored posts: SQLite FTS5, or PostgreSQL tsvector columns."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
+from storage.backend import Backend
+from storage.dialect import TextIndex, text_index
 from storage.errors import Failure, classify
 from storage.lemma_index import LemmaIndexRepository, LemmaProgress
 from storage.models import SearchHit
@@ -29,33 +30,45 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # A query with at least this many matches therefore lists the most recent posts among the
 # newest stored RANKED_WINDOW matches (FTS5 reads its index in rowid order and stops), which
 # for a broad query is what an analyst wants to see anyway; fewer matches are ranked.
+# PostgreSQL (issue 12) runs the same statements on its tsvector columns (storage.dialect's
+# text_index): ts_rank for bm25, ts_headline for snippet.
 RANKED_WINDOW = 1000
-_MANY = (
-    "SELECT count(*) FROM (SELECT 1 FROM posts_fts WHERE posts_fts MATCH :q"
-    " ORDER BY rowid DESC LIMIT :window)"
-)
+
+
+def _many(ix: TextIndex) -> str:
+    return (
+        f"SELECT count(*) FROM (SELECT 1 FROM {ix.table} WHERE {ix.match}"  # noqa: S608
+        f" ORDER BY {ix.key} DESC LIMIT ?) w"
+    )
+
+
 # The best rows first, then the snippet, the costly part, for those few rows only (a snippet
 # in the ranking query would be made for every matching row before the sort).
-_RANKED = (
-    "WITH top AS ("
-    " SELECT f.id, f.rank AS score, p.posted_at FROM ("
-    "  SELECT rowid AS id, rank FROM posts_fts WHERE posts_fts MATCH :q"
-    " ) f JOIN posts p ON p.id = f.id ORDER BY f.rank, p.posted_at DESC LIMIT :limit)"
-)
-_NEWEST = (
-    "WITH top AS ("
-    " SELECT f.id, -p.posted_at AS score, p.posted_at FROM ("
-    "  SELECT rowid AS id FROM posts_fts WHERE posts_fts MATCH :q"
-    "  ORDER BY rowid DESC LIMIT :window"
-    " ) f JOIN posts p ON p.id = f.id ORDER BY p.posted_at DESC, f.id DESC LIMIT :limit)"
-)
-_HITS = (
-    " SELECT p.chat_id, c.username, c.title, p.message_id, p.posted_at,"
-    " snippet(posts_fts, 0, :start, :end, '…', 16) AS snip, c.watchdog"
-    " FROM top JOIN posts_fts ON posts_fts.rowid = top.id JOIN posts p ON p.id = top.id"
-    " JOIN channels c ON c.chat_id = p.chat_id"
-    " WHERE posts_fts MATCH :q ORDER BY top.score, top.posted_at DESC, top.id DESC"
-)
+def _ranked(ix: TextIndex) -> str:
+    return (
+        "WITH top AS (SELECT f.id, f.score, p.posted_at FROM ("  # noqa: S608
+        f" SELECT {ix.key} AS id, {ix.rank} AS score FROM {ix.table} WHERE {ix.match}"
+        " ) f JOIN posts p ON p.id = f.id ORDER BY f.score, p.posted_at DESC LIMIT ?)"
+    )
+
+
+def _newest(ix: TextIndex) -> str:
+    return (
+        "WITH top AS (SELECT f.id, -p.posted_at AS score, p.posted_at FROM ("  # noqa: S608
+        f" SELECT {ix.key} AS id FROM {ix.table} WHERE {ix.match}"
+        f" ORDER BY {ix.key} DESC LIMIT ?"
+        " ) f JOIN posts p ON p.id = f.id ORDER BY p.posted_at DESC, f.id DESC LIMIT ?)"
+    )
+
+
+def _hits(ix: TextIndex) -> str:
+    return (
+        " SELECT p.chat_id, c.username, c.title, p.message_id, p.posted_at,"  # noqa: S608
+        f" {ix.snippet} AS snip, c.watchdog"
+        f" FROM top{ix.snippet_join} JOIN posts p ON p.id = top.id"
+        " JOIN channels c ON c.chat_id = p.chat_id"
+        " ORDER BY top.score, top.posted_at DESC, top.id DESC"
+    )
 
 
 class QuerySyntaxError(ValueError):
@@ -72,14 +85,14 @@ class QueryTooLongError(QuerySyntaxError):
 
 
 class SearchRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def find(self, spec: SearchSpec) -> list[FoundPost]:
         """Posts matching a parsed search (by meaning, see below), best or newest first,
-        with the slugs of the framings each matched: one round trip."""
+        with the slugs of the framings each matched."""
         try:
-            return await self._db.run_read(lambda conn: _find(conn, spec))
+            return await _find(self._db, spec)
         except sqlite3.Error as exc:
             if classify(exc) is not Failure.SQL:
                 raise
@@ -107,23 +120,28 @@ class SearchRepository:
         return None if value is None else int(value)
 
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        """Best matches by bm25 rank, each with a snippet around the matched words; for a
-        query with RANKED_WINDOW matches or more, the most recent of the newest stored ones."""
+        """Best matches by rank, each with a snippet around the matched words; for a query
+        with RANKED_WINDOW matches or more, the most recent of the newest stored ones.
+        The query is FTS5 syntax on SQLite; on PostgreSQL web-search syntax (words,
+        "phrases", OR, -word), which reads any text without error."""
         if len(query) > MAX_QUERY_LENGTH:
             raise QueryTooLongError(len(query))
         if not query.isprintable() and _SURROGATE.search(query):
             # sqlite3 cannot encode a lone surrogate (from a bad JSON escape) as UTF-8.
             raise QuerySyntaxError("the query holds a character that is not valid Unicode")
-        params = {
-            "q": query,
-            "window": max(RANKED_WINDOW, limit),
-            "limit": limit,
-            "start": HIGHLIGHT_START,
-            "end": HIGHLIGHT_END,
-        }
+        if not self._db.dialect.is_sqlite:  # PostgreSQL text holds no NUL; FTS5 ignores it
+            query = query.replace("\x00", " ")
+        ix = text_index(self._db.dialect, "posts", raw=True)
+        window = max(RANKED_WINDOW, limit)
+        ranks = [query] * ix.rank.count("?")
+        snip = ix.snippet_params(query, HIGHLIGHT_START, HIGHLIGHT_END)
         try:
-            many = await self._db.fetchval(_MANY, params) >= params["window"]
-            rows = await self._db.fetchall((_NEWEST if many else _RANKED) + _HITS, params)
+            many = await self._db.fetchval(_many(ix), (query, window)) >= window
+            if many:
+                sql, params = _newest(ix), [query, window, limit]
+            else:
+                sql, params = _ranked(ix), [*ranks, query, limit]
+            rows = await self._db.fetchall(sql + _hits(ix), [*params, *snip])
         except sqlite3.Error as exc:
             # SQLITE_ERROR from these fixed statements is about the MATCH expression; any
             # other code (busy, read-only, corrupt, i/o...) is about the database. The
@@ -153,7 +171,8 @@ class SearchRepository:
 
 @dataclass(frozen=True, slots=True)
 class SearchSpec:
-    """A parsed search as storage runs it; the MATCH expressions are built by bot/."""
+    """A parsed search as storage runs it; the query texts are built by bot/ from one parsed
+    query: FTS5 MATCH expressions for SQLite, tsqueries for PostgreSQL."""
 
     lemma_match: str  # for post_lemmas
     exact_match: str  # for posts_fts (queued posts)
@@ -163,6 +182,8 @@ class SearchSpec:
     end: datetime | None = None  # posted before
     watchdog: str = "any"  # "any", "no" (leave watchdog channels out), "only"
     limit: int = 10
+    lemma_tsquery: str = ""  # PostgreSQL: for post_lemmas.search_tsv
+    exact_tsquery: str = ""  # PostgreSQL: for posts.search_tsv (queued posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,82 +199,107 @@ class FoundPost:
     framings: tuple[str, ...]  # slugs of the framings the post matched
 
 
-def _filters(spec: SearchSpec) -> tuple[str, str, dict[str, Any]]:
+def _filters(spec: SearchSpec, key: str) -> tuple[str, str, list[Any]]:
     """(joins, conditions, params) for the filters: fixed SQL, values as parameters."""
-    joins, conditions, params = "", [], {}
+    joins, conditions, params = "", [], []
     if spec.chat_id is not None:
-        conditions.append("p.chat_id = :chat_id")
-        params["chat_id"] = spec.chat_id
+        conditions.append("p.chat_id = ?")
+        params.append(spec.chat_id)
     if spec.start is not None:
-        conditions.append("p.posted_at >= :start")
-        params["start"] = unix(spec.start)
+        conditions.append("p.posted_at >= ?")
+        params.append(unix(spec.start))
     if spec.end is not None:
-        conditions.append("p.posted_at < :end")
-        params["end"] = unix(spec.end)
+        conditions.append("p.posted_at < ?")
+        params.append(unix(spec.end))
     if spec.framing_id is not None:
         conditions.append(
-            "EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id AND m.framing_id = :framing)"
+            "EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id AND m.framing_id = ?)"
         )
-        params["framing"] = spec.framing_id
+        params.append(spec.framing_id)
     if spec.watchdog in ("no", "only"):
         joins = " JOIN channels c ON c.chat_id = p.chat_id"
         conditions.append("c.watchdog = 0" if spec.watchdog == "no" else "c.watchdog = 1")
     if conditions:
-        joins = " JOIN posts p ON p.id = f.rowid" + joins
+        joins = f" JOIN posts p ON p.id = {key}" + joins
     return joins, "".join(" AND " + c for c in conditions), params
 
 
-def _sides(spec: SearchSpec, queued: bool) -> list[tuple[str, str]]:
-    """(FROM ... WHERE ... for the side, its MATCH parameter name) for each side searched."""
-    joins, conditions, _ = _filters(spec)
-    sides = [(f"post_lemmas f{joins} WHERE post_lemmas MATCH :lq{conditions}", "lq")]
-    if queued and spec.exact_match:
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One index searched: `FROM ... WHERE ...` and its parameters, the post id, the score."""
+
+    source: str
+    params: list[Any]
+    key: str
+    rank: str
+    rank_params: list[Any]
+
+
+def _sides(db: Backend, spec: SearchSpec, queued: bool) -> list[_Side]:
+    """The lemma index, and while posts are queued for it, those posts by exact forms."""
+    sqlite = db.dialect.is_sqlite
+    lemma = text_index(db.dialect, "post_lemmas")
+    query = spec.lemma_match if sqlite else spec.lemma_tsquery
+    joins, conditions, params = _filters(spec, lemma.key)
+    sides = [
+        _Side(
+            f"{lemma.table}{joins} WHERE {lemma.match}{conditions}",
+            [query, *params],
+            lemma.key,
+            lemma.rank,
+            [query] * lemma.rank.count("?"),
+        )
+    ]
+    exact = text_index(db.dialect, "posts")
+    query = spec.exact_match if sqlite else spec.exact_tsquery
+    if queued and query:
+        joins, conditions, params = _filters(spec, exact.key)
         sides.append(
-            (
-                "posts_fts f JOIN post_lemma_queue q ON q.post_id = f.rowid"
-                f"{joins} WHERE posts_fts MATCH :eq{conditions}",
-                "eq",
+            _Side(
+                f"{exact.table} JOIN post_lemma_queue q ON q.post_id = {exact.key}"
+                f"{joins} WHERE {exact.match}{conditions}",
+                [query, *params],
+                exact.key,
+                exact.rank,
+                [query] * exact.rank.count("?"),
             )
         )
     return sides
 
 
-def _find(conn: sqlite3.Connection, spec: SearchSpec) -> list[FoundPost]:
-    params: dict[str, Any] = {
-        "lq": spec.lemma_match,
-        "eq": spec.exact_match,
-        "window": max(RANKED_WINDOW, spec.limit),
-        "limit": spec.limit,
-        **_filters(spec)[2],
-    }
-    queued = conn.execute("SELECT EXISTS (SELECT 1 FROM post_lemma_queue)").fetchone()[0]
-    sides = _sides(spec, bool(queued))
-    many = any(
-        conn.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM {side} ORDER BY f.rowid DESC LIMIT :window)",  # noqa: S608
-            params,
-        ).fetchone()[0]
-        >= params["window"]
-        for side, _name in sides
-    )
-    if many:
-        parts = [
-            f"SELECT * FROM (SELECT f.rowid AS id, 0 AS score FROM {side}"  # noqa: S608
-            " ORDER BY f.rowid DESC LIMIT :window)"
-            for side, _name in sides
-        ]
-        order = "p.posted_at DESC, m.id DESC"
-    else:
-        parts = [f"SELECT f.rowid AS id, f.rank AS score FROM {side}" for side, _ in sides]  # noqa: S608
-        order = "m.score, p.posted_at DESC, m.id DESC"
-    rows = conn.execute(
+async def _find(db: Backend, spec: SearchSpec) -> list[FoundPost]:
+    window = max(RANKED_WINDOW, spec.limit)
+    queued = await db.fetchval("SELECT EXISTS (SELECT 1 FROM post_lemma_queue)")
+    sides = _sides(db, spec, bool(queued))
+    many = False
+    for side in sides:
+        count = await db.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM {side.source}"  # noqa: S608
+            f" ORDER BY {side.key} DESC LIMIT ?) w",
+            [*side.params, window],
+        )
+        many = many or count >= window
+    params: list[Any] = []
+    parts: list[str] = []
+    for side in sides:
+        if many:
+            parts.append(
+                f"SELECT * FROM (SELECT {side.key} AS id, 0 AS score FROM {side.source}"  # noqa: S608
+                f" ORDER BY {side.key} DESC LIMIT ?) s{len(parts)}"
+            )
+            params += [*side.params, window]
+        else:
+            parts.append(f"SELECT {side.key} AS id, {side.rank} AS score FROM {side.source}")  # noqa: S608
+            params += [*side.rank_params, *side.params]
+    order = "p.posted_at DESC, m.id DESC" if many else "m.score, p.posted_at DESC, m.id DESC"
+    rows = await db.fetchall(
         f"WITH m AS ({' UNION ALL '.join(parts)})"  # noqa: S608 - fixed fragments only
         " SELECT p.id, p.chat_id, c.username, c.title, p.message_id, p.posted_at, p.text,"
         " c.watchdog FROM m JOIN posts p ON p.id = m.id JOIN channels c ON c.chat_id = p.chat_id"
-        f" ORDER BY {order} LIMIT :limit",
-        params,
-    ).fetchall()
-    framings = _framings_of(conn, [r[0] for r in rows])
+        f" ORDER BY {order} LIMIT ?",
+        [*params, spec.limit],
+    )
+    framings = await _framings_of(db, [r[0] for r in rows])
     return [
         FoundPost(
             r[0],
@@ -270,15 +316,15 @@ def _find(conn: sqlite3.Connection, spec: SearchSpec) -> list[FoundPost]:
     ]
 
 
-def _framings_of(conn: sqlite3.Connection, post_ids: list[int]) -> dict[int, tuple[str, ...]]:
+async def _framings_of(db: Backend, post_ids: list[int]) -> dict[int, tuple[str, ...]]:
     if not post_ids:
         return {}
-    marks = ",".join("?" * len(post_ids))
+    ids, params = db.dialect.int_list(post_ids)
     found: dict[int, list[str]] = {}
-    for post_id, slug in conn.execute(
+    for post_id, slug in await db.fetch_tuples(
         "SELECT DISTINCT m.post_id, f.slug FROM matches m JOIN framings f ON f.id = m.framing_id"  # noqa: S608
-        f" WHERE m.post_id IN ({marks}) ORDER BY m.post_id, f.slug",
-        post_ids,
+        f" WHERE m.post_id IN {ids} ORDER BY m.post_id, f.slug",
+        params,
     ):
         found.setdefault(post_id, []).append(slug)
     return {post_id: tuple(slugs) for post_id, slugs in found.items()}

@@ -30,6 +30,7 @@ from bot.sources.export_messages import MessageReader
 from bot.sources.webpreview import PageKind, parse_page
 from bot.telegram_text import render
 from handlers.analysts import format_hit
+from storage.backend import Backend
 from storage.db import Database
 from storage.lemma_index import LemmaIndexRepository
 from storage.models import IncomingPost
@@ -84,10 +85,13 @@ def test_term_parser_parses_or_refuses_with_a_position(term: str) -> None:
 # --- the search query path ---------------------------------------------------------------
 
 
-async def _fill(db: Database) -> None:
+async def _fill(db: Backend) -> None:
     texts = ["<" * 3000 + " word " + "&" * 10, "жест доброй воли \x00\x1b[31m \x02x\x03", "word"]
+    # PostgreSQL's text holds no NUL, and PostRepository does not remove it yet (issue 12):
+    # there a NUL-free copy of the same texts.
+    nul = "\x00" if db.dialect.is_sqlite else "\x01"
     for i, text in enumerate(texts, 1):
-        post = IncomingPost(-1001, i, NOW, text, "T\x00<b>" * 500, "name")
+        post = IncomingPost(-1001, i, NOW, text.replace("\x00", nul), f"T{nul}<b>" * 500, "name")
         await store_post(PostRepository(db), post, NOW)
     await index_queued(LemmaIndexRepository(db), max_batches=1)  # search by both indexes
     await store_post(PostRepository(db), IncomingPost(-1001, 9, NOW, "word жест", "T"), NOW)
@@ -96,7 +100,9 @@ async def _fill(db: Database) -> None:
 @SHARED_DB
 @given(query=st.one_of(_text, _huge))
 @example(query="\ud800")  # sqlite3 cannot encode it: it crashed the search
-async def test_search_is_valid_fts5_or_refused_and_hits_render(db: Database, query: str) -> None:
+async def test_search_is_valid_fts5_or_refused_and_hits_render(any_db: Backend, query: str) -> None:
+    """On SQLite and PostgreSQL (tests.backends.any_db): a valid MATCH or tsquery, or refused."""
+    db = any_db
     if not await db.fetchval("SELECT count(*) FROM posts"):
         await _fill(db)
     try:

@@ -20,7 +20,7 @@ from storage.pg.migrate import migrate, migration_files
 # post_lemmas' key, which is the FTS5 table's rowid in SQLite.
 PG_ONLY_COLUMNS = {
     "posts": {"search_tsv"},
-    "post_lemmas": {"post_id", "forms_tsv", "lemmas_tsv"},
+    "post_lemmas": {"post_id", "search_tsv"},
 }
 # SQLite FTS5 tables with no table of that name on PostgreSQL: where their index lives.
 FTS_TWINS = {"posts_fts": ("posts", "search_tsv")}
@@ -282,9 +282,12 @@ async def test_search_vectors_fold_like_fts5(pg: asyncpg.Connection) -> None:
         "SELECT count(*) FROM posts WHERE search_tsv @@ to_tsquery('simple', 'елка <-> стоит')"
     )
     assert found == 1
-    phrase = "SELECT count(*) FROM post_lemmas WHERE lemmas_tsv @@ $1::tsquery"
-    assert await pg.fetchval(phrase, "'елка' <-> 'сталь_стать'") == 1
-    assert await pg.fetchval(phrase, "'сталь_стать' <-> 'елка'") == 0
+    phrase = "SELECT count(*) FROM post_lemmas WHERE search_tsv @@ $1::tsquery"
+    assert await pg.fetchval(phrase, "'елка':B <-> 'сталь_стать':B") == 1
+    assert await pg.fetchval(phrase, "'сталь_стать':B <-> 'елка':B") == 0
+    assert await pg.fetchval(phrase, "'стали':A & 'сталь_стать':B") == 1  # 0007: weights
+    assert await pg.fetchval(phrase, "'стали':B | 'сталь_стать':A") == 0
+    assert await pg.fetchval(phrase, "'стали':A <-> 'елка':A") == 0  # not across columns
     await pg.execute("SET enable_seqscan = off")  # the table is tiny: ask for the index
     plan = await pg.fetch(
         "EXPLAIN SELECT 1 FROM posts WHERE search_tsv @@ to_tsquery('simple', 'елка')"
