@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import overload
 
 from storage import audit
 from storage.approvals import ApprovalRepository, Joined, after_membership
@@ -32,6 +34,7 @@ class PostRepository:
         (never one per post): the same outcomes and rows as one by one. A key repeated in
         `posts` starts a new run, so a later copy sees the earlier one exactly as store()
         would."""
+        posts = [_without_nul(p) for p in posts]
         async with self._db.atomic() as tx:
             results: list[StoreResult] = []
             for run in _runs_without_repeats(posts):
@@ -54,6 +57,35 @@ class PostRepository:
         return await self._db.fetchval(  # type: ignore[no-any-return]
             "SELECT text FROM posts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
         )
+
+
+# PostgreSQL's text cannot hold U+0000 (SQLite's can, but nothing needs it): any that an export
+# file or a page brings becomes U+FFFD, as HTML parsers do, so every offset stays the same.
+_NUL, _REPLACEMENT = "\x00", "\ufffd"
+
+
+def _without_nul(post: IncomingPost) -> IncomingPost:
+    outside = (post.channel_username, post.author, post.forwarded_from, post.forwarded_link)
+    if not any(v and _NUL in v for v in (post.text, post.channel_title, *outside, post.media)):
+        return post
+    return replace(
+        post,
+        text=_clean(post.text),
+        channel_title=_clean(post.channel_title),
+        channel_username=_clean(post.channel_username),
+        author=_clean(post.author),
+        forwarded_from=_clean(post.forwarded_from),
+        forwarded_link=_clean(post.forwarded_link),
+        media=_clean(post.media),
+    )
+
+
+@overload
+def _clean(value: str) -> str: ...
+@overload
+def _clean(value: None) -> None: ...
+def _clean(value: str | None) -> str | None:
+    return value.replace(_NUL, _REPLACEMENT) if value else value
 
 
 _INSERT_POST = (
