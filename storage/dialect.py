@@ -103,3 +103,13 @@ def pg_rowcount(status: str) -> int:
     """Rows changed, from asyncpg's command status ('UPDATE 3', 'INSERT 0 1', 'DELETE 0')."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+# --- Analysis (reviews, trends, propagation, near-duplicates) ---------------------------
+
+
+def indexed_by(dialect: Dialect, index: str) -> str:
+    """` INDEXED BY index` on SQLite, nothing on PostgreSQL (which has no index hints), to
+    follow a table name in FROM: SQLite's planner picks a worse index for some of the
+    analysis reads (a sort of a million rows) unless told; PostgreSQL's plans by statistics."""
+    return f" INDEXED BY {index}" if dialect.is_sqlite else ""
