@@ -147,7 +147,9 @@ async def match_all(db: Backend, framing_id: int, term_ids: list[int], now: date
     await matches.replace_for_posts([PostToScan(p.post_id, p.text) for p in todo], found, now)
 
 
-async def test_counts_from_the_database_leave_out_watchdogs_and_pending_channels(db: Backend) -> None:
+async def test_counts_from_the_database_leave_out_watchdogs_and_pending_channels(
+    db: Backend,
+) -> None:
     now = datetime(2026, 3, 30, 12, tzinfo=UTC)
     async with db.atomic() as conn:
         await conn.execute(
