@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot import propagation as prop
 from bot.propagation import Amplifier, Cluster, PropagationPost
-from storage.db import Database
+from storage.backend import Backend
 from storage.neardup import NearDupRepository
 from storage.propagation import FramingPost, PropagationRepository
 
@@ -93,7 +93,7 @@ def _pairs_of(
 
 
 async def load_for(
-    db: Database, since: datetime, until: datetime, window_minutes: float | None
+    db: Backend, since: datetime, until: datetime, window_minutes: float | None
 ) -> list[FramingPropagation]:
     """Every framing's propagation in [since, until): what the digest shows."""
     repo, neardups = PropagationRepository(db), NearDupRepository(db)

@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.localdays import day_start, local_day
 from bot.trend_status import TrendDay
 from bot.trends import HISTORY_DAYS, DailyCount, TrendParams, compute_trends
-from storage.db import Database
+from storage.backend import Backend
 from storage.timeutil import from_unix, unix
 from storage.trends import TrendRepository
 
@@ -24,7 +24,7 @@ def trend_params(settings: Settings) -> TrendParams:
 
 
 async def load_trends(
-    db: Database,
+    db: Backend,
     tz: ZoneInfo,
     start: date,
     end: date,
@@ -46,6 +46,6 @@ async def load_trends(
     return compute_trends(counts, by_day, first_days, start, end, params)
 
 
-async def first_stored_day(db: Database, tz: ZoneInfo) -> date | None:
+async def first_stored_day(db: Backend, tz: ZoneInfo) -> date | None:
     oldest = await TrendRepository(db).oldest_post()
     return None if oldest is None else local_day(from_unix(oldest), tz)

@@ -170,3 +170,13 @@ def ordered_join(dialect: Dialect) -> str:
     """A join whose left table stays the outer loop: SQLite's CROSS JOIN (which takes an ON
     there); PostgreSQL plans joins itself and has no such form (storage/exports.py)."""
     return "CROSS JOIN" if dialect.is_sqlite else "JOIN"
+
+
+# --- Analysis (reviews, trends, propagation, near-duplicates) ---------------------------
+
+
+def indexed_by(dialect: Dialect, index: str) -> str:
+    """` INDEXED BY index` on SQLite, nothing on PostgreSQL (which has no index hints), to
+    follow a table name in FROM: SQLite's planner picks a worse index for some of the
+    analysis reads (a sort of a million rows) unless told; PostgreSQL's plans by statistics."""
+    return f" INDEXED BY {index}" if dialect.is_sqlite else ""

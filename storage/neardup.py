@@ -6,15 +6,10 @@ computes, and answers "which posts share one of these keys" with indexed reads.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from storage.db import Database
-
-_CHUNK = 500  # bound parameters per IN (...) list, well under SQLite's limit
+from storage.backend import Backend, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +22,26 @@ class IndexedPost:
     pairs: tuple[tuple[int, float], ...]  # (other post id, Jaccard similarity)
 
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+# Per key, the posts from its `limit`-th newest on: a seek on the (bucket, post_id) primary key
+# for the threshold (at most `limit` rows of a crowded key read), then a range from it, where
+# a plain IN (...) would read every post that ever had the key. Keys: dialect.int_rows `k`.
+_NEWEST_PER_KEY = (
+    "SELECT k.bucket, b.post_id FROM {keys} JOIN post_bands b ON b.bucket = k.bucket"
+    " AND b.post_id >= (SELECT min(newest.post_id) FROM (SELECT post_id FROM post_bands"
+    "  WHERE bucket = k.bucket ORDER BY post_id DESC LIMIT ?) AS newest)"
+)
+# A pair is kept only if its other post still exists (it may be deleted meanwhile); the
+# casts give PostgreSQL the parameters' types in a SELECT list.
+_INSERT_PAIR = (
+    "INSERT INTO near_duplicates (post_id, other_id, similarity)"
+    " SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION)"
+    " WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)"
+    " ON CONFLICT (post_id, other_id) DO UPDATE SET similarity = excluded.similarity"
+)
 
 
 class NearDupRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def queued(self, limit: int) -> list[tuple[int, str | None]]:
@@ -59,10 +67,12 @@ class NearDupRepository:
         fills its keys with a thousand posts, and the index needs only the latest few."""
         wanted = sorted(set(keys))
         if newest is None:
-            sql = "SELECT bucket, post_id FROM post_bands WHERE bucket IN ({marks})"
-            rows = await self._db.run_read(_in_chunks(sql, wanted))
+            within, params = self._db.dialect.int_list(wanted)
+            sql = f"SELECT bucket, post_id FROM post_bands WHERE bucket IN {within}"  # noqa: S608
         else:
-            rows = await self._db.run_read(_newest_per_key(wanted, newest))
+            table, params = self._db.dialect.int_rows("k", ["bucket"], [(k,) for k in wanted])
+            sql, params = _NEWEST_PER_KEY.format(keys=table), [*params, newest]
+        rows = await self._db.fetch_tuples(sql, params)
         found: dict[int, list[int]] = {}
         for bucket, post_id in rows:
             found.setdefault(bucket, []).append(post_id)
@@ -71,94 +81,80 @@ class NearDupRepository:
         return found
 
     async def texts(self, post_ids: Sequence[int]) -> dict[int, str]:
-        sql = "SELECT id, text FROM posts WHERE id IN ({marks})"
-        rows = await self._db.run_read(_in_chunks(sql, sorted(set(post_ids))))
+        within, params = self._db.dialect.int_list(sorted(set(post_ids)))
+        rows = await self._db.fetch_tuples(
+            f"SELECT id, text FROM posts WHERE id IN {within}",  # noqa: S608
+            params,
+        )
         return {r[0]: r[1] for r in rows}
 
     async def save(self, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
         """Replace the keys and pairs of each post, and take it off the queue: one
-        transaction, one round trip. A post edited after its text was read stays queued (its
-        new text is indexed next time). Returns how many posts were indexed."""
-        return await self._db.run_in_transaction(lambda conn: _save(conn, indexed, gone))
+        transaction, a statement per kind of row for the whole batch. A post edited after its
+        text was read stays queued (its new text is indexed next time). Returns how many posts
+        were indexed."""
+        async with self._db.atomic() as tx:
+            return await _save(tx, indexed, gone)
 
     async def pairs_among(self, post_ids: Sequence[int]) -> list[tuple[int, int, float]]:
         """Verified pairs whose both posts are in post_ids (one round trip)."""
         wanted = set(post_ids)
-        sql = "SELECT post_id, other_id, similarity FROM near_duplicates WHERE post_id IN ({marks})"
-        rows = await self._db.run_read(_in_chunks(sql, sorted(wanted)))
+        within, params = self._db.dialect.int_list(sorted(wanted))
+        rows = await self._db.fetch_tuples(
+            "SELECT post_id, other_id, similarity FROM near_duplicates"  # noqa: S608
+            f" WHERE post_id IN {within}",
+            params,
+        )
         return [(r[0], r[1], r[2]) for r in rows if r[1] in wanted]
 
 
-def _in_chunks(sql: str, values: Sequence[int]) -> Callable[[sqlite3.Connection], list[Any]]:
-    """A read of `sql` ({marks}: the IN list) over every chunk of values, run whole on the
-    database thread: SQLite caps the parameters of one statement, not the round trips."""
-
-    def read(conn: sqlite3.Connection) -> list[Any]:
-        rows: list[Any] = []
-        for chunk in _chunks(values):
-            marks = ",".join("?" * len(chunk))
-            rows += conn.execute(sql.format(marks=marks), chunk).fetchall()
-        return rows
-
-    return read
-
-
-def _newest_per_key(keys: Sequence[int], limit: int) -> Callable[[sqlite3.Connection], list[Any]]:
-    """One statement for all keys: per key, a seek on the (bucket, post_id) primary key that
-    reads at most `limit` rows of a crowded key, where an IN (...) list would read every post
-    that ever had it. The keys go in as one JSON array; each key's posts come back joined."""
-
-    def read(conn: sqlite3.Connection) -> list[Any]:
-        rows = conn.execute(
-            "SELECT k.value, (SELECT group_concat(post_id) FROM"
-            " (SELECT post_id FROM post_bands WHERE bucket = k.value"
-            "  ORDER BY post_id DESC LIMIT ?))"
-            " FROM json_each(?) k",
-            (limit, json.dumps(list(keys))),
-        ).fetchall()
-        return [(key, int(post)) for key, posts in rows if posts for post in posts.split(",")]
-
-    return read
-
-
-def _save(conn: sqlite3.Connection, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
-    conn.executemany("DELETE FROM neardup_queue WHERE post_id = ?", [(i,) for i in gone])
-    current = _still_current(conn, indexed)
-    ids = [(post.post_id,) for post in current]
+async def _save(tx: Tx, indexed: Sequence[IndexedPost], gone: Sequence[int]) -> int:
+    if gone:
+        within, params = tx.dialect.int_list(gone)
+        await tx.execute(f"DELETE FROM neardup_queue WHERE post_id IN {within}", params)  # noqa: S608
+    current = await _still_current(tx, indexed)
+    if not current:
+        return 0
     # Set-wise, each statement once for the batch: all old keys and pairs of these posts go
     # before any new one is written, so a pair two posts of the batch share survives.
-    conn.executemany("DELETE FROM neardup_queue WHERE post_id = ?", ids)
-    conn.executemany("DELETE FROM post_bands WHERE post_id = ?", ids)
-    conn.executemany("DELETE FROM near_duplicates WHERE post_id = ?", ids)
-    conn.executemany("DELETE FROM near_duplicates WHERE other_id = ?", ids)
+    within, ids = tx.dialect.int_list([post.post_id for post in current])
+    for sql in (
+        "DELETE FROM neardup_queue WHERE post_id IN {within}",
+        "DELETE FROM post_bands WHERE post_id IN {within}",
+        "DELETE FROM near_duplicates WHERE post_id IN {within}",
+        "DELETE FROM near_duplicates WHERE other_id IN {within}",
+    ):
+        await tx.execute(sql.format(within=within), ids)
     # In key order: consecutive inserts land on neighbouring pages of the (bucket, post) tree.
-    conn.executemany(
-        "INSERT OR IGNORE INTO post_bands (bucket, post_id) VALUES (?, ?)",
-        sorted((key, post.post_id) for post in current for key in post.keys),
-    )
-    conn.executemany(
-        "INSERT OR REPLACE INTO near_duplicates (post_id, other_id, similarity)"
-        " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?)",
-        [
-            (min(post.post_id, other), max(post.post_id, other), value, other)
-            for post in current
-            for other, value in post.pairs
-        ],
-    )
+    keys = sorted((key, post.post_id) for post in current for key in post.keys)
+    if keys:
+        table, params = tx.dialect.int_rows("b", ["bucket", "post_id"], keys)
+        await tx.execute(
+            "INSERT INTO post_bands (bucket, post_id)"  # noqa: S608
+            f" SELECT b.bucket, b.post_id FROM {table} WHERE true ORDER BY b.n"
+            " ON CONFLICT DO NOTHING",
+            params,
+        )
+    pairs = [
+        (min(post.post_id, other), max(post.post_id, other), value, other)
+        for post in current
+        for other, value in post.pairs
+    ]
+    if pairs:
+        await tx.executemany(_INSERT_PAIR, pairs)
     return len(current)
 
 
-def _still_current(conn: sqlite3.Connection, indexed: Sequence[IndexedPost]) -> list[IndexedPost]:
+async def _still_current(tx: Tx, indexed: Sequence[IndexedPost]) -> list[IndexedPost]:
     """The posts still queued whose text is the one that was indexed; a post edited since
     stays queued (its new text is indexed next time)."""
-    now: dict[int, str] = {}
-    for chunk in _chunks([post.post_id for post in indexed]):
-        marks = ",".join("?" * len(chunk))
-        now.update(
-            conn.execute(
-                "SELECT p.id, p.text FROM neardup_queue q JOIN posts p ON p.id = q.post_id"  # noqa: S608
-                f" WHERE q.post_id IN ({marks})",
-                chunk,
-            ).fetchall()
-        )
+    if not indexed:
+        return []
+    within, params = tx.dialect.int_list([post.post_id for post in indexed])
+    rows = await tx.fetchall(
+        "SELECT p.id, p.text FROM neardup_queue q JOIN posts p ON p.id = q.post_id"  # noqa: S608
+        f" WHERE q.post_id IN {within}",
+        params,
+    )
+    now = {r[0]: r[1] for r in rows}
     return [post for post in indexed if now.get(post.post_id) == post.text]

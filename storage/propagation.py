@@ -1,7 +1,8 @@
 """What propagation reads: the posts matching a framing in a period, in bulk (plain rows).
 
 Only channels that count (watched_channels, migration 0006) and matches no moderator
-rejected (counted_matches, migration 0015); each post once per framing.
+rejected (counted_matches, migration 0015); each post once per framing. Runs on SQLite and
+PostgreSQL (storage.backend).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.backend import Backend
 from storage.timeutil import from_unix, unix
 
 
@@ -34,13 +35,13 @@ _SELECT = (
     " FROM counted_matches m JOIN framings f ON f.id = m.framing_id"
     " JOIN posts p ON p.id = m.post_id"
     " JOIN watched_channels c ON c.chat_id = p.chat_id"
-    " WHERE p.posted_at >= ? AND p.posted_at < ? AND (? IS NULL OR f.slug = ?)"
+    " WHERE p.posted_at >= ? AND p.posted_at < ? AND (CAST(? AS TEXT) IS NULL OR f.slug = ?)"
     " ORDER BY f.slug, p.posted_at, p.id"
 )
 
 
 class PropagationRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def framing_posts(

@@ -4,37 +4,55 @@ non-watchdog channels count. trend_posts holds only matches no moderator rejecte
 0015 keeps it so by triggers, so these queries need no verdict check.
 
 The caller gives the days as [start, end) Unix-second ranges (local midnights, so DST days
-of 23 or 25 hours are right), passed as one JSON parameter. Each day is then one seek in a
-covering index: no big sort, which is what grouping a million rows by a computed day costs.
+of 23 or 25 hours are right), passed as one parameter per column (storage.dialect.int_rows).
+Each day is then one seek in a covering index: no big sort, which is what grouping a million
+rows by a computed day costs. Runs on SQLite and PostgreSQL (storage.backend).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from storage.db import Database
+from storage.backend import Backend
+from storage.dialect import Dialect, indexed_by
 
 # The channels whose posts count: approved (the watched_channels view), not watchdogs.
 _COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
 # trend_posts (migration 0010): one row per matched post and framing, with its date and
 # channel; the index (framing_id, posted_at, chat_id) answers each framing-day alone.
+# {trend_index}/{posts_index}: SQLite's index hints; {days}: the table d(lo, hi, day, n).
 _IN_DAY = (
-    "FROM trend_posts t INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
-    " AND t.posted_at >= d.value ->> 0 AND t.posted_at < d.value ->> 1"
+    "FROM trend_posts t{trend_index} WHERE t.framing_id = f.id"
+    " AND t.posted_at >= d.lo AND t.posted_at < d.hi"
     f" AND t.chat_id IN {_COUNTED}"
 )
 _COUNTS = (
-    f"SELECT f.slug, d.key, (SELECT count(*) {_IN_DAY}),"  # noqa: S608 - fixed fragments only
+    f"SELECT f.slug, d.day, (SELECT count(*) {_IN_DAY}),"  # noqa: S608 - fixed fragments only
     f" (SELECT count(DISTINCT t.chat_id) {_IN_DAY})"
-    " FROM framings f, json_each(?) d WHERE f.slug = coalesce(?, f.slug)"
+    " FROM framings f, {days} WHERE f.slug = coalesce(CAST(? AS TEXT), f.slug)"
 )
 _TOTALS = (
-    "SELECT d.key, (SELECT count(*) FROM posts INDEXED BY posts_posted_chat"  # noqa: S608
-    " WHERE posted_at >= d.value ->> 0 AND posted_at < d.value ->> 1"
-    f" AND chat_id IN {_COUNTED}) FROM json_each(?) d"
+    "SELECT d.day, (SELECT count(*) FROM posts{posts_index}"  # noqa: S608
+    " WHERE posted_at >= d.lo AND posted_at < d.hi"
+    f" AND chat_id IN {_COUNTED}) FROM {{days}}"
 )
+_FIRSTS = (
+    "SELECT f.slug, (SELECT min(t.posted_at) FROM trend_posts t{trend_index}"  # noqa: S608
+    f" WHERE t.framing_id = f.id AND t.chat_id IN {_COUNTED})"
+    " FROM framings f WHERE f.slug = coalesce(CAST(? AS TEXT), f.slug)"
+)
+
+
+@cache
+def _sql(template: str, dialect: Dialect) -> str:
+    """The statement with SQLite's index hints (storage.dialect.indexed_by); {days} stays."""
+    return template.format(
+        trend_index=indexed_by(dialect, "trend_posts_framing"),
+        posts_index=indexed_by(dialect, "posts_posted_chat"),
+        days="{days}",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +72,23 @@ class LinkedPost:
 
 
 class TrendRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def daily_counts(
         self, days: Sequence[tuple[int, int]], framing: str | None
     ) -> list[DayCount]:
         """Per framing (or only `framing`) and day with a post: posts and channels."""
-        rows = await self._db.fetchall(_COUNTS, (json.dumps([list(d) for d in days]), framing))
+        table, params = self._days(days)
+        rows = await self._db.fetchall(
+            _sql(_COUNTS, self._db.dialect).format(days=table), [*params, framing]
+        )
         return [DayCount(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows if r[2]]
 
     async def daily_totals(self, days: Sequence[tuple[int, int]]) -> list[int]:
         """All posts of counted channels on each day."""
-        rows = await self._db.fetchall(_TOTALS, (json.dumps([list(d) for d in days]),))
+        table, params = self._days(days)
+        rows = await self._db.fetchall(_sql(_TOTALS, self._db.dialect).format(days=table), params)
         totals = [0] * len(days)
         for r in rows:
             totals[int(r[0])] = int(r[1])
@@ -74,12 +96,7 @@ class TrendRepository:
 
     async def first_posts(self, framing: str | None = None) -> dict[str, int]:
         """Framing slug -> Unix time of its first counted matched post ever."""
-        rows = await self._db.fetchall(
-            "SELECT f.slug, (SELECT min(t.posted_at) FROM trend_posts t"  # noqa: S608
-            " INDEXED BY trend_posts_framing WHERE t.framing_id = f.id"
-            f" AND t.chat_id IN {_COUNTED}) FROM framings f WHERE f.slug = coalesce(?, f.slug)",
-            (framing,),
-        )
+        rows = await self._db.fetchall(_sql(_FIRSTS, self._db.dialect), (framing,))
         return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
     async def matched_posts(self, framing: str, start: int, end: int) -> list[LinkedPost]:
@@ -93,6 +110,12 @@ class TrendRepository:
             (framing, start, end),
         )
         return [LinkedPost(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def _days(self, days: Sequence[tuple[int, int]]) -> tuple[str, list[object]]:
+        """The days as the table d(lo, hi, day): day is the index into `days`."""
+        return self._db.dialect.int_rows(
+            "d", ["lo", "hi", "day"], [(lo, hi, i) for i, (lo, hi) in enumerate(days)]
+        )
 
     async def oldest_post(self) -> int | None:
         value = await self._db.fetchval("SELECT min(posted_at) FROM posts")

@@ -9,15 +9,14 @@ one view `rejected_matches`.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Literal, get_args
 
-import aiosqlite
-
 from storage import audit
-from storage.db import Database
+from storage.backend import Backend, Row
+from storage.dialect import Dialect, indexed_by
 from storage.timeutil import from_iso, iso
 
 Verdict = Literal["correct", "wrong_framing", "debunk"]
@@ -117,24 +116,40 @@ _CARD = (
 # The newest unreviewed match older than the cursor: skipped cards stay behind the
 # moderator until the next /review starts from the top again. Read through trend_posts (one
 # row per post and framing with a counted match, migration 0015), whose indexes give this
-# order, so the first unreviewed row ends the walk: microseconds at a million posts.
+# order, so the first unreviewed row ends the walk: microseconds at a million posts. The
+# cursor's posted_at comes twice (NULL: from the top), then chat, post and framing id.
 _NEXT_ANY = (
-    "SELECT t.post_id, t.framing_id FROM posts p INDEXED BY posts_posted_chat"  # noqa: S608
-    " JOIN trend_posts t INDEXED BY trend_posts_post ON t.post_id = p.id"
+    "SELECT t.post_id, t.framing_id FROM posts p{posts_index}"  # noqa: S608
+    " JOIN trend_posts t{trend_index} ON t.post_id = p.id"
     f" WHERE {_UNREVIEWED}"
-    " AND (?1 IS NULL OR (p.posted_at, p.chat_id, p.id, t.framing_id) < (?1, ?2, ?3, ?4))"
+    " AND (CAST(? AS BIGINT) IS NULL"
+    "  OR (p.posted_at, p.chat_id, p.id, t.framing_id) < (?, ?, ?, ?))"
     " ORDER BY p.posted_at DESC, p.chat_id DESC, p.id DESC, t.framing_id DESC LIMIT 1"
 )
 _NEXT_ONE = (
-    "SELECT t.post_id, t.framing_id FROM trend_posts t INDEXED BY trend_posts_framing"  # noqa: S608
-    f" WHERE t.framing_id = ?5 AND {_UNREVIEWED}"
-    " AND (?1 IS NULL OR (t.posted_at, t.chat_id, t.post_id) < (?1, ?2, ?3))"
+    "SELECT t.post_id, t.framing_id FROM trend_posts t{trend_index}"  # noqa: S608
+    f" WHERE t.framing_id = ? AND {_UNREVIEWED}"
+    " AND (CAST(? AS BIGINT) IS NULL OR (t.posted_at, t.chat_id, t.post_id) < (?, ?, ?))"
     " ORDER BY t.posted_at DESC, t.chat_id DESC, t.post_id DESC LIMIT 1"
 )
+
+
+@cache
+def _next_sql(dialect: Dialect, one_framing: bool) -> str:
+    """_NEXT_ONE or _NEXT_ANY with SQLite's index hints (storage.dialect.indexed_by)."""
+    if one_framing:
+        return _NEXT_ONE.format(trend_index=indexed_by(dialect, "trend_posts_framing"))
+    return _NEXT_ANY.format(
+        posts_index=indexed_by(dialect, "posts_posted_chat"),
+        trend_index=indexed_by(dialect, "trend_posts_post"),
+    )
+
+
 _TERM_REVIEWS = (
     "SELECT t.id, t.text, count(m.post_id), count(v.verdict),"
-    " coalesce(sum(v.verdict = 'correct'), 0), coalesce(sum(v.verdict = 'wrong_framing'), 0),"
-    " coalesce(sum(v.verdict = 'debunk'), 0)"
+    " count(*) FILTER (WHERE v.verdict = 'correct'),"
+    " count(*) FILTER (WHERE v.verdict = 'wrong_framing'),"
+    " count(*) FILTER (WHERE v.verdict = 'debunk')"
     " FROM terms t JOIN framings f ON f.id = t.framing_id"
     " LEFT JOIN matches m ON m.term_id = t.id"
     " LEFT JOIN verdicts v ON v.post_id = m.post_id AND v.framing_id = m.framing_id"
@@ -147,19 +162,19 @@ _UPSERT = (
     " decided_at = excluded.decided_at"
 )
 # Every post with a verdict for the framing, and the newest `limit` stored posts: one
-# statement, each part read through an index.
+# statement, each part read through an index. The framing id comes three times, then the limit.
 _LABELLED = (
     "SELECT p.id, p.text, p.chat_id, c.username, p.message_id, v.verdict,"
-    " EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id AND m.framing_id = ?1)"
+    " EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id AND m.framing_id = ?)"
     " FROM posts p JOIN channels c ON c.chat_id = p.chat_id"
-    " LEFT JOIN verdicts v ON v.post_id = p.id AND v.framing_id = ?1"
-    " WHERE p.id IN (SELECT post_id FROM verdicts WHERE framing_id = ?1"
-    "   UNION SELECT id FROM (SELECT id FROM posts ORDER BY id DESC LIMIT ?2))"
+    " LEFT JOIN verdicts v ON v.post_id = p.id AND v.framing_id = ?"
+    " WHERE p.id IN (SELECT post_id FROM verdicts WHERE framing_id = ?"
+    "   UNION SELECT id FROM (SELECT id FROM posts ORDER BY id DESC LIMIT ?) AS newest)"
 )
 
 
 class VerdictRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def card(self, post_id: int, framing_id: int) -> ReviewCard | None:
@@ -169,21 +184,17 @@ class VerdictRepository:
 
     async def next_card(self, framing_id: int | None, after: Cursor | None) -> ReviewCard | None:
         """The newest unreviewed match (of one framing), older than `after` if given."""
-
-        def work(conn: sqlite3.Connection) -> ReviewCard | None:
-            at = (
-                (after.posted_at, after.chat_id, after.post_id, after.framing_id)
-                if after
-                else (None,) * 4
-            )
-            sql = _NEXT_ANY if framing_id is None else _NEXT_ONE
-            found = conn.execute(sql, (*at, framing_id) if framing_id else at).fetchone()
-            if found is None:
-                return None
-            row = conn.execute(_CARD, (found[0], found[1])).fetchone()
-            return _card(row) if row is not None else None
-
-        return await self._db.run_read(work)
+        at = (
+            (after.posted_at, after.posted_at, after.chat_id, after.post_id, after.framing_id)
+            if after
+            else (None,) * 5
+        )
+        sql = _next_sql(self._db.dialect, framing_id is not None)
+        params = at if framing_id is None else (framing_id, *at[:4])
+        found = await self._db.fetchone(sql, params)
+        if found is None:
+            return None
+        return await self.card(found[0], found[1])
 
     async def cards_of_post(self, post_id: int) -> list[ReviewCard]:
         """One card per framing matching the post, by framing slug."""
@@ -207,9 +218,8 @@ class VerdictRepository:
         """Store `verdict` (None: take the verdict back) if the stored one is `expected`,
         the one the moderator's card showed; audited. Nothing changes otherwise."""
 
-        async with self._db.transaction() as conn:
-            async with conn.execute(_CARD, (post_id, framing_id)) as cur:
-                match = await cur.fetchone()
+        async with self._db.atomic() as conn:
+            match = await conn.fetchone(_CARD, (post_id, framing_id))
             if match is None:
                 return Decision("gone", None, None)
             current, by = match[14], match[15]
@@ -237,7 +247,7 @@ class VerdictRepository:
 
     async def labelled_posts(self, framing_id: int, newest: int) -> list[LabelledPost]:
         """Posts with a verdict for the framing and the newest `newest` stored posts."""
-        rows = await self._db.fetchall(_LABELLED, (framing_id, newest))
+        rows = await self._db.fetchall(_LABELLED, (framing_id, framing_id, framing_id, newest))
         return [LabelledPost(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
     async def post_id(self, chat_id: int, message_id: int) -> int | None:
@@ -255,7 +265,7 @@ class VerdictRepository:
         return None if value is None else int(value)
 
 
-def _card(r: sqlite3.Row | aiosqlite.Row) -> ReviewCard:
+def _card(r: Row) -> ReviewCard:
     return ReviewCard(
         post_id=r[0],
         framing_id=r[1],

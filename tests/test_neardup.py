@@ -11,6 +11,7 @@ import pytest
 
 from bot import neardup
 from bot.neardup_index import index_queued
+from storage.backend import Backend
 from storage.db import Database, _migration_files, migrate
 from storage.neardup import IndexedPost, NearDupRepository
 from tests.conftest import SHARED_DATA
@@ -80,9 +81,15 @@ def test_batched_signatures_and_keys_equal_datasketch_minhash_per_post() -> None
     assert prints[0].keys[:2] == PINNED_KEYS
 
 
-async def store_texts(db: Database, texts: list[str]) -> None:
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """The repository's tests on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
+
+async def store_texts(db: Backend, texts: list[str]) -> None:
     """One channel's posts 1, 2, ... with these texts (ids follow, on a fresh database)."""
-    async with db.transaction() as sql:
+    async with db.atomic() as sql:
         await sql.execute(
             "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
         )
@@ -94,7 +101,7 @@ async def store_texts(db: Database, texts: list[str]) -> None:
 
 
 async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued(
-    db: Database,
+    db: Backend,
 ) -> None:
     copy = TEXT + ". Подписывайтесь!"
     await store_texts(db, [TEXT, copy, TEXT])
@@ -102,7 +109,7 @@ async def test_a_batch_is_saved_at_once_and_a_post_edited_meanwhile_stays_queued
     assert await repo.queue_size() == 3
     queued = await repo.queued(10)
     # Post 3 is edited after its text was read: the batch must not index its old text.
-    async with db.transaction() as sql:
+    async with db.atomic() as sql:
         await sql.execute("UPDATE posts SET text = 'Срочно!' WHERE id = 3")
     prints = neardup.fingerprints([(i, t) for i, t in queued if t is not None])
     indexed = [
@@ -151,7 +158,7 @@ async def test_keys_of_the_old_format_are_rebuilt_by_migration_0013(tmp_path: Pa
 
 
 async def test_a_text_copied_many_times_keeps_few_pairs_per_post_and_one_cluster(
-    db: Database,
+    db: Backend,
 ) -> None:
     """60 copies (some with a channel's footer), indexed over several batches: each post keeps
     at most NEIGHBOURS pairs, newest earlier copies first, and the pairs still join all 60."""
@@ -178,3 +185,36 @@ async def test_a_text_copied_many_times_keeps_few_pairs_per_post_and_one_cluster
                     reached.add(there)
                     frontier.append(there)
     assert reached == set(range(1, 61))
+
+
+async def test_save_replaces_keys_and_pairs_drops_gone_posts_and_reads_newest_per_key(
+    db: Backend,
+) -> None:
+    await store_texts(db, [TEXT, TEXT + ". Подписывайтесь!", TEXT, "Срочно!"])
+    repo = NearDupRepository(db)
+    assert await repo.texts([3, 1, 1, 99]) == {1: TEXT, 3: TEXT}
+    async with db.atomic() as sql:  # post 4 deleted while queued: the queue keeps its id
+        await sql.execute("DELETE FROM posts WHERE id = 4")
+    queued = await repo.queued(10)
+    assert queued[3] == (4, None)
+    # Band keys shared by all three; a pair with a post that no longer exists is not kept.
+    indexed = [
+        IndexedPost(1, TEXT, (7, 100), ()),
+        IndexedPost(2, TEXT + ". Подписывайтесь!", (7, 200), ((1, 0.9), (4, 0.8))),
+        IndexedPost(3, TEXT, (7, 300), ((1, 1.0), (2, 0.9))),
+    ]
+    assert await repo.save(indexed, [4]) == 3
+    assert not await repo.has_queued() and await repo.queue_size() == 0
+    assert sorted(await repo.pairs_among([1, 2, 3, 4])) == [(1, 2, 0.9), (1, 3, 1.0), (2, 3, 0.9)]
+    assert await repo.pairs_among([1, 2]) == [(1, 2, 0.9)]  # both posts must be asked for
+    assert await repo.posts_with_keys([7, 100, 5]) == {7: [3, 2, 1], 100: [1]}
+    assert await repo.posts_with_keys([7, 300, 5], newest=2) == {7: [3, 2], 300: [3]}
+    assert await repo.posts_with_keys([]) == {}
+    # Post 3 edited and indexed again: its old keys and pairs go, a new pair replaces one.
+    async with db.atomic() as sql:
+        await sql.execute("UPDATE posts SET text = ? WHERE id = 3", (TEXT + "!",))
+    assert [i for i, _ in await repo.queued(10)] == [3]
+    assert await repo.save([IndexedPost(3, TEXT + "!", (400,), ((2, 0.95),))], []) == 1
+    assert await repo.posts_with_keys([7, 300, 400]) == {7: [2, 1], 400: [3]}
+    assert sorted(await repo.pairs_among([1, 2, 3])) == [(1, 2, 0.9), (2, 3, 0.95)]
+    assert await repo.save([], []) == 0

@@ -1,5 +1,5 @@
 """Trends: the spike test on crafted series, local days across DST, and the counts read
-from a real SQLite file (watchdogs and unapproved channels left out)."""
+from a real database, SQLite and PostgreSQL (watchdogs and unapproved channels left out)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,27 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.ingest import store_posts
 from bot.localdays import day_start
-from bot.trend_data import load_trends
+from bot.trend_data import first_stored_day, load_trends
 from bot.trend_status import TrendDay, describe, status_of
 from bot.trends import HISTORY_DAYS, DailyCount, TrendParams, compute_trends
-from storage.db import Database
+from storage.backend import Backend
 from storage.models import IncomingPost, MatchRow, PostToScan
 from storage.posts import ChannelRepository, PostRepository
+from storage.timeutil import unix
+from storage.trends import TrendRepository
 
 START = date(2026, 3, 1)
 PARAMS = TrendParams()
+
+
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """The storage test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
 
 
 def series(posts: list[int], channels: int = 3, total: int = 200) -> dict[str, list[TrendDay]]:
@@ -122,7 +132,7 @@ def post(chat_id: int, message_id: int, at: datetime, text: str) -> IncomingPost
     return IncomingPost(chat_id, message_id, at, text, f"Channel {chat_id}", None)
 
 
-async def match_all(db: Database, framing_id: int, term_ids: list[int], now: datetime) -> None:
+async def match_all(db: Backend, framing_id: int, term_ids: list[int], now: datetime) -> None:
     """Match every post containing "spin" against the framing's terms (as the scan would)."""
     from storage.matches import MatchRepository
 
@@ -137,9 +147,11 @@ async def match_all(db: Database, framing_id: int, term_ids: list[int], now: dat
     await matches.replace_for_posts([PostToScan(p.post_id, p.text) for p in todo], found, now)
 
 
-async def test_counts_from_sqlite_leave_out_watchdogs_and_pending_channels(db: Database) -> None:
+async def test_counts_from_the_database_leave_out_watchdogs_and_pending_channels(
+    db: Backend,
+) -> None:
     now = datetime(2026, 3, 30, 12, tzinfo=UTC)
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         await conn.execute(
             "INSERT INTO framings (id, slug, title, created_at) VALUES (1, 'f', 'F', ?)",
             (now.isoformat(),),
@@ -163,7 +175,7 @@ async def test_counts_from_sqlite_leave_out_watchdogs_and_pending_channels(db: D
     await store_posts(PostRepository(db), posts, now)
     channels = ChannelRepository(db)
     await channels.set_watchdog(WATCHDOG, True, None, now)
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         await conn.execute("UPDATE channels SET approval = 'pending' WHERE chat_id = ?", (PENDING,))
     await match_all(db, 1, [1, 2], now)  # two terms each: a post still counts once
     found = await load_trends(db, KYIV, date(2026, 3, 29), date(2026, 3, 30), PARAMS)
@@ -175,7 +187,7 @@ async def test_counts_from_sqlite_leave_out_watchdogs_and_pending_channels(db: D
     )  # fmt: skip
     assert first.new and not second.new
     # Removing a post's matches (an edit) takes it out of the counts.
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         await conn.execute(
             "DELETE FROM matches WHERE post_id = (SELECT id FROM posts"
             " WHERE chat_id = ? AND message_id = 2)",
@@ -184,3 +196,13 @@ async def test_counts_from_sqlite_leave_out_watchdogs_and_pending_channels(db: D
     found = await load_trends(db, KYIV, date(2026, 3, 30), date(2026, 3, 30), PARAMS)
     assert found["f"][0].posts == 0
     assert day_start(date(2026, 3, 30), KYIV) == datetime(2026, 3, 29, 21, tzinfo=UTC)
+    assert await first_stored_day(db, KYIV) == date(2026, 3, 29)
+    trends = TrendRepository(db)
+    assert [(p.chat_id, p.message_id) for p in await trends.matched_posts("f", 0, 2**40)] == [
+        (B, 1),  # same time: by chat id
+        (A, 1),
+    ]  # the watchdog's and the pending channel's posts left out, A's second no longer matched
+    assert await trends.matched_posts("f", 0, unix(late)) == []
+    assert await trends.matched_posts("nope", 0, 2**40) == []
+    assert await trends.first_posts("nope") == {}
+    assert await trends.first_posts() == {"f": unix(late)}
