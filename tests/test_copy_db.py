@@ -125,6 +125,10 @@ async def test_round_trip_keeps_every_row(tmp_path: Path, pg_url: str) -> None:
         await conn.execute("DELETE FROM audit_log WHERE id = $1", new_id)
         # The indexes and foreign keys set aside during the copy are all back.
         assert await _pg_schema(conn) == schema
+        # Planner statistics were gathered (a table never analysed has reltuples -1).
+        assert await conn.fetchval("SELECT reltuples FROM pg_class WHERE relname = 'posts'") == len(
+            before["posts"]
+        )
     finally:
         await conn.close()
 
