@@ -59,9 +59,10 @@ class PostRepository:
         )
 
 
-# PostgreSQL's text cannot hold U+0000 (SQLite's can, but nothing needs it): any that an export
-# file or a page brings becomes U+FFFD, as HTML parsers do, so every offset stays the same.
-_NUL, _REPLACEMENT = "\x00", "\ufffd"
+# PostgreSQL's text cannot hold U+0000 (SQLite's can, but nothing needs it, and replies strip
+# control characters anyway): any that an export file or a page brings is removed before the
+# post is stored, on both databases alike. Match offsets are taken from the stored text.
+_NUL, _REPLACEMENT = "\x00", ""
 
 
 def _without_nul(post: IncomingPost) -> IncomingPost:

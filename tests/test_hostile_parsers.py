@@ -87,7 +87,7 @@ def test_term_parser_parses_or_refuses_with_a_position(term: str) -> None:
 
 async def _fill(db: Backend) -> None:
     texts = ["<" * 3000 + " word " + "&" * 10, "жест доброй воли \x00\x1b[31m \x02x\x03", "word"]
-    # NUL in a text or a title: stored as U+FFFD on both (storage/posts.py).
+    # NUL in a text or a title: removed before storing, on both (storage/posts.py).
     for i, text in enumerate(texts, 1):
         post = IncomingPost(-1001, i, NOW, text, "T\x00<b>" * 500, "name")
         await store_post(PostRepository(db), post, NOW)
