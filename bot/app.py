@@ -15,13 +15,14 @@ from telegram.request import HTTPXRequest
 from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.context import BotData, Services
+from bot.database import open_db
 from bot.inbox import DurablePoller
+from bot.leader import Leadership, LeadershipLostError
 from bot.raw_updates import IntakeBot
 from bot.rules.scanner import KIND as SCANNER_KIND
 from bot.single_instance import single_instance
 from bot.webhook import WebhookConfig, WebhookIntake
 from handlers import ALLOWED_UPDATES, register, schedule
-from storage.db import open_database
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +73,45 @@ async def run_bot(
     webhook: WebhookConfig | None = None,
 ) -> None:
     """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably (or take updates
-    from Telegram's webhook POSTs). Refuses to start (AlreadyRunningError) while another run
-    holds the same database."""
-    with single_instance(settings.db_path):
-        await _run_locked(settings, clock, poll_timeout, webhook)
+    from Telegram's webhook POSTs). On SQLite, refuses to start (AlreadyRunningError) while
+    another run holds the same database; on PostgreSQL, stands by until it holds the leader
+    lock (bot/leader.py), and stops with LeadershipLostError if it loses it."""
+    stop = asyncio.Event()
+    _on_signals(stop)
+    if not settings.on_postgres:
+        with single_instance(settings.db_path):
+            await _run_locked(settings, clock, poll_timeout, webhook, stop)
+        return
+    leadership = Leadership(settings.database())
+    try:
+        if not await leadership.acquire(stop):
+            return  # stopped while standing by
+        watcher = asyncio.ensure_future(leadership.watch(stop))
+        try:
+            await _run_locked(settings, clock, poll_timeout, webhook, stop)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+    finally:
+        await leadership.close()
+    if leadership.lost:
+        raise LeadershipLostError(
+            f"lost the leader lock's connection to {leadership.lock.where}: stopped so that "
+            "another instance leads; start this one again to stand by"
+        )
 
 
 async def _run_locked(
-    settings: Settings, clock: Clock, poll_timeout: int, webhook: WebhookConfig | None
+    settings: Settings,
+    clock: Clock,
+    poll_timeout: int,
+    webhook: WebhookConfig | None,
+    stop: asyncio.Event,
 ) -> None:
-    db = await open_database(settings.db_path)
+    db = await open_db(settings.database())
     services = Services.create(settings, db, clock)
     try:
         app = build_application(settings, services)
-        stop = asyncio.Event()
-        _on_signals(stop)
         async with app:
             await _announce(app, polling=webhook is None)
             await app.start()

@@ -32,6 +32,7 @@ from bot.commands import (
 )
 from bot.commands.common import Handler, fail
 from bot.config import ConfigError, load_settings
+from bot.database import describe_pg_error
 from bot.logs import configure_logging, redact
 from storage.errors import describe
 
@@ -119,3 +120,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # PostgreSQL's errors, in one line (asyncpg only if loaded)
+        message = describe_pg_error(exc, settings.database())
+        if message is None:
+            raise
+        return fail(redact(message, settings.secrets()), 1)

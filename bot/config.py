@@ -11,6 +11,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     api_base_url: str = "https://api.telegram.org/bot"
     db_path: str = "framewatch.db"
+    # PostgreSQL instead of the SQLite file (issue 12): postgresql://user:password@host/name.
+    database_url: SecretStr | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     scan_interval_seconds: int = Field(default=300, ge=10, le=86_400)
     # Processes that match a large scan backlog (bot/scan_pool.py): 0 = one per core, 1 = none.
@@ -75,6 +78,33 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _check_database_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        url = value.strip()
+        if not url:
+            return None  # blank: SQLite at FRAMEWATCH_DB_PATH
+        if not url.startswith(("postgresql://", "postgres://")):
+            # Never the value itself: it may hold a password.
+            raise ValueError(
+                "expected a PostgreSQL URL such as postgresql://user:password@host:5432/name "
+                "(unset it to use the SQLite file FRAMEWATCH_DB_PATH)"
+            )
+        return url
+
+    def database(self, path: str | None = None) -> str:
+        """What to open: the PostgreSQL URL when FRAMEWATCH_DATABASE_URL is set and no other
+        file is asked for, else the SQLite file `path` (default FRAMEWATCH_DB_PATH)."""
+        if self.database_url is not None and path in (None, self.db_path):
+            return self.database_url.get_secret_value()
+        return path or self.db_path
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url is not None
 
     @field_validator("webhook_listen")
     @classmethod
@@ -132,6 +162,12 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every form of the token a log line could contain, for redaction."""
         values = [v.get_secret_value() for v in (self.bot_token, self.webhook_secret) if v]
+        if self.database_url is not None:  # the database password, should a URL be logged
+            try:
+                password = urlsplit(self.database_url.get_secret_value()).password
+            except ValueError:
+                password = None
+            values += [password] if password else []
         return [s for raw in values for s in {raw, raw.strip()} if s.strip()]
 
     def token(self) -> str:

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.scan import RulesCache
 from bot.sources.poller import WebPreviewPoller
 from bot.sources.tme_http import SharedClient
-from storage.db import Database
+from storage.backend import Backend
 from storage.follows import FollowRepository
 from storage.framings import FramingRepository
 from storage.inbox import InboxRepository
@@ -32,7 +32,7 @@ class Services:
     """Everything a handler or job needs; built once by build_application."""
 
     settings: Settings
-    db: Database
+    db: Backend
     clock: Clock
     posts: PostRepository
     channels: ChannelRepository
@@ -54,7 +54,7 @@ class Services:
     web: SharedClient = field(default_factory=SharedClient)
 
     @classmethod
-    def create(cls, settings: Settings, db: Database, clock: Clock) -> Services:
+    def create(cls, settings: Settings, db: Backend, clock: Clock) -> Services:
         return cls(
             settings=settings,
             db=db,

@@ -18,6 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import Context, services_of
+from bot.database import sqlite_only
 from bot.framings import FramingError, add_term, check_new_term
 from bot.links import post_link
 from bot.roles import Role, may, role_of
@@ -45,7 +46,7 @@ async def suggest_command(update: Update, context: Context) -> None:
         await reply(update, SUGGEST_USAGE)
         return
     services = services_of(context)
-    repo = VerdictRepository(services.db)
+    repo = VerdictRepository(sqlite_only(services.db, "/suggest"))
     slug = args[0].strip().lower()
     framing_id = await repo.framing_id(slug)
     if framing_id is None:
@@ -104,7 +105,7 @@ async def button(update: Update, context: Context) -> None:
         log.info("refused suggest button to user %s (%s)", query.from_user.id, role)
         await _answer(query, f"Only moderators may add terms. Your role: {role.label}.", True)
         return
-    slug = await VerdictRepository(services.db).framing_slug(int(found[1]))
+    slug = await VerdictRepository(sqlite_only(services.db, "/suggest")).framing_slug(int(found[1]))
     try:
         term = check_new_term(found[2])
     except FramingError:

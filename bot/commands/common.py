@@ -14,8 +14,8 @@ from typing import Any, TypeAlias
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.context import Services
+from bot.database import open_db
 from bot.terminal import clean
-from storage.db import Database, open_database
 from storage.numbers import ascii_int
 
 # A subcommand's handler: an async function of settings and args returning the exit code.
@@ -43,8 +43,9 @@ async def with_services(
     *,
     read_only: bool = False,
 ) -> int:
-    """Open the database, run `work`, close the database whatever happens."""
-    db: Database = await open_database(path, read_only=read_only)
+    """Open the database, run `work`, close the database whatever happens. The SQLite file
+    FRAMEWATCH_DB_PATH is PostgreSQL instead when FRAMEWATCH_DATABASE_URL is set."""
+    db = await open_db(settings.database(path), read_only=read_only)
     services = Services.create(settings, db, utc_now)
     try:
         return await work(services)

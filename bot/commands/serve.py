@@ -34,6 +34,13 @@ def _port(text: str) -> int:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.on_postgres:
+        return fail(
+            "the browser view reads a SQLite file; with PostgreSQL use Metabase/Superset/"
+            "Grafana on the database (or unset FRAMEWATCH_DATABASE_URL to serve "
+            "FRAMEWATCH_DB_PATH)",
+            2,
+        )
     try:
         return await serve(settings, args.host, args.port)
     except FileNotFoundError:
