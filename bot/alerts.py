@@ -17,7 +17,6 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.delivery import send_html
 from bot.links import post_link
 from bot.localdays import day_start, local_day
@@ -50,9 +49,7 @@ async def send_alerts(bot: Bot, services: Services) -> AlertReport:
         return report
     tz = services.settings.zone
     today = local_day(services.clock(), tz)
-    series = await load_trends(
-        sqlite_only(services.db, "spike alerts"), tz, today, today, trend_params(services.settings)
-    )
+    series = await load_trends(services.db, tz, today, today, trend_params(services.settings))
     for slug in sorted(series):
         day = series[slug][-1]
         if not day.spike:
@@ -71,9 +68,7 @@ async def _posts(services: Services, slug: str, today: date) -> list[LinkedPost]
     tz = services.settings.zone
     start = unix(day_start(today, tz))
     end = unix(day_start(today + timedelta(days=1), tz))
-    return await TrendRepository(sqlite_only(services.db, "spike alerts")).matched_posts(
-        slug, start, end
-    )
+    return await TrendRepository(services.db).matched_posts(slug, start, end)
 
 
 def alert_text(day: TrendDay, posts: list[LinkedPost]) -> str:

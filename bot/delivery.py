@@ -28,7 +28,6 @@ from telegram.error import (
 )
 
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.digest import build_digest, with_propagation
 from bot.digest_plan import due_batches
 from bot.digest_render import render_compact, render_digest
@@ -100,9 +99,7 @@ async def load_period(
         await services.matches.digest_items(start, end),
         await services.matches.match_times(end - RECURRENCE_WINDOW, end),
         await period_trends(services, start, end),
-        await load_for(sqlite_only(services.db, "the digest's spread"), start, end, window)
-        if spread
-        else [],
+        await load_for(services.db, start, end, window) if spread else [],
     )
 
 

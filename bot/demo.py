@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.delivery import compose
 from bot.digest_render import render_plain
 from bot.framings import default_pack_path, import_pack
@@ -72,9 +71,7 @@ async def run_demo(services: Services, pack: Path | None = None) -> DemoResult:
     report = await run_scan(
         services.framings, services.matches, services.clock, rules=services.rules
     )
-    await run_indexing(
-        sqlite_only(services.db, "the near-duplicate index")
-    )  # the digest shows where each framing spread
+    await run_indexing(services.db)  # the digest shows where each framing spread
     messages = await compose(services, now - timedelta(hours=24), now)
     flagged = len({m.post_id for m in report.new_matches})
     return DemoResult(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from bot import lemma_index
 from bot.neardup_index import index_queued
 from bot.scan_pool import process_pool
-from storage.db import Database
+from storage.backend import Backend
 from storage.lemma_index import LemmaIndexRepository
 from storage.neardup import NearDupRepository
 
@@ -65,13 +65,13 @@ class Backlog:
         return max(self.neardup, self.lemmas)
 
 
-async def backlog(db: Database) -> Backlog:
+async def backlog(db: Backend) -> Backlog:
     lemmas = await LemmaIndexRepository(db).progress()  # None: nothing queued
     return Backlog(await NearDupRepository(db).queue_size(), lemmas.queued if lemmas else 0)
 
 
 async def run_indexing(
-    db: Database,
+    db: Backend,
     batch: int = BATCH_SIZE,
     *,
     max_batches: int | None = None,

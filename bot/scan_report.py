@@ -99,6 +99,5 @@ async def scan_output(
     described = await matches.describe([c.example for c in counts])
     examples = {f.framing_slug: f for f in described}
     every = await matches.describe(report.new_matches) if verbose else None
-    # Pending the near-duplicate index's port: on PostgreSQL the backlog is not counted yet.
-    waiting = await backlog(matches.db) if matches.sqlite_file is not None else None
-    return format_scan(report, counts, slugs, examples, every, waiting.total if waiting else 0)
+    waiting = await backlog(matches.db)
+    return format_scan(report, counts, slugs, examples, every, waiting.total)

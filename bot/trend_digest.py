@@ -13,7 +13,6 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.localdays import local_day
 from bot.telegram_text import MAX_CAPTION, Piece, Text, render
 from bot.trend_data import load_trends, trend_params
@@ -45,7 +44,7 @@ async def period_trends(
     days = period_days(start, end, services)
     settings = services.settings
     series = await load_trends(
-        sqlite_only(services.db, "trends"), settings.zone, days[0], days[-1], trend_params(settings)
+        services.db, settings.zone, days[0], days[-1], trend_params(settings)
     )
     found = {slug: status_of(rows, days) for slug, rows in series.items()}
     return {slug: status for slug, status in found.items() if status is not None}
@@ -72,9 +71,7 @@ async def surging_chart(
 async def last_days(services: Services, last: date, count: int) -> dict[str, list[TrendDay]]:
     settings = services.settings
     first = last - timedelta(days=count - 1)
-    return await load_trends(
-        sqlite_only(services.db, "trends"), settings.zone, first, last, trend_params(settings)
-    )
+    return await load_trends(services.db, settings.zone, first, last, trend_params(settings))
 
 
 async def draw(series: dict[str, list[TrendDay]], title: str) -> bytes:

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from bot.context import Context, Services, services_of
-from bot.database import sqlite_only
 from bot.reviews import term_review_text
 from bot.roles import Role
 from bot.rules import term_problem
@@ -45,9 +44,7 @@ async def list_framings(update: Update, context: Context) -> None:
             return
         history = await services.framings.history(chosen[0].slug, HISTORY_SHOWN)
         zone = services.settings.zone
-        reviews = await VerdictRepository(sqlite_only(services.db, "term reviews")).term_reviews(
-            chosen[0].slug
-        )
+        reviews = await VerdictRepository(services.db).term_reviews(chosen[0].slug)
         await reply_chunks(update, _framing_lines(chosen[0], rescans, history, zone, reviews))
         return
     version = await services.framings.rules_version()

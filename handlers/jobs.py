@@ -9,7 +9,6 @@ from telegram.ext import JobQueue
 
 from bot.alerts import send_alerts
 from bot.context import Context, services_of
-from bot.database import is_sqlite, sqlite_only
 from bot.delivery import deliver_daily
 from bot.digest_plan import due_batches
 from bot.indexing import run_indexing
@@ -43,17 +42,7 @@ async def scan_job(context: Context) -> None:
         )
         # The same share of the search and near-duplicate indexes (bot/indexing.py), under
         # the lock too: the digest reads clusters, and two runs must not index one queue.
-        # Pending the near-duplicate index's and trends' port (another branch): on
-        # PostgreSQL the scan job scans, without indexing and spike alerts, until then.
-        sqlite = is_sqlite(services.db)
-        indexed = (
-            await run_indexing(
-                sqlite_only(services.db, "the near-duplicate index"),
-                max_batches=RESCAN_BATCHES_PER_RUN,
-            )
-            if sqlite
-            else None
-        )
+        indexed = await run_indexing(services.db, max_batches=RESCAN_BATCHES_PER_RUN)
     if report.posts_scanned or report.posts_rescanned or report.new_matches:
         log.info(
             "scan: %d posts, %d posts rescanned, %d new terms applied, %d new matches",
@@ -62,10 +51,9 @@ async def scan_job(context: Context) -> None:
             report.terms_backfilled,
             len(report.new_matches),
         )
-    if sqlite:
-        await send_alerts(context.bot, services)  # spikes the scan made: alerts, once each
+    await send_alerts(context.bot, services)  # spikes the scan made: alerts, once each
     job_queue = context.job_queue
-    pending = report.rescan_pending or (indexed is not None and indexed.pending)
+    pending = report.rescan_pending or indexed.pending
     if pending and job_queue and not job_queue.get_jobs_by_name(RESCAN_FOLLOW_UP):
         job_queue.run_once(scan_job, when=1, name=RESCAN_FOLLOW_UP, job_kwargs=_LATE_OK)
 

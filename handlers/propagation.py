@@ -8,7 +8,6 @@ from html import escape
 from telegram import Update
 
 from bot.context import Context, services_of
-from bot.database import sqlite_only
 from bot.propagation_report import load, window_of
 from bot.propagation_text import report
 from bot.roles import Role
@@ -43,8 +42,8 @@ async def propagation(update: Update, context: Context) -> None:
         return
     now = services.clock()
     found = await load(
-        PropagationRepository(sqlite_only(services.db, "propagation")),
-        NearDupRepository(sqlite_only(services.db, "propagation")),
+        PropagationRepository(services.db),
+        NearDupRepository(services.db),
         slug,
         now - timedelta(days=days),
         now,

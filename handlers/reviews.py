@@ -22,7 +22,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import Context, services_of
-from bot.database import sqlite_only
 from bot.links import parse_post_link, post_link
 from bot.reviews import (
     LABELS,
@@ -54,7 +53,7 @@ _NO_PRESS = "This button is not one of mine or is out of date. /review shows the
 async def review(update: Update, context: Context) -> None:
     args = command_args(update, 2)
     services = services_of(context)
-    repo = VerdictRepository(sqlite_only(services.db, "/review"))
+    repo = VerdictRepository(services.db)
     if args and parse_post_link(args[0]) is not None:
         await _review_post(update, context, repo, args)
         return
@@ -168,7 +167,7 @@ async def button(update: Update, context: Context) -> None:
         log.info("refused review button to user %s (%s)", query.from_user.id, role)
         await _answer(query, f"Only moderators may review matches. Your role: {role.label}.", True)
         return
-    repo = VerdictRepository(sqlite_only(services.db, "/review"))
+    repo = VerdictRepository(services.db)
     if press.action == "skip":
         current = await repo.card(press.post_id, press.framing_id)
         await _answer(query, "Skipped; it comes back on the next /review.")

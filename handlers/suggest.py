@@ -18,7 +18,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import Context, services_of
-from bot.database import sqlite_only
 from bot.framings import FramingError, add_term, check_new_term
 from bot.links import post_link
 from bot.roles import Role, may, role_of
@@ -46,7 +45,7 @@ async def suggest_command(update: Update, context: Context) -> None:
         await reply(update, SUGGEST_USAGE)
         return
     services = services_of(context)
-    repo = VerdictRepository(sqlite_only(services.db, "/suggest"))
+    repo = VerdictRepository(services.db)
     slug = args[0].strip().lower()
     framing_id = await repo.framing_id(slug)
     if framing_id is None:
@@ -105,7 +104,7 @@ async def button(update: Update, context: Context) -> None:
         log.info("refused suggest button to user %s (%s)", query.from_user.id, role)
         await _answer(query, f"Only moderators may add terms. Your role: {role.label}.", True)
         return
-    slug = await VerdictRepository(sqlite_only(services.db, "/suggest")).framing_slug(int(found[1]))
+    slug = await VerdictRepository(services.db).framing_slug(int(found[1]))
     try:
         term = check_new_term(found[2])
     except FramingError:

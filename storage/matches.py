@@ -48,11 +48,7 @@ class MatchRepository:
         self._db = db
 
     @property
-    def db(self) -> Database:
-        """The SQLite database, for what runs on SQLite only (the scan's worker processes
-        read its file; the indexing backlog); TypeError on PostgreSQL (see sqlite_file)."""
-        if not isinstance(self._db, Database):
-            raise TypeError(f"{self._db.path}: only a SQLite database has a file to share")
+    def db(self) -> Backend:
         return self._db
 
     @property

@@ -230,7 +230,7 @@ async def command(url: str, tmp_path: Path, *args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_commands_open_postgresql_and_sqlite_only_ones_say_so(
+async def test_commands_run_on_postgresql_and_sqlite_only_ones_say_so(
     pg_url: str, tmp_path: Path
 ) -> None:
     url = with_password(pg_url)
@@ -244,10 +244,11 @@ async def test_commands_open_postgresql_and_sqlite_only_ones_say_so(
         "Superset/Grafana on the database (or unset FRAMEWATCH_DATABASE_URL to serve "
         "FRAMEWATCH_DB_PATH)"
     ]
-    # Pending the port of the trends repository (another branch): until then, one line.
-    code, out, err = await command(url, tmp_path, "trends")
-    assert code in (0, 2)
-    assert "Traceback" not in err and PASSWORD not in out + err
+    # Trends, propagation and the indexes run on PostgreSQL too.
+    for args in (("trends",), ("index",), ("scan",), ("propagation",)):
+        code, out, err = await command(url, tmp_path, *args)
+        assert code == 0 and "Traceback" not in err, (args, err)
+        assert PASSWORD not in out + err
     assert not (tmp_path / "no.db").exists()  # nothing touched the SQLite file
     code, out, err = await command(f"postgresql://fw:{PASSWORD}@127.0.0.1:1/fw", tmp_path, "audit")
     assert code == 2

@@ -10,7 +10,6 @@ from pathlib import Path
 from bot.commands.common import Subparsers, count_argument, fail, with_services
 from bot.config import Settings, check_db_path
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.links import post_link
 from bot.terminal import clean
 from storage.models import SearchHit
@@ -123,7 +122,7 @@ async def _index(settings: Settings, args: argparse.Namespace) -> int:
         bars = StageBars()
         try:
             report = await run_indexing(
-                sqlite_only(services.db, "the near-duplicate index"),
+                services.db,
                 progress=bars,
                 workers=worker_count(settings.scan_workers),
             )

@@ -13,7 +13,6 @@ from bot.commands.export import UsageError
 from bot.commands.propagation import add_period_arguments, load_period
 from bot.config import Settings
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.network import build, write
 from bot.outfile import OutputError, atomic_binary_file
 from storage.propagation import PropagationRepository
@@ -47,7 +46,7 @@ async def _network(settings: Settings, args: argparse.Namespace) -> int:
         except UsageError as exc:
             print(f"framewatch: {exc}", file=sys.stderr)
             return 2
-        repo = PropagationRepository(sqlite_only(services.db, "network"))
+        repo = PropagationRepository(services.db)
         graph = build(found, await repo.channels(), await repo.usernames())
         try:
             _save(graph, args.format, args.output)

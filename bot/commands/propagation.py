@@ -21,7 +21,6 @@ from bot.commands.common import with_services
 from bot.commands.export import UsageError, parse_since
 from bot.config import Settings
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.neardup_index import index_queued
 from bot.outfile import OutputError, csv_cell, text_output
 from bot.propagation_report import FramingPropagation, load, window_of
@@ -65,10 +64,10 @@ async def load_period(services: Services, args: argparse.Namespace) -> list[Fram
         raise UsageError(
             f"no framing is called {args.framing!r}: `/framings` in the bot lists them"
         )
-    neardups = NearDupRepository(sqlite_only(services.db, "propagation"))
+    neardups = NearDupRepository(services.db)
     await index_queued(neardups)
     window = window_of(services.settings.coordination_window)
-    repo = PropagationRepository(sqlite_only(services.db, "propagation"))
+    repo = PropagationRepository(services.db)
     return await load(repo, neardups, args.framing, since, until, window)
 
 

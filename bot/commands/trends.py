@@ -19,7 +19,6 @@ from bot import outfile
 from bot.commands.common import fail, with_services
 from bot.config import Settings
 from bot.context import Services
-from bot.database import sqlite_only
 from bot.localdays import local_day
 from bot.outfile import atomic_binary_file, text_output
 from bot.trend_data import first_stored_day, load_trends, trend_params
@@ -75,7 +74,7 @@ async def _range(services: Services, args: argparse.Namespace) -> tuple[date, da
     if args.since:
         since = _day(args.since, "--since")
     else:
-        since = await first_stored_day(sqlite_only(services.db, "trends"), tz) or until
+        since = await first_stored_day(services.db, tz) or until
     if since > until:
         raise UsageError(f"--since {since} is after --until {until}")
     if (until - since).days >= MAX_DAYS:
@@ -98,7 +97,7 @@ async def _trends(settings: Settings, args: argparse.Namespace) -> int:
         except UsageError as exc:
             return fail(str(exc), 2)
         series = await load_trends(
-            sqlite_only(services.db, "trends"),
+            services.db,
             settings.zone,
             since,
             until,
