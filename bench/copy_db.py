@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.scale import env, timed_command, write_export  # noqa: E402
-from tests.pg_server import start_server, stop_server  # noqa: E402
+from tests.pg_server import create_database, start_server, stop_server  # noqa: E402
 
 
 def copy(db: Path, *args: str) -> tuple[float, int, str]:
@@ -54,16 +54,6 @@ def table_rows(db: Path) -> dict[str, int]:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COPIED}  # noqa: S608
     finally:
         conn.close()
-
-
-async def create_database(url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def main() -> None:

@@ -23,13 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 
 from bot.neardup_index import index_queued  # noqa: E402
 from storage.backend import Backend  # noqa: E402
 from storage.db import open_backend  # noqa: E402
 from storage.neardup import NearDupRepository  # noqa: E402
-from tests.pg_server import NoServer, start_server, stop_server  # noqa: E402
+from tests.pg_server import NoServer, create_database, start_server, stop_server  # noqa: E402
 
 
 def texts(count: int) -> list[str]:
@@ -89,9 +88,7 @@ async def main() -> None:
         print(f"PostgreSQL: skipped ({reason})")
         return
     try:
-        admin = await asyncpg.connect(server.url())
-        await admin.execute('CREATE DATABASE "bench"')
-        await admin.close()
+        await create_database(server.url(), "bench")
         print("PostgreSQL:")
         db = await open_backend(server.url("bench"))
         try:

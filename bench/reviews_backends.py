@@ -27,7 +27,7 @@ import asyncpg  # noqa: E402
 from bench.reviews import _add_verdicts, _queries  # noqa: E402
 from bench.trends import _fill  # noqa: E402
 from storage.db import open_backend, open_database  # noqa: E402
-from tests.pg_server import NoServer, start_server, stop_server  # noqa: E402
+from tests.pg_server import NoServer, create_database, start_server, stop_server  # noqa: E402
 
 
 async def report(posts: int) -> None:
@@ -47,9 +47,7 @@ async def report(posts: int) -> None:
             print(f"PostgreSQL: skipped ({reason})")
             return
         try:
-            admin = await asyncpg.connect(server.url())
-            await admin.execute('CREATE DATABASE "bench"')
-            await admin.close()
+            await create_database(server.url(), "bench")
             url = server.url("bench")
             started = time.perf_counter()
             copy = await asyncio.create_subprocess_exec(
@@ -60,7 +58,7 @@ async def report(posts: int) -> None:
             print(f"copied to PostgreSQL in {time.perf_counter() - started:.0f} s")
             db = await open_backend(url)
             try:
-                await _queries(db, "PostgreSQL, no statistics yet")  # type: ignore[arg-type]
+                await _queries(db, "PostgreSQL, right after copy-db")  # type: ignore[arg-type]
                 conn = await asyncpg.connect(url)
                 await conn.execute("VACUUM ANALYZE")  # what autovacuum does soon after
                 await conn.close()

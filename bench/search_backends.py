@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from bench.scale import NOW, percentile  # noqa: E402
-from bench.search import CHANNELS, DAYS, FILTERED, TWO_WORDS, texts  # noqa: E402
-from tests.pg_server import start_server, stop_server  # noqa: E402
+from bench.scale import percentile  # noqa: E402
+from bench.search import FILTERED, TWO_WORDS, store_posts  # noqa: E402
+from tests.pg_server import create_database, start_server, stop_server  # noqa: E402
 
 MORE = ["режим", '"киевский режим"', "переговор*", "удар OR обстрел", "войска NOT российские"]
 LIMIT = 1000  # every query's posts: above the number any of them finds here
@@ -36,34 +34,7 @@ LIMIT = 1000  # every query's posts: above the number any of them finds here
 
 async def store(db: Any, count: int) -> float:
     """Store the posts (all queued for the lemma index): seconds."""
-    from storage.models import IncomingPost
-    from storage.posts import PostRepository
-
-    rng = random.Random(11)
-    pool = texts()
-    posts = PostRepository(db)
-    start = time.perf_counter()
-    batch: list[IncomingPost] = []
-    for i in range(count):
-        chat = CHANNELS - i % CHANNELS
-        batch.append(
-            IncomingPost(
-                chat_id=-1_000_000_000_000 - chat,
-                message_id=i + 1,
-                posted_at=NOW - timedelta(seconds=DAYS * 86400 * (count - i) // count),
-                text=" ".join(rng.choices(pool, k=rng.randint(1, 4))),
-                channel_username=f"channel_{chat}",
-                channel_title=f"Channel {chat}",
-            )
-        )
-        if len(batch) == 5000:
-            await posts.store_many(batch, NOW)
-            batch = []
-    if batch:
-        await posts.store_many(batch, NOW)
-    async with db.atomic() as tx:
-        await tx.execute("UPDATE channels SET watchdog = 1 WHERE chat_id % 10 = -1")
-    return time.perf_counter() - start
+    return await store_posts(db, count)
 
 
 async def index(db: Any) -> float:
@@ -125,16 +96,6 @@ async def run(count: int, rounds: int, folder: Path, url: str) -> None:
                 print(
                     f"  differs: {query!r}: SQLite {len(a)}, PostgreSQL {len(b)}, both {len(a & b)}"
                 )
-
-
-async def create_database(url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def main() -> None:

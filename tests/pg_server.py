@@ -196,15 +196,20 @@ def pg_server() -> Iterator[PgServer]:
         stop_server(server)
 
 
-@pytest.fixture
-async def pg_url(pg_server: PgServer) -> AsyncIterator[str]:
-    """The URL of a new, empty database for this test (dropped afterwards)."""
-    name = f"fw_test_{os.getpid()}_{next(_databases)}"
-    admin = await asyncpg.connect(pg_server.url())
+async def create_database(url: str, name: str) -> None:
+    """CREATE DATABASE name on the server at url (the tests' and the benches' way)."""
+    admin = await asyncpg.connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def pg_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """The URL of a new, empty database for this test (dropped afterwards)."""
+    name = f"fw_test_{os.getpid()}_{next(_databases)}"
+    await create_database(pg_server.url(), name)
     try:
         yield pg_server.url(name)
     finally:
