@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65_535)
+    # Shared work on PostgreSQL (issue 12): how long a claim on a delivery, a scan batch or a
+    # poll holds before another process may take it over, and how long `framewatch worker`
+    # sleeps when it found nothing to do.
+    lease_seconds: int = Field(default=60, ge=5, le=3_600)
+    worker_idle_seconds: float = Field(default=2.0, gt=0, le=300)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

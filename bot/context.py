@@ -13,6 +13,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.holder import new_holder
 from bot.scan import RulesCache
 from bot.sources.poller import WebPreviewPoller
 from bot.sources.tme_http import SharedClient
@@ -52,6 +53,8 @@ class Services:
     rules: RulesCache = field(default_factory=RulesCache)
     # The application's one client for t.me (web previews of followed channels).
     web: SharedClient = field(default_factory=SharedClient)
+    # This process's name in the leases of shared work (bot/holder.py).
+    holder: str = field(default_factory=new_holder)
 
     @classmethod
     def create(cls, settings: Settings, db: Backend, clock: Clock) -> Services:

@@ -12,6 +12,7 @@ max/min, `count(*) FILTER (WHERE ...)` instead of summing booleans, flags as 0/1
   array with json_each, PostgreSQL unnests bigint arrays. `int_rows` gives the table
   expression and its parameters for either; a batch stays one statement, whatever its size.
 - the number of rows a statement changed: sqlite3's cursor.rowcount, asyncpg's status text.
+- claiming work that several processes share: `FOR UPDATE SKIP LOCKED` (skip_locked).
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ class Dialect:
             f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(columns)}, n)",
             [[r[i] for r in rows] for i in range(len(columns))],
         )
+
+    @property
+    def skip_locked(self) -> str:
+        """` FOR UPDATE SKIP LOCKED` on PostgreSQL, to end a SELECT of work to claim: rows
+        another process is claiming are passed over, not waited for, so two processes never
+        take the same item. Nothing on SQLite, where one writer at a time already holds the
+        whole database (and the worker processes that claim run only on PostgreSQL)."""
+        return "" if self.name == "sqlite" else " FOR UPDATE SKIP LOCKED"
 
     def int_list(self, values: Sequence[int]) -> tuple[str, list[Any]]:
         """`(SELECT value FROM ...)`: the integers as a subquery for `x IN ...`, which
