@@ -29,6 +29,7 @@ from bot.commands import (
     propagation,
     serve,
     trends,
+    worker,
 )
 from bot.commands.common import Handler, fail
 from bot.config import ConfigError, load_settings
@@ -52,7 +53,12 @@ COMMANDS = (
     audit,
     serve,
     copy_db,
+    worker,
 )
+
+
+# The commands that run until stopped: they log at FRAMEWATCH_LOG_LEVEL and need the token.
+_LONG_RUNNING = ("run", "worker")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,10 +97,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc), 2)
     try:
         configure_logging(
-            settings.log_level if args.command == "run" else "WARNING",
+            settings.log_level if args.command in _LONG_RUNNING else "WARNING",
             secrets=settings.secrets(),
         )
-        if args.command == "run":
+        if args.command in _LONG_RUNNING and (args.command == "run" or settings.on_postgres):
             settings.token()  # fail now, with one clear line, if it is missing
         handler: Handler = args.handler
         return asyncio.run(handler(settings, args))

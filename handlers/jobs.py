@@ -11,6 +11,7 @@ from bot.alerts import send_alerts
 from bot.context import Context, services_of
 from bot.delivery import deliver_daily
 from bot.digest_plan import due_batches
+from bot.fanout import deliver_leased, digest_step
 from bot.indexing import run_indexing
 from bot.scan import run_scan
 from bot.scan_pool import worker_count
@@ -61,7 +62,19 @@ async def scan_job(context: Context) -> None:
 async def digest_job(context: Context) -> None:
     """Scan first so the digest sees every post stored up to now, then deliver."""
     await scan_job(context)
-    await deliver_daily(context.bot, services_of(context))
+    services = services_of(context)
+    if services.db.dialect.is_sqlite:
+        await deliver_daily(context.bot, services)
+    else:  # planned, then sent through leases that `framewatch worker` processes share
+        await deliver_leased(context.bot, services)
+
+
+async def fanout_job(context: Context) -> None:
+    """PostgreSQL: send what is due of the planned deliveries, as a worker would: rows
+    postponed by a flood wait, and rows whose holder died (its lease expired)."""
+    services = services_of(context)
+    while await digest_step(services, context.bot):
+        pass
 
 
 async def digest_minute_job(context: Context) -> None:
@@ -93,4 +106,12 @@ def schedule(job_queue: JobQueue[Context]) -> None:
     job_queue.run_repeating(
         digest_minute_job, interval=60, first=30, name="digest-minute", job_kwargs=_LATE_OK
     )
+    if not services.db.dialect.is_sqlite:
+        job_queue.run_repeating(
+            fanout_job,
+            interval=settings.worker_idle_seconds,
+            first=5,
+            name="digest-fanout",
+            job_kwargs=_LATE_OK,
+        )
     job_queue.run_repeating(housekeeping_job, interval=3600, first=60, name="housekeeping")

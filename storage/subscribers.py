@@ -8,6 +8,7 @@ from datetime import datetime
 
 from storage import audit
 from storage.backend import Backend
+from storage.delivery_leases import DeliveryLeases
 from storage.models import Delivery
 from storage.timeutil import iso
 
@@ -76,7 +77,7 @@ _SELECT = (
 )
 
 
-class DeliveryRepository:
+class DeliveryRepository(DeliveryLeases):
     def __init__(self, db: Backend) -> None:
         self._db = db
 
@@ -91,14 +92,22 @@ class DeliveryRepository:
         return delivery
 
     async def claim_many(
-        self, chat_ids: Sequence[int], period: str, messages: Sequence[str], now: datetime
+        self,
+        chat_ids: Sequence[int],
+        period: str,
+        messages: Sequence[str],
+        now: datetime,
+        due: datetime | None = None,
     ) -> list[Delivery]:
         """claim() for many subscribers in one transaction, in the order given.
 
         Every delivery is recorded (messages and sent count) before the first message goes
-        out, so a restart resumes each one instead of sending it again.
+        out, so a restart resumes each one instead of sending it again. `due`: the rows are
+        planned for leased sending (bot/fanout.py) from then on; a pending row planned
+        before keeps its time.
         """
         text = json.dumps(list(messages))
+        planned = None if due is None else iso(due)
         async with self._db.atomic() as conn:
             # The text is kept once (digest_texts), not once per subscriber: 10,000
             # subscribers would otherwise store 10,000 copies of the same digest a day.
@@ -108,9 +117,12 @@ class DeliveryRepository:
             text_id = await conn.fetchval("SELECT id FROM digest_texts WHERE messages = ?", (text,))
             assert text_id is not None  # inserted just above, or already there
             await conn.executemany(
-                "INSERT INTO deliveries (chat_id, period, messages, text_id,"
-                " created_at, updated_at) VALUES (?, ?, '', ?, ?, ?) ON CONFLICT DO NOTHING",
-                [(chat_id, period, text_id, iso(now), iso(now)) for chat_id in chat_ids],
+                "INSERT INTO deliveries (chat_id, period, messages, text_id, not_before,"
+                " created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?)"
+                " ON CONFLICT (chat_id, period) DO UPDATE SET not_before = excluded.not_before"
+                " WHERE excluded.not_before IS NOT NULL AND deliveries.not_before IS NULL"
+                " AND deliveries.status = 'pending'",
+                [(chat_id, period, text_id, planned, iso(now), iso(now)) for chat_id in chat_ids],
             )
             # One read of the period's rows (an index on period) instead of one per subscriber.
             rows = {
