@@ -511,6 +511,13 @@ class FakeTelegram:
         self._next_update_id = FIRST_UPDATE_ID
         self._message_ids: dict[int, int] = {}
         self._failures: list[_FailureRule] = []
+        # sendMessage's pace: each answer waits send_delay seconds after the message is
+        # recorded (Telegram's latency); after hold_sends(n), answers past the n-th message
+        # wait until release_sends(): the message is Telegram's, its sender does not know.
+        self.send_delay = 0.0
+        self._hold_after: int | None = None
+        self._released = asyncio.Event()
+        self.held = 0  # sendMessage answers waiting for release_sends() now
         self._event = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -549,6 +556,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         """Release pending long polls first so shutdown does not wait for their timeouts."""
         self._closing = True
+        self._released.set()
         self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -622,6 +630,16 @@ class FakeTelegram:
         )
         self._failures.append(rule)
 
+    def hold_sends(self, after: int) -> None:
+        """Record every sendMessage but answer none after the first `after` until
+        release_sends(): a sender killed then had its messages accepted, unanswered."""
+        self._hold_after = after
+        self._released = asyncio.Event()
+
+    def release_sends(self) -> None:
+        self._hold_after = None
+        self._released.set()
+
     def clear_failures(self) -> None:
         self._failures.clear()
 
@@ -657,6 +675,15 @@ class FakeTelegram:
                 f"{len(self.requests_for(method))}; all: {[r.method for r in self.requests]}"
             )
         return self.requests_for(method)
+
+    async def wait_for_held(
+        self,
+        count: int,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-call deadline reads best in test code
+    ) -> None:
+        """Wait until `count` sendMessage answers are held (hold_sends)."""
+        if not await self._wait_until(lambda: self.held >= count, timeout):
+            raise AssertionError(f"expected {count} held sends within {timeout}s, got {self.held}")
 
     # ---- change notification ---------------------------------------------------------------
 
@@ -837,6 +864,15 @@ class FakeTelegram:
         parse_mode = params.get("parse_mode")
         self.sent.append(SentMessage(chat_id, text, parse_mode, dict(params), message_id))
         self._notify()
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
+        if self._hold_after is not None and len(self.sent) > self._hold_after:
+            self.held += 1
+            self._notify()
+            try:
+                await self._released.wait()
+            finally:
+                self.held -= 1
         return self._message_json(chat_id, message_id, text, params)
 
     def _message_json(self, chat_id: int, message_id: int, text: str, params: JSONDict) -> JSONDict:
