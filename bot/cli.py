@@ -57,10 +57,6 @@ COMMANDS = (
 )
 
 
-# The commands that run until stopped: they log at FRAMEWATCH_LOG_LEVEL and need the token.
-_LONG_RUNNING = ("run", "worker")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="framewatch",
@@ -95,12 +91,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         settings = load_settings()
     except ConfigError as exc:
         return fail(str(exc), 2)
+    # The commands that run until stopped log at FRAMEWATCH_LOG_LEVEL and need the token
+    # (a worker on SQLite only says, in one line, that it needs PostgreSQL).
+    long_running = args.command == "run" or (args.command == "worker" and settings.on_postgres)
     try:
         configure_logging(
-            settings.log_level if args.command in _LONG_RUNNING else "WARNING",
+            settings.log_level if long_running else "WARNING",
             secrets=settings.secrets(),
         )
-        if args.command in _LONG_RUNNING and (args.command == "run" or settings.on_postgres):
+        if long_running:
             settings.token()  # fail now, with one clear line, if it is missing
         handler: Handler = args.handler
         return asyncio.run(handler(settings, args))
