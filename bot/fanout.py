@@ -49,14 +49,17 @@ async def plan_due(services: Services, now: datetime) -> int:
     due = 0
     loaded = {}
     for batch in await due_batches(services, now):
+        due += len(batch.chat_ids)
+        # Planned already (being sent, or waiting for a flood wait): not composed again.
+        planned = await services.deliveries.planned(batch.chat_ids, batch.period.key)
+        chat_ids = [c for c in batch.chat_ids if c not in planned]
+        if not chat_ids:
+            continue
         span = (batch.period.start, batch.period.end)
         if span not in loaded:
             loaded[span] = await load_period(services, *span)
         messages = render_view(loaded[span], batch.view)
-        await services.deliveries.claim_many(
-            batch.chat_ids, batch.period.key, messages, now, due=now
-        )
-        due += len(batch.chat_ids)
+        await services.deliveries.claim_many(chat_ids, batch.period.key, messages, now, due=now)
     return due
 
 
@@ -115,12 +118,18 @@ async def fan_out_batch(services: Services, bot: Bot, report: DeliveryReport | N
 
 
 async def _renew(services: Services, keys: list[tuple[int, str]]) -> None:
-    """Keep the batch's lease while it is sent (finished rows are released already)."""
+    """Keep the batch's lease while it is sent (finished rows are released already). A
+    failed renewal is logged and tried again: should the lease run out meanwhile, the fenced
+    writes stop this process from sending rows another has taken over."""
     seconds = services.settings.lease_seconds
     while True:
         await asyncio.sleep(seconds / 3)
         until = services.clock() + timedelta(seconds=seconds)
-        held = await services.deliveries.renew(services.holder, keys, until)
+        try:
+            held = await services.deliveries.renew(services.holder, keys, until)
+        except Exception as exc:  # the database: the senders will meet it too
+            log.warning("could not renew the lease of %d deliveries: %s", len(keys), exc)
+            continue
         keys = [k for k in keys if k in held]
 
 

@@ -72,6 +72,9 @@ async def run_worker(settings: Settings, clock: Clock = utc_now) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # With no retries PTB's rate limiter logs every flood wait as an error with a traceback
+    # before raising it; the fan-out postpones that row and logs it in one line instead.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     db = await open_db(settings.database())
     services = Services.create(settings, db, clock)
     try:

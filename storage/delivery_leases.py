@@ -111,6 +111,16 @@ class DeliveryLeases:
         leased.sort(key=lambda d: d.key)
         return leased
 
+    async def planned(self, chat_ids: Sequence[int], period: str) -> set[int]:
+        """Those of `chat_ids` whose delivery of `period` is planned for leased sending."""
+        ids, params = self._db.dialect.int_list(chat_ids)
+        rows = await self._db.fetchall(
+            "SELECT chat_id FROM deliveries WHERE period = ? AND not_before IS NOT NULL"  # noqa: S608
+            f" AND chat_id IN {ids}",
+            [period, *params],
+        )
+        return {r[0] for r in rows}
+
     async def renew(self, holder: str, keys: Sequence[Key], until: datetime) -> set[Key]:
         """Extend the lease of those of `keys` still held by `holder`; returns them."""
         return await self._fenced(

@@ -126,6 +126,7 @@ async def test_a_worker_killed_midway_leaves_the_rest_to_another_sent_once_each(
         before = digests_per_chat(tg)
         assert len(before) == HOLD_AFTER + CONCURRENT_SENDS < SUBSCRIBERS
         tg.release_sends()
+        tg.fail("sendMessage", status=429, retry_after=1, times=3)  # postponed, then sent
         second = await start_worker(tg, tmp_path, url, "second")
         await wait_until_delivered(url)
         assert digests_per_chat(tg) == Counter(dict.fromkeys(chats, 1))
@@ -137,6 +138,7 @@ async def test_a_worker_killed_midway_leaves_the_rest_to_another_sent_once_each(
     _, text = clean_logs(tmp_path, ["first", "second"])
     assert text.count(TAKEN_OVER) == CONCURRENT_SENDS
     assert "FrameWatch worker" in text and "stopped" in text
+    assert text.count("postponed by") == 3
 
 
 async def test_the_leader_killed_while_a_digest_goes_out_the_next_sends_the_rest_once(
