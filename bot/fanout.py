@@ -28,8 +28,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.context import Services
 from bot.delivery import DeliveryOutcome, DeliveryReport, load_period, render_view, send_html
 from bot.digest_plan import due_batches
+from bot.fanout_charts import charts_for
 from bot.fanout_journal import Journal
 from bot.periods import latest_period
+from bot.trend_digest import send_chart
 from storage.delivery_leases import LeasedDelivery, Progress
 
 log = logging.getLogger(__name__)
@@ -138,10 +140,16 @@ async def _send_all(
 ) -> list[DeliveryOutcome | None]:
     journal = Journal(services)
     gate = asyncio.Semaphore(CONCURRENT_SENDS)
+    charts = await charts_for(services, rows)
 
     async def one(row: LeasedDelivery) -> DeliveryOutcome | None:
         async with gate:
-            return await _send_row(services, bot, journal, row)
+            outcome = await _send_row(services, bot, journal, row)
+            chart = charts.get(row.chat_id)
+            if outcome is DeliveryOutcome.SENT and chart is not None:
+                # recorded before it is sent: at most once, whichever process sends it
+                await send_chart(bot, services, row.chat_id, row.period, chart)
+            return outcome
 
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(one(row)) for row in rows]

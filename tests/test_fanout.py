@@ -20,8 +20,9 @@ from bot.fanout import LEASE_BATCH, fan_out_batch, plan_due
 from bot.worker import run_steps, worker_bot
 from storage.backend import Backend
 from storage.delivery_leases import Progress
-from tests.conftest import FakeClock, make_settings
+from tests.conftest import FakeClock, Harness, make_settings
 from tests.fake_telegram import FakeTelegram
+from tests.test_e2e_trends import PNG, TODAY, scan, setup_world
 
 DIGEST_TIME = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 09:00 Europe/Kyiv
 PERIOD = "2026-11-25"
@@ -139,3 +140,24 @@ async def test_the_worker_loop_logs_a_failing_step_and_goes_on(
     assert rounds == ["broken", "counting"] * 3
     assert caplog.text.count("worker step broken failed; going on") == 3
     assert caplog.records[0].levelno == logging.ERROR
+
+
+async def test_a_leased_digest_takes_its_chart_along_once(harness: Harness) -> None:
+    """As tests/test_e2e_trends.py's digest with a chart, sent through leases (on SQLite:
+    the leased path is the same code on either database)."""
+    await setup_world(harness)
+    harness.clock.now = TODAY - timedelta(hours=6)
+    await harness.command(101, "/subscribe")
+    harness.clock.now = TODAY
+    await scan(harness)
+    harness.clock.now = datetime(2026, 11, 26, 7, 0, 5, tzinfo=UTC)  # 09:00 in Kyiv
+    app = harness.services
+    assert await plan_due(app, harness.clock.now) == 1
+    assert await send_all(app, harness.app.bot) == 1
+    assert len([m for m in harness.tg.sent_to(101) if "FrameWatch digest" in m.text]) == 1
+    (chart,) = harness.tg.photos
+    assert chart.chat_id == 101 and chart.photo.startswith(PNG)
+    other = Services.create(app.settings, app.db, harness.clock)  # another process
+    assert await plan_due(other, harness.clock.now) == 0
+    assert await send_all(other, harness.app.bot) == 0
+    assert len(harness.tg.photos) == 1
