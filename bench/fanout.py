@@ -204,9 +204,9 @@ async def main(count: int, workers: int, delay: float) -> None:
         try:
             for name, extra in (("one", 0), ("many", workers)):
                 await create_database(server.url(), name)
-                label = (
-                    "postgresql, 1 process" if not extra else f"postgresql, leader + {extra} worker"
-                )
+                label = f"postgresql, leader + {extra} worker{'s' * (extra > 1)}"
+                if not extra:
+                    label = "postgresql, 1 process"
                 show(label, await scenario(server.url(name), extra, count, delay, tmp))
         finally:
             stop_server(server)
