@@ -224,6 +224,9 @@ async def test_a_leader_killed_while_updates_stream_in_loses_none(
         streaming = asyncio.gather(
             *(deliver(session, instances, n, bodies[n]) for n in range(count // 3, count))
         )
+        async with asyncio.timeout(60):  # some of the stream saved: the rest is in flight
+            while (await inbox_state(pg_url))[0] < count // 3 + 3:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
         await first.kill()  # SIGKILL while the rest stream in
         await streaming
     await wait_for_log(second.log, LEADS)
