@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand
@@ -21,8 +23,9 @@ from bot.leader import Leadership, LeadershipLostError
 from bot.raw_updates import IntakeBot
 from bot.rules.scanner import KIND as SCANNER_KIND
 from bot.single_instance import single_instance
-from bot.webhook import WebhookConfig, WebhookIntake
+from bot.webhook import WebhookConfig, WebhookIntake, WebhookListener
 from handlers import ALLOWED_UPDATES, register, schedule
+from storage.inbox import InboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +78,55 @@ async def run_bot(
     """Run until SIGINT or SIGTERM: open storage, start jobs, poll durably (or take updates
     from Telegram's webhook POSTs). On SQLite, refuses to start (AlreadyRunningError) while
     another run holds the same database; on PostgreSQL, stands by until it holds the leader
-    lock (bot/leader.py), and stops with LeadershipLostError if it loses it."""
+    lock (bot/leader.py), and stops with LeadershipLostError if it loses it. A webhook's
+    listener runs in every instance on PostgreSQL, standbys too: they save, the leader
+    dispatches."""
     stop = asyncio.Event()
     _on_signals(stop)
     if not settings.on_postgres:
         with single_instance(settings.db_path):
             await _run_locked(settings, clock, poll_timeout, webhook, stop)
         return
+    async with _listening(settings, clock, webhook) as listener:
+        await _lead(settings, clock, poll_timeout, webhook, stop, listener)
+
+
+@asynccontextmanager
+async def _listening(
+    settings: Settings, clock: Clock, webhook: WebhookConfig | None
+) -> AsyncIterator[WebhookListener | None]:
+    """The webhook's listener for the process's life (None without --webhook), on a pool
+    of its own: it saves while the instance stands by and while it leads."""
+    if webhook is None:
+        yield None
+        return
+    db = await open_db(settings.database())
+    listener = WebhookListener(InboxRepository(db), clock, webhook)
+    try:
+        await listener.start()
+        yield listener
+    finally:
+        try:
+            await listener.close()
+        finally:
+            await db.close()
+
+
+async def _lead(
+    settings: Settings,
+    clock: Clock,
+    poll_timeout: int,
+    webhook: WebhookConfig | None,
+    stop: asyncio.Event,
+    listener: WebhookListener | None,
+) -> None:
     leadership = Leadership(settings.database())
     try:
         if not await leadership.acquire(stop):
             return  # stopped while standing by
         watcher = asyncio.ensure_future(leadership.watch(stop))
         try:
-            await _run_locked(settings, clock, poll_timeout, webhook, stop)
+            await _run_locked(settings, clock, poll_timeout, webhook, stop, listener)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
@@ -107,6 +145,7 @@ async def _run_locked(
     poll_timeout: int,
     webhook: WebhookConfig | None,
     stop: asyncio.Event,
+    listener: WebhookListener | None = None,
 ) -> None:
     db = await open_db(settings.database())
     services = Services.create(settings, db, clock)
@@ -120,7 +159,10 @@ async def _run_locked(
                 if webhook is None:
                     await _until_stopped(poller.run(stop), stop)
                 else:  # it stops by itself at `stop`, after draining the handlers
-                    await WebhookIntake(app, services, poller, webhook, ALLOWED_UPDATES).run(stop)
+                    intake = WebhookIntake(
+                        app, services, poller, webhook, ALLOWED_UPDATES, listener=listener
+                    )
+                    await intake.run(stop)
             finally:
                 await app.stop()
     finally:

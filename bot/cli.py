@@ -32,10 +32,9 @@ from bot.commands import (
     worker,
 )
 from bot.commands.common import Handler, fail
-from bot.config import ConfigError, load_settings
-from bot.database import describe_pg_error
+from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging, redact
-from storage.errors import describe
+from storage.errors import classify, describe
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +104,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(handler(settings, args))
     except ConfigError as exc:
         return fail(str(exc), 2)
-    except sqlite3.Error as exc:
-        # with_services and run_bot closed the database on the way out, so the process
-        # can exit (an open aiosqlite connection's thread would keep it alive).
-        return fail(describe(exc, getattr(args, "db", None) or settings.db_path), 1)
     except InvalidToken:
         # PTB's own message quotes the token: say it in our words instead.
         return fail(
@@ -125,8 +120,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # PostgreSQL's errors, in one line (asyncpg only if loaded)
-        message = describe_pg_error(exc, settings.database())
-        if message is None:
+    except Exception as exc:  # a database's failure, by its code, in one line
+        # with_services and run_bot closed the database on the way out, so the process
+        # can exit (an open aiosqlite connection's thread would keep it alive).
+        if classify(exc) is None:
             raise
-        return fail(redact(message, settings.secrets()), 1)
+        return fail(redact(describe(exc, _where(exc, args, settings)), settings.secrets()), 1)
+
+
+def _where(exc: Exception, args: argparse.Namespace, settings: Settings) -> str:
+    """The failed database as a person knows it: the SQLite file, or the masked URL."""
+    if isinstance(exc, sqlite3.Error):
+        return str(getattr(args, "db", None) or settings.db_path)
+    from storage.pg.connect import masked_url
+
+    return masked_url(settings.database())

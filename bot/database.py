@@ -7,8 +7,6 @@ FRAMEWATCH_DB_PATH. Errors name the server by its masked URL, never with its pas
 
 from __future__ import annotations
 
-import sys
-
 from bot.config import ConfigError
 from storage.backend import Backend
 from storage.db import Database, open_backend, open_database
@@ -49,17 +47,3 @@ def sqlite_only(db: Backend, what: str) -> Database:
         f"{what} works on the SQLite database only so far, not yet on PostgreSQL "
         f"({db.path}); unset FRAMEWATCH_DATABASE_URL to use FRAMEWATCH_DB_PATH"
     )
-
-
-def describe_pg_error(exc: BaseException, where: str) -> str | None:
-    """One line for an error PostgreSQL (asyncpg) raised while a command ran, or None if
-    `exc` is not one. asyncpg's messages do not quote the URL; `where` is masked."""
-    if "asyncpg" not in sys.modules:
-        return None
-    import asyncpg
-
-    if isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError)):
-        from storage.pg.connect import masked_url
-
-        return f"PostgreSQL at {masked_url(where)} failed: {exc}"
-    return None

@@ -79,11 +79,11 @@ class DurablePoller:
         await self.drain()
         return started
 
-    async def start_saved(self, after: int | None = None) -> int:
-        """Start handling the pending saved rows (those after update_id `after`; None: all)
-        without waiting for the handlers: one round of the webhook intake (bot/webhook.py).
-        Call it from one task at a time."""
-        return await self._start_saved(after)
+    async def start_saved(self, after: int | None = None, untried: bool = False) -> int:
+        """Start handling the pending saved rows (those after update_id `after`; None: all;
+        `untried`: only rows never attempted) without waiting for the handlers: one round
+        of the webhook intake (bot/webhook.py). Call it from one task at a time."""
+        return await self._start_saved(after, untried)
 
     async def fetch_once(self, offset: int | None, wait: bool = True) -> int | None:
         """One getUpdates call: save the batch, dispatch it (and wait for the handlers
@@ -110,7 +110,7 @@ class DurablePoller:
                 await asyncio.gather(*pending, return_exceptions=True)
                 return
 
-    async def _start_saved(self, after: int | None = None) -> int:
+    async def _start_saved(self, after: int | None = None, untried: bool = False) -> int:
         """Start handling every pending row not already being handled, oldest first.
         Each row is tried once per call: a failed one waits for the next round."""
         started = 0
@@ -118,7 +118,7 @@ class DurablePoller:
             # A handler finishing while the SELECT runs may be listed as pending yet no
             # longer be in flight: _settled remembers it, so it is not handled twice.
             self._settled.clear()
-            batch = await self._services.inbox.unprocessed(after=after)
+            batch = await self._services.inbox.unprocessed(after=after, untried=untried)
             if not batch:
                 break
             after = batch[-1].update_id

@@ -13,6 +13,7 @@ max/min, `count(*) FILTER (WHERE ...)` instead of summing booleans, flags as 0/1
   expression and its parameters for either; a batch stays one statement, whatever its size.
 - the number of rows a statement changed: sqlite3's cursor.rowcount, asyncpg's status text.
 - claiming work that several processes share: `FOR UPDATE SKIP LOCKED` (skip_locked).
+- waking another process at commit: PostgreSQL's NOTIFY (notify); SQLite has one process.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class Dialect:
         take the same item. Nothing on SQLite, where one writer at a time already holds the
         whole database (and the worker processes that claim run only on PostgreSQL)."""
         return "" if self.name == "sqlite" else " FOR UPDATE SKIP LOCKED"
+
+    def notify(self) -> str | None:
+        """A statement taking (channel, payload) that PostgreSQL delivers to the sessions
+        LISTENing on the channel when the transaction commits (nothing if it rolls back);
+        None on SQLite, where one process writes and reads."""
+        return None if self.name == "sqlite" else "SELECT pg_notify(?, ?)"
 
     def int_list(self, values: Sequence[int]) -> tuple[str, list[Any]]:
         """`(SELECT value FROM ...)`: the integers as a subquery for `x IN ...`, which

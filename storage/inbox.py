@@ -16,6 +16,9 @@ from storage.models import InboxUpdate
 from storage.timeutil import from_iso, iso
 
 MAX_ATTEMPTS = 3  # parse or handling failures before an update is set aside
+# PostgreSQL: every save of new updates notifies this channel at commit, with the lowest
+# update_id of the batch, so the leader dispatches what any instance's listener saved.
+INBOX_CHANNEL = "framewatch_inbox"
 # retry and drop act on quarantined rows: all, or those among the ids given (`{ids}`: the
 # dialect's int_list, one parameter however many ids).
 _RETRY = "UPDATE inbox SET quarantined_at = NULL, attempts = 0"
@@ -62,7 +65,11 @@ class InboxRepository:
                 " ON CONFLICT (update_id) DO NOTHING",
                 [(u.update_id, u.payload, iso(now)) for u in updates],
             )
-        return len(ids) - int(saved)
+            new = len(ids) - int(saved)
+            notify = tx.dialect.notify()
+            if new and notify is not None:
+                await tx.execute(notify, (INBOX_CHANNEL, str(min(ids))))
+        return new
 
     async def next_offset(self) -> int | None:
         """The getUpdates offset that acknowledges every saved update (None: nothing saved).
@@ -72,13 +79,17 @@ class InboxRepository:
         value = await self._db.fetchval("SELECT max(update_id) FROM inbox WHERE update_id >= 0")
         return None if value is None else int(value) + 1
 
-    async def unprocessed(self, limit: int = 100, after: int | None = None) -> list[InboxUpdate]:
-        """Pending rows (not processed, not quarantined) after `after`, oldest first."""
+    async def unprocessed(
+        self, limit: int = 100, after: int | None = None, untried: bool = False
+    ) -> list[InboxUpdate]:
+        """Pending rows (not processed, not quarantined) after `after`, oldest first;
+        `untried`: only those never attempted (not failed ones waiting for their retry)."""
         rows = await self._db.fetchall(
             "SELECT update_id, payload FROM inbox"
             " WHERE processed_at IS NULL AND quarantined_at IS NULL AND update_id > ?"
+            " AND (attempts = 0 OR NOT ?)"
             " ORDER BY update_id LIMIT ?",
-            (-(2**63) if after is None else after, limit),
+            (-(2**63) if after is None else after, untried, limit),
         )
         return [InboxUpdate(r[0], r[1]) for r in rows]
 

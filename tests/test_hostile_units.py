@@ -84,7 +84,7 @@ def real_error(tmp_path: Path, failure: str) -> sqlite3.Error:
         ("busy", Failure.BUSY),
         ("read-only", Failure.READ_ONLY),
         ("corrupt", Failure.CORRUPT),
-        ("cannot open", Failure.CANNOT_OPEN),
+        ("cannot open", Failure.UNREACHABLE),
         ("sql", Failure.SQL),  # whose message is full of database words
     ],
 )

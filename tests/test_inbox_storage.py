@@ -99,3 +99,14 @@ async def test_a_processed_update_counts_no_failure(db: Backend) -> None:
     assert await inbox.record_failure(4, NOW, "E", final=True) is False
     assert await inbox.record_failure(404, NOW, "E", final=True) is False  # unknown
     assert (await inbox.counts()).quarantined == 0
+
+
+async def test_untried_lists_only_pending_rows_never_attempted(db: Backend) -> None:
+    """The leader's short poll (bot/webhook.py) looks for these: a failed row waits for
+    its periodic retry instead of being tried every poll."""
+    inbox = InboxRepository(db)
+    await inbox.save([InboxUpdate(i, "{}") for i in (20, 21, 22)], NOW)
+    await inbox.record_failure(20, NOW, "KeyError: 'x'")
+    await inbox.mark_processed(21, NOW)
+    assert [u.update_id for u in await inbox.unprocessed(untried=True)] == [22]
+    assert [u.update_id for u in await inbox.unprocessed()] == [20, 22]
