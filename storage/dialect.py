@@ -81,6 +81,15 @@ class Dialect:
         whole database (and the worker processes that claim run only on PostgreSQL)."""
         return "" if self.name == "sqlite" else " FOR UPDATE SKIP LOCKED"
 
+    def same_text(self, column: str) -> str:
+        """`column` equals the text given as `?`, by the index its unique key has: the text
+        itself on SQLite; on PostgreSQL its SHA-256 (migration 0004 keys digest_texts by
+        fw_text_sha256, as a whole digest is too long for a B-tree entry), so the lookup
+        probes that index instead of reading the table."""
+        if self.name == "sqlite":
+            return f"{column} = ?"
+        return f"fw_text_sha256({column}) = fw_text_sha256(?)"
+
     def int_list(self, values: Sequence[int]) -> tuple[str, list[Any]]:
         """`(SELECT value FROM ...)`: the integers as a subquery for `x IN ...`, which
         probes an index once per value on either database."""
