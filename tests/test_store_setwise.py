@@ -135,3 +135,44 @@ async def test_restoring_unchanged_posts_writes_no_post(db: Backend) -> None:
     await repo.store_many([post(A, 5, "пятый", views=12)], NOW + timedelta(hours=2))
     assert await post_writes(db) != before
     assert (await rows(db))[0][4:6] == (12, "Ann")
+
+
+async def test_postgresql_plans_each_statement_with_its_values(any_db: Backend) -> None:
+    """A generic plan (asyncpg reuses prepared statements) reads a rare word's search as a
+    whole-table walk: the pool's connections plan every run with its parameters."""
+    if any_db.dialect.is_sqlite:
+        return  # SQLite plans each statement when it is prepared, with no values
+    assert await any_db.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+    async with any_db.atomic() as tx:
+        assert await tx.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+
+
+async def test_a_digest_text_is_looked_up_by_its_hash_on_postgresql(any_db: Backend) -> None:
+    """digest_texts is keyed by the text's SHA-256 on PostgreSQL (migration 0004): the
+    lookup uses that index, not a read of the table; the same row on both."""
+    from storage.subscribers import DeliveryRepository
+
+    deliveries = DeliveryRepository(any_db)
+    async with any_db.atomic() as tx:
+        await tx.executemany(
+            "INSERT INTO subscribers (chat_id, active, subscribed_at, updated_at)"
+            " VALUES (?, 1, ?, ?)",
+            [(chat, NOW.isoformat(), NOW.isoformat()) for chat in (1, 2, 3)],
+        )
+    long = ["x" * 4000, "y" * 4000]
+    first = await deliveries.claim_many([1, 2], "2026-11-25", long, NOW)
+    again = await deliveries.claim_many([3], "2026-11-25", long, NOW)
+    assert [d.messages for d in first + again] == [tuple(long)] * 3
+    assert await any_db.fetchval("SELECT count(*) FROM digest_texts") == 1
+    if any_db.dialect.is_sqlite:
+        return
+    async with any_db.atomic() as tx:
+        await tx.execute("SET LOCAL enable_seqscan = off")  # a table of one row: show intent
+        plan = "\n".join(
+            r[0]
+            for r in await tx.fetchall(
+                "EXPLAIN SELECT id FROM digest_texts WHERE " + tx.dialect.same_text("messages"),
+                ["[]"],
+            )
+        )
+    assert "digest_texts_messages_sha256" in plan
