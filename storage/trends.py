@@ -16,22 +16,26 @@ from dataclasses import dataclass
 from functools import cache
 
 from storage.backend import Backend
-from storage.dialect import Dialect, indexed_by
+from storage.dialect import Dialect, indexed_by, ordered_join
 
 # The channels whose posts count: approved (the watched_channels view), not watchdogs.
 _COUNTED = "(SELECT chat_id FROM watched_channels WHERE watchdog = 0)"
 # trend_posts (migration 0010): one row per matched post and framing, with its date and
 # channel; the index (framing_id, posted_at, chat_id) answers each framing-day alone.
 # {trend_index}/{posts_index}: SQLite's index hints; {days}: the table d(lo, hi, day, n).
-_IN_DAY = (
-    "FROM trend_posts t{trend_index} WHERE t.framing_id = f.id"
-    " AND t.posted_at >= d.lo AND t.posted_at < d.hi"
-    f" AND t.chat_id IN {_COUNTED}"
-)
+# The counts are one pass: each framing-day is one range of that index (framings, then days
+# stay the outer loops on SQLite by CROSS JOIN; {ordered}: dialect.ordered_join), its rows
+# grouped by channel, then per framing-day: posts and channels at once. (Two correlated
+# subqueries per framing-day, one per count, were 73,000 subquery runs for 100 framings x
+# 365 days: slow on PostgreSQL.)
 _COUNTS = (
-    f"SELECT f.slug, d.day, (SELECT count(*) {_IN_DAY}),"  # noqa: S608 - fixed fragments only
-    f" (SELECT count(DISTINCT t.chat_id) {_IN_DAY})"
-    " FROM framings f, {days} WHERE f.slug = coalesce(CAST(? AS TEXT), f.slug)"
+    "SELECT f.slug, c.day, sum(c.n), count(*) FROM ("  # noqa: S608 - fixed fragments only
+    " SELECT t.framing_id, d.day, t.chat_id, count(*) AS n"
+    " FROM framings f CROSS JOIN {days} {ordered} trend_posts t{trend_index}"
+    "  ON t.framing_id = f.id AND t.posted_at >= d.lo AND t.posted_at < d.hi"
+    f" WHERE f.slug = coalesce(CAST(? AS TEXT), f.slug) AND t.chat_id IN {_COUNTED}"
+    " GROUP BY t.framing_id, d.day, t.chat_id"
+    ") c JOIN framings f ON f.id = c.framing_id GROUP BY f.slug, c.day"
 )
 _TOTALS = (
     "SELECT d.day, (SELECT count(*) FROM posts{posts_index}"  # noqa: S608
@@ -51,6 +55,7 @@ def _sql(template: str, dialect: Dialect) -> str:
     return template.format(
         trend_index=indexed_by(dialect, "trend_posts_framing"),
         posts_index=indexed_by(dialect, "posts_posted_chat"),
+        ordered=ordered_join(dialect),
         days="{days}",
     )
 
