@@ -145,6 +145,8 @@ async def test_postgresql_plans_each_statement_with_its_values(any_db: Backend) 
     assert await any_db.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
     async with any_db.atomic() as tx:
         assert await tx.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        # and small statements stay serial: starting parallel workers cost more than a search
+        assert float(await tx.fetchval("SHOW parallel_setup_cost")) >= 20000
 
 
 async def test_a_digest_text_is_looked_up_by_its_hash_on_postgresql(any_db: Backend) -> None:

@@ -27,7 +27,10 @@ POOL_SIZE = 8
 # primary key backwards filtering every row (right for a common word, a whole-table read for
 # a rare one): /search p95 went from 27 ms to 163 ms at 100,000 posts. The repositories'
 # statements are few and mostly bulk, so planning each run with its values costs little.
-SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+# Parallel workers: starting them took 15-40 ms on a 2-core machine, for a search whose work
+# was 1 ms (PostgreSQL goes parallel above a cost of 1,000, the default setup cost): only
+# statements estimated well above that (trends, exports) go parallel.
+SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "parallel_setup_cost": "20000"}
 
 
 class PgTx:
