@@ -19,6 +19,11 @@ from tests.pg_server import PgServer, create_database, start_server, stop_server
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def is_pg(target: str) -> bool:
+    """A PostgreSQL URL (else a SQLite path)."""
+    return target.startswith("postgresql://")
+
+
 def proc_cpu(pid: int, children: bool = False) -> float:
     """CPU seconds of a process from /proc (user + system; with children: also those of
     its children it has waited for, i.e. ended backends)."""
