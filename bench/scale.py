@@ -15,9 +15,18 @@ Steps, each printed with its figure, the goal and (where there is one) a baselin
    waits (429 retry_after) injected: messages/s (goal >= 25, Telegram allows 30), and every
    subscriber got each digest message exactly once (counted from the fake's sendMessage log).
 
-Run: `.venv/bin/python bench/scale.py` (1 M posts, 10,000 subscribers; about 40 minutes here,
-17 of them the fan-out at Telegram's 30 messages/s). Quick: `--posts 100000 --subscribers 1000`.
-`--keep DIR` keeps the database; `--keep DIR --reuse` measures the bot part on it again.
+Each step runs on SQLite and on PostgreSQL (`--backend sqlite|postgresql|both`, default both;
+PostgreSQL is tests/pg_server.py's throwaway server, started for the run and removed after),
+with CPU seconds beside each figure: this process and the `framewatch` commands it ran, and
+on PostgreSQL also the server's processes (read from /proc), since the database does much
+of the work there. Then the hook for the scan with 1, 2 and 3 worker processes on PostgreSQL
+(bench/scale_pg.py scan_workers_on_pg, filled by bench/scan_workers.py).
+
+Run: `nice .venv/bin/python bench/scale.py` (20,000 posts, 200 subscribers, 3 rounds of
+searches: a few minutes here). Issue 9's sizes: `--posts 1000000 --subscribers 10000
+--rounds 10` (about 40 minutes per backend, 17 of them the fan-out at Telegram's 30
+messages/s). `--keep DIR` keeps the SQLite database; `--keep DIR --reuse` measures the bot
+part on it again.
 """
 
 from __future__ import annotations
@@ -27,13 +36,11 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +48,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # a digest time (09:00 UTC)
+from bench import scale_pg  # noqa: E402
+from bench.scale_bot import (  # noqa: E402, F401 - NOW, TOKEN, ANALYST, percentile: other benches'
+    ANALYST,
+    NOW,
+    TOKEN,
+    percentile,
+    through_the_bot,
+)
+from bench.scale_pg import Clock, is_pg  # noqa: E402
+
 DAYS = 30
 CHANNELS = 40
 FRAMING_SHARE = 0.03  # posts that quote a demo sentence (most of which match a framing)
-TOKEN = "123456:BENCH-token"
-ANALYST = 7
-SEARCHES = [
-    "жест доброй воли",
-    '"перегруппировка войск"',
-    "армия",
-    "drone strike",
-    "перегруппир*",
-    "officials OR министр",
-    "нацисты NOT киев",
-    "biolab*",
-    "водопровод",
-    "gesture of goodwill",
-]
 FILLER = (  # noqa: SIM905 - reads as the word list it is
     "сегодня вечером источники сообщают что министр обороны заявил армия города новости мир "
     "у нас есть информация по данным местных властей в районе продолжаются работы жители "
@@ -111,35 +113,40 @@ def write_export(path: Path, posts: int) -> None:
         out.write("]}}\n")
 
 
-def env(db: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "FRAMEWATCH_DB_PATH": str(db),
-        "FRAMEWATCH_TIMEZONE": "UTC",
-        "PTB_TIMEDELTA": "true",
-    }
+def env(target: str | Path) -> dict[str, str]:
+    """The environment of a `framewatch` command on the SQLite file or PostgreSQL URL."""
+    target = str(target)
+    base = {k: v for k, v in os.environ.items() if k != "FRAMEWATCH_DATABASE_URL"}
+    where = {"FRAMEWATCH_DATABASE_URL": target} if is_pg(target) else {"FRAMEWATCH_DB_PATH": target}
+    return {**base, **where, "FRAMEWATCH_TIMEZONE": "UTC", "PTB_TIMEDELTA": "true"}
 
 
-def timed_command(db: Path, *args: str) -> float:
+def timed_command(target: str | Path, *args: str) -> float:
     framewatch = Path(sys.executable).with_name("framewatch")
     start = time.perf_counter()
-    subprocess.run([str(framewatch), *args], env=env(db), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(framewatch), *args], env=env(target), check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def pack_phrases() -> list[str]:
+    """The reference's terms: the default pack's plain phrases, casefolded."""
+    import tomllib
+
+    pack = tomllib.loads((ROOT / "bot/packs/default.toml").read_text(encoding="utf-8"))
+    phrases = {t.split(" AND ")[0].strip().casefold() for f in pack["framing"] for t in f["terms"]}
+    return sorted(p for p in phrases if all(ch.isalpha() or ch in " -'" for ch in p))
 
 
 def reference_scan(db: Path) -> dict[str, Any]:
     """The baseline: plain phrases of the pack in one Aho-Corasick automaton, no language."""
     import sqlite3
-    import tomllib
 
     import ahocorasick
 
-    pack = tomllib.loads((ROOT / "bot/packs/default.toml").read_text(encoding="utf-8"))
-    phrases = {t.split(" AND ")[0].strip().casefold() for f in pack["framing"] for t in f["terms"]}
-    phrases = {p for p in phrases if all(ch.isalpha() or ch in " -'" for ch in p)}
+    phrases = pack_phrases()
     start = time.perf_counter()
     automaton = ahocorasick.Automaton()
-    for i, phrase in enumerate(sorted(phrases)):
+    for i, phrase in enumerate(phrases):
         automaton.add_word(phrase, (i, len(phrase)))
     automaton.make_automaton()
     conn = sqlite3.connect(db)
@@ -166,145 +173,24 @@ def reference_scan(db: Path) -> dict[str, Any]:
     }
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def through_the_bot(db: Path, subscribers: int, rounds: int) -> dict[str, Any]:
-    from bot.app import build_application
-    from bot.config import Settings
-    from bot.context import Services
-    from bot.delivery import deliver_daily
-    from bot.inbox import DurablePoller
-    from handlers import ALLOWED_UPDATES
-    from storage.db import open_database
-    from tests.fake_telegram import FakeTelegram, private_message
-
-    result: dict[str, Any] = {}
-    async with FakeTelegram(token=TOKEN) as tg:
-        settings = Settings(
-            _env_file=None,
-            bot_token=TOKEN,
-            api_base_url=tg.base_url,  # type: ignore[call-arg]
-            db_path=str(db),
-            admin_ids=frozenset({1}),
-            timezone="UTC",
-        )
-        database = await open_database(db)
-        services = Services.create(settings, database, lambda: NOW)
-        async with database.transaction() as conn:  # what an earlier run left (--reuse)
-            for table in ("inbox", "deliveries", "subscribers"):
-                await conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-        await services.roles.grant(ANALYST, "analyst", 1, NOW)
-        app = build_application(settings, services)
-        try:
-            async with app:
-                poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout=0)
-                offset: int | None = None
-
-                async def command(text: str) -> tuple[float, list[str]]:
-                    nonlocal offset
-                    before = len(tg.sent_to(ANALYST))
-                    start = time.perf_counter()
-                    tg.push_update(private_message(ANALYST, text))
-                    offset = await poller.fetch_once(offset)
-                    await tg.wait_for_sent(before + 1, chat_id=ANALYST, timeout=60)
-                    replies = [m.text for m in tg.sent_to(ANALYST)[before:]]
-                    return time.perf_counter() - start, replies
-
-                await command("/search warm up")
-                times: list[float] = []
-                slowest: dict[str, float] = {}
-                for _ in range(rounds):
-                    for query in SEARCHES:
-                        seconds, replies = await command(f"/search {query}")
-                        assert replies and "could not read" not in replies[0], (query, replies)
-                        times.append(seconds)
-                        slowest[query] = max(slowest.get(query, 0.0), seconds)
-                alone = []  # the repository call only: what the bot adds is the rest
-                for _ in range(rounds):
-                    for query in SEARCHES:
-                        start = time.perf_counter()
-                        await services.search.search(query, limit=10)
-                        alone.append(time.perf_counter() - start)
-                result["search_alone"] = percentile(alone, 0.95)
-                result["search"] = {
-                    "count": len(times),
-                    "p50": percentile(times, 0.5),
-                    "p95": percentile(times, 0.95),
-                    "max": max(times),
-                }
-                digest_times = []
-                for _ in range(3):
-                    seconds, replies = await command("/digest")
-                    digest_times.append(seconds)
-                result["digest"] = {
-                    "seconds": statistics.median(digest_times),
-                    "messages": len(replies),
-                    "chars": sum(map(len, replies)),
-                }
-                result["fanout"] = await fan_out(tg, app, services, subscribers, deliver_daily)
-        finally:
-            await database.close()
-    return result
-
-
-async def fan_out(tg: Any, app: Any, services: Any, count: int, deliver: Any) -> dict[str, Any]:
-    chats = list(range(10_000_001, 10_000_001 + count))
-    async with services.db.transaction() as conn:
-        await conn.executemany(
-            "INSERT INTO subscribers (chat_id, active, subscribed_at, updated_at)"
-            " VALUES (?, 1, ?, ?)",
-            [(c, (NOW - timedelta(days=2)).isoformat(), NOW.isoformat()) for c in chats],
-        )
-    # Flood waits: every 500th subscriber's first attempt, and twice whoever comes next.
-    for chat in chats[250::500]:
-        tg.fail("sendMessage", chat_id=chat, status=429, retry_after=1, times=1)
-    tg.fail("sendMessage", status=429, retry_after=2, times=2)
-    before = len(tg.sent)
-    start = time.perf_counter()
-    report = await deliver(app.bot, services)
-    seconds = time.perf_counter() - start
-    sent = tg.sent[before:]
-    per_chat = Counter((m.chat_id, m.text) for m in sent)
-    (messages,) = {
-        r[0]
-        for r in await services.db.fetchall(
-            "SELECT t.messages FROM deliveries d JOIN digest_texts t ON t.id = d.text_id"
-            " WHERE d.period = ?",
-            (report.period,),
-        )
-    }
-    expected = json.loads(messages)
-    lost = sum(1 for c in chats for text in expected if per_chat[(c, text)] == 0)
-    twice = sum(1 for n in per_chat.values() if n > 1)
-    flood = sum(1 for r in tg.requests_for("sendMessage") if r.status == 429)
-    return {
-        "subscribers": count,
-        "messages": len(sent),
-        "per_digest": len(expected),
-        "seconds": seconds,
-        "lost": lost,
-        "twice": twice,
-        "flood_waits": flood,
-        "postponed": len(report.postponed),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=1_000_000)
-    parser.add_argument("--subscribers", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of the search queries")
-    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--posts", type=int, default=20_000)
+    parser.add_argument("--subscribers", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the search queries")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (SQLite)")
     parser.add_argument(
-        "--reuse", action="store_true", help="with --keep: skip generate, import and scan"
+        "--reuse", action="store_true", help="with --keep: SQLite skips import and scan"
     )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(reference_scan(Path(args.child[1]))))
+        kind, where = args.child
+        if kind == "ref":
+            print(json.dumps(reference_scan(Path(where))))
+        else:
+            print(json.dumps({**scale_pg.reference_scan_pg(where, pack_phrases())}))
         return
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -315,59 +201,113 @@ def main() -> None:
 
 
 def run(tmp: Path, args: argparse.Namespace) -> None:
-    export, db = tmp / "result.json", tmp / "scale.db"
-    if not args.reuse:
-        load(export, db, args)
-    measure_bot(db, args)
+    export = tmp / "result.json"
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    load_uptime = Path("/proc/loadavg").read_text().split()[:3]
+    server = scale_pg.start() if "postgresql" in backends else None
+    try:
+        if not (args.reuse and export.exists()):
+            start = time.perf_counter()
+            write_export(export, args.posts)
+            print(
+                f"FrameWatch scale benchmark ({os.cpu_count()} CPUs, load average "
+                f"{' '.join(load_uptime)} at start): {args.posts:,} posts of {CHANNELS} "
+                f"channels over {DAYS} days, export {export.stat().st_size / 1e6:.0f} MB "
+                f"written in {time.perf_counter() - start:.0f} s"
+            )
+        summary = {}
+        for name in backends:
+            clock = Clock(server if name == "postgresql" else None)
+            if name == "sqlite":
+                target = str(tmp / "scale.db")
+            else:
+                assert server is not None
+                target = scale_pg.new_database(server, f"fw_scale_{os.getpid()}")
+            print(f"--- {'SQLite' if name == 'sqlite' else 'PostgreSQL'} ---")
+            figures: dict[str, Any] = {}
+            if not (args.reuse and name == "sqlite"):
+                figures |= load(target, export, args, clock)
+            figures |= measure_bot(target, args, clock)
+            summary[name] = figures
+            if server is not None and name == "postgresql":
+                scale_pg.scan_workers_on_pg(server, export, args.posts)
+        if len(summary) > 1:
+            print_table(summary)
+    finally:
+        if server is not None:
+            scale_pg.stop(server)
+    print(f"load average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
-def load(export: Path, db: Path, args: argparse.Namespace) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    start = time.perf_counter()
-    write_export(export, args.posts)
-    print(
-        f"FrameWatch scale benchmark ({os.cpu_count()} CPUs): {args.posts:,} posts of "
-        f"{CHANNELS} channels over {DAYS} days, export {export.stat().st_size / 1e6:.0f} MB "
-        f"written in {time.perf_counter() - start:.0f} s"
-    )
-    seconds = timed_command(db, "import", str(export))
+def cpu_text(cpu: dict[str, float]) -> str:
+    server = f" + server {cpu['server']:.1f}" if cpu["server"] else ""
+    return f"CPU {cpu['client']:.1f} s{server}"
+
+
+def load(target: str, export: Path, args: argparse.Namespace, clock: Clock) -> dict[str, Any]:
+    if not is_pg(target):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+    seconds = timed_command(target, "import", str(export))
+    cpu = clock.lap()
     print(
         f"import (`framewatch import`, whole process): {seconds:.1f} s = "
-        f"{args.posts / seconds:,.0f} posts/s"
+        f"{args.posts / seconds:,.0f} posts/s; {cpu_text(cpu)}"
     )
-    timed_command(db, "framings", "import", str(ROOT / "bot/packs/default.toml"))
-    seconds = timed_command(db, "scan")
-    copy = db.with_name("reference.db")
-    subprocess.run(["cp", str(db), str(copy)], check=True)
-    ref = json.loads(
-        subprocess.run(
-            [sys.executable, __file__, "--child", "ref", str(copy)],
+    figures: dict[str, Any] = {"import": (args.posts / seconds, cpu)}
+    timed_command(target, "framings", "import", str(ROOT / "bot/packs/default.toml"))
+    clock.lap()
+    seconds = timed_command(target, "scan")
+    cpu = clock.lap()
+    ref = reference(target)
+    clock.lap()
+    if is_pg(target):
+        flagged = scale_pg.count_pg(target, "SELECT count(DISTINCT post_id) FROM matches")
+    else:
+        flagged = count(Path(target), "SELECT count(DISTINCT post_id) FROM matches")
+    print(
+        f"scan (`framewatch scan`, whole process): {seconds:.1f} s = "
+        f"{args.posts / seconds:,.0f} posts/s; {flagged:,} posts flagged; {cpu_text(cpu)}"
+    )
+    ref_rate = ref["posts"] / ref["seconds"]
+    print(
+        f"reference (casefold + one Aho-Corasick of {len(pack_phrases())} plain phrases + "
+        f"bulk insert of the hits): {ref['seconds']:.1f} s = {ref_rate:,.0f} posts/s; "
+        f"{ref['flagged']:,} posts flagged; ratio scan/reference "
+        f"{ref['seconds'] / seconds:.2f}"
+    )
+    figures["scan"] = (args.posts / seconds, cpu, ref_rate)
+    return figures
+
+
+def reference(target: str) -> dict[str, Any]:
+    """The reference pipeline in its own process, on a copy (SQLite) or the database."""
+    if is_pg(target):
+        where = target
+    else:
+        where = str(Path(target).with_name("reference.db"))
+        subprocess.run(["cp", target, where], check=True)
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "ref-pg" if is_pg(target) else "ref", where],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
-    )
-    copy.unlink()
-    flagged = count(db, "SELECT count(DISTINCT post_id) FROM matches")
-    print(
-        f"scan (`framewatch scan`, whole process): {seconds:.1f} s = "
-        f"{args.posts / seconds:,.0f} posts/s; {flagged:,} posts flagged"
-    )
-    print(
-        f"reference (casefold + one Aho-Corasick of {ref['phrases']} plain phrases + "
-        f"executemany): {ref['seconds']:.1f} s = {ref['posts'] / ref['seconds']:,.0f} posts/s; "
-        f"{ref['flagged']:,} posts flagged; ratio scan/reference "
-        f"{ref['seconds'] / seconds:.2f}"
-    )
+    finally:
+        if not is_pg(target):
+            Path(where).unlink()
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
-def measure_bot(db: Path, args: argparse.Namespace) -> None:
-    bot = asyncio.run(through_the_bot(db, args.subscribers, args.rounds))
+def measure_bot(target: str, args: argparse.Namespace, clock: Clock) -> dict[str, Any]:
+    bot = asyncio.run(through_the_bot(target, args.subscribers, args.rounds, clock))
     s = bot["search"]
     print(
         f"/search through the bot, {s['count']} queries: p50 {s['p50'] * 1000:.0f} ms, "
-        f"p95 {s['p95'] * 1000:.0f} ms (goal <= 100), max {s['max'] * 1000:.0f} ms"
+        f"p95 {s['p95'] * 1000:.0f} ms (goal <= 100), max {s['max'] * 1000:.0f} ms; "
+        f"{cpu_text(bot['search_cpu'])} (with the query alone below)"
     )
     print(
         f"  the search query alone (SearchRepository.search): p95 "
@@ -376,7 +316,7 @@ def measure_bot(db: Path, args: argparse.Namespace) -> None:
     d = bot["digest"]
     print(
         f"/digest of the last day through the bot: {d['seconds']:.2f} s (goal <= 2), "
-        f"{d['messages']} message(s), {d['chars']:,} characters"
+        f"{d['messages']} message(s), {d['chars']:,} characters; 3 runs {cpu_text(d['cpu'])}"
     )
     f = bot["fanout"]
     rate = f["messages"] / f["seconds"]
@@ -384,8 +324,38 @@ def measure_bot(db: Path, args: argparse.Namespace) -> None:
         f"digest fan-out to {f['subscribers']:,} subscribers ({f['per_digest']} message(s) "
         f"each), {f['flood_waits']} flood waits injected: {f['messages']:,} messages in "
         f"{f['seconds']:.0f} s = {rate:.1f} messages/s (goal >= 25; Telegram's limit 30); "
-        f"lost {f['lost']}, sent twice {f['twice']}, postponed {f['postponed']}"
+        f"lost {f['lost']}, sent twice {f['twice']}, postponed {f['postponed']}; "
+        f"{cpu_text(f['cpu'])}"
     )
+    return {
+        "search": (s["p95"], bot["search_alone"], bot["search_cpu"]),
+        "digest": (d["seconds"], d["cpu"]),
+        "fanout": (rate, f["lost"], f["twice"], f["cpu"]),
+    }
+
+
+def print_table(summary: dict[str, dict[str, Any]]) -> None:
+    """The figures side by side (PostgreSQL's CPU includes its server processes')."""
+
+    def cell(name: str, key: str) -> str:
+        v = summary[name].get(key)
+        if v is None:
+            return "-"
+        cpu = v[-1] if key != "scan" else v[1]
+        total = f"{cpu['client'] + cpu['server']:.1f} CPU-s"
+        if key == "import":
+            return f"{v[0]:,.0f} posts/s, {total}"
+        if key == "scan":
+            return f"{v[0]:,.0f} posts/s (reference {v[2]:,.0f}), {total}"
+        if key == "search":
+            return f"p95 {v[0] * 1000:.0f} ms (query alone {v[1] * 1000:.0f} ms), {total}"
+        if key == "digest":
+            return f"{v[0]:.2f} s, {total} for 3"
+        return f"{v[0]:.1f} msgs/s, lost {v[1]}, twice {v[2]}, {total}"
+
+    print("\n| step | SQLite | PostgreSQL |\n|---|---|---|")
+    for key in ("import", "scan", "search", "digest", "fanout"):
+        print(f"| {key} | {cell('sqlite', key)} | {cell('postgresql', key)} |")
 
 
 def count(db: Path, sql: str) -> int:

@@ -11,6 +11,7 @@ max/min, `count(*) FILTER (WHERE ...)` instead of summing booleans, flags as 0/1
 - a list of integers (or of integer tuples) as ONE parameter per column: SQLite reads a JSON
   array with json_each, PostgreSQL unnests bigint arrays. `int_rows` gives the table
   expression and its parameters for either; a batch stays one statement, whatever its size.
+  `value_rows` does the same for rows of integers and texts (set-wise inserts and updates).
 - the number of rows a statement changed: sqlite3's cursor.rowcount, asyncpg's status text.
 - claiming work that several processes share: `FOR UPDATE SKIP LOCKED` (skip_locked).
 - waking another process at commit: PostgreSQL's NOTIFY (notify); SQLite has one process.
@@ -18,6 +19,7 @@ max/min, `count(*) FILTER (WHERE ...)` instead of summing booleans, flags as 0/1
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 DialectName = Literal["sqlite", "postgresql"]
+ColumnType = Literal["bigint", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +52,26 @@ class Dialect:
         SQLite: one JSON parameter read by json_each. PostgreSQL: one bigint[] per column,
         unnested side by side WITH ORDINALITY. Either way one statement per batch.
         """
+        return self.value_rows(alias, [(c, "bigint") for c in columns], rows)
+
+    def value_rows(
+        self, alias: str, columns: Sequence[tuple[str, ColumnType]], rows: Sequence[Sequence[Any]]
+    ) -> tuple[str, list[Any]]:
+        """int_rows for columns of integers and texts (each may be None): `columns` are
+        (name, "bigint" or "text"). For set-wise writes: `INSERT ... SELECT ... FROM` it or
+        `UPDATE ... FROM` it, one statement for a whole batch where executemany runs the
+        statement once per row (on PostgreSQL each run is its own plan execution, trigger
+        queue and index probes: about 3x slower than one set-wise statement)."""
         if self.name == "sqlite":
-            picked = ", ".join(f"value ->> {i} AS {c}" for i, c in enumerate(columns))
+            picked = ", ".join(f"value ->> {i} AS {c}" for i, (c, _) in enumerate(columns))
             return (
                 f"(SELECT key AS n, {picked} FROM json_each(?)) AS {alias}",  # noqa: S608
-                [json.dumps([list(r) for r in rows])],
+                [json.dumps([list(r) for r in rows], ensure_ascii=False)],
             )
-        arrays = ", ".join("?::bigint[]" for _ in columns)
+        arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
+        names = ", ".join(c for c, _ in columns)
         return (
-            f"unnest({arrays}) WITH ORDINALITY AS {alias}({', '.join(columns)}, n)",
+            f"unnest({arrays}) WITH ORDINALITY AS {alias}({names}, n)",
             [[r[i] for r in rows] for i in range(len(columns))],
         )
 
@@ -74,6 +88,15 @@ class Dialect:
         LISTENing on the channel when the transaction commits (nothing if it rolls back);
         None on SQLite, where one process writes and reads."""
         return None if self.name == "sqlite" else "SELECT pg_notify(?, ?)"
+
+    def same_text(self, column: str) -> str:
+        """`column` equals the text given as `?`, by the index its unique key has: the text
+        itself on SQLite; on PostgreSQL its SHA-256 (migration 0004 keys digest_texts by
+        fw_text_sha256, as a whole digest is too long for a B-tree entry), so the lookup
+        probes that index instead of reading the table."""
+        if self.name == "sqlite":
+            return f"{column} = ?"
+        return f"fw_text_sha256({column}) = fw_text_sha256(?)"
 
     def int_list(self, values: Sequence[int]) -> tuple[str, list[Any]]:
         """`(SELECT value FROM ...)`: the integers as a subquery for `x IN ...`, which
@@ -189,6 +212,55 @@ def ordered_join(dialect: Dialect) -> str:
 
 
 # --- Analysis (reviews, trends, propagation, near-duplicates) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ByDay:
+    """Rows of a table dated by `column`, each with the index of its day among `days`
+    (Dialect.by_day): `... {day} ... FROM left {join} table ON <its keys> AND {within}`,
+    the parameters of each part in statement order (day, join, within)."""
+
+    day: str
+    join: str
+    within: str
+    day_params: list[Any]
+    join_params: list[Any]
+    within_params: list[Any]
+
+    @property
+    def params(self) -> list[Any]:
+        return [*self.day_params, *self.join_params, *self.within_params]
+
+
+def by_day(dialect: Dialect, column: str, days: Sequence[tuple[int, int]]) -> ByDay:
+    """Which of `days` ([lo, hi) Unix seconds) a row falls on (a row on two overlapping days
+    counts on each). SQLite: the days as a table joined by range, the outer loop (CROSS
+    JOIN), so each day is one seek of an index on (key, column). PostgreSQL, for consecutive
+    days (each hi the next lo, as trends ask): width_bucket over the days' bounds and one
+    index range over them all; its planner, joining by a range it cannot estimate, read
+    every row once per day instead (365x the work for a year of trends)."""
+    consecutive = all(a[1] == b[0] for a, b in itertools.pairwise(days))
+    if dialect.is_sqlite or not consecutive or not days:
+        table, params = dialect.int_rows(
+            "d", ["lo", "hi", "day"], [(lo, hi, i) for i, (lo, hi) in enumerate(days)]
+        )
+        return ByDay(
+            "d.day",
+            f"CROSS JOIN {table} {ordered_join(dialect)}",
+            f"{column} >= d.lo AND {column} < d.hi",
+            [],
+            params,
+            [],
+        )
+    bounds = [lo for lo, _ in days] + [days[-1][1]]
+    return ByDay(
+        f"width_bucket({column}, ?::bigint[]) - 1",
+        "JOIN",
+        f"{column} >= ? AND {column} < ?",
+        [bounds],
+        [],
+        [bounds[0], bounds[-1]],
+    )
 
 
 def indexed_by(dialect: Dialect, index: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import overload
@@ -10,9 +10,10 @@ from typing import overload
 from storage import audit
 from storage.approvals import ApprovalRepository, Joined, after_membership
 from storage.backend import Backend, Row, Tx
-from storage.models import ChannelStats, IncomingPost, StoreOutcome, StoreResult
+from storage.models import ChannelStats, IncomingPost, StoreResult
 from storage.numbers import ascii_int
-from storage.timeutil import from_unix, iso, unix
+from storage.post_store import UPSERT_CHANNEL, runs_without_repeats, store_run
+from storage.timeutil import from_unix, iso
 
 
 class PostRepository:
@@ -37,8 +38,8 @@ class PostRepository:
         posts = [_without_nul(p) for p in posts]
         async with self._db.atomic() as tx:
             results: list[StoreResult] = []
-            for run in _runs_without_repeats(posts):
-                results += await _store_run(tx, run, now)
+            for run in runs_without_repeats(posts):
+                results += await store_run(tx, run, now)
             return results
 
     async def count(self) -> int:
@@ -89,174 +90,10 @@ def _clean(value: str | None) -> str | None:
     return value.replace(_NUL, _REPLACEMENT) if value else value
 
 
-_INSERT_POST = (
-    "INSERT INTO posts (chat_id, message_id, posted_at, edited_at, text, source, stored_at,"
-    " views, author, forwarded_from, forwarded_link, reply_to, media,"
-    " forwarded_from_chat_id, forwarded_from_message_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _insert_params(post: IncomingPost, stored_at: str) -> tuple[object, ...]:
-    return (
-        post.chat_id,
-        post.message_id,
-        unix(post.posted_at),
-        unix(post.edited_at) if post.edited_at else None,
-        post.text,
-        post.source,
-        stored_at,
-        post.views,
-        post.author,
-        post.forwarded_from,
-        post.forwarded_link,
-        post.reply_to,
-        post.media,
-        post.forwarded_from_chat_id,
-        post.forwarded_from_message_id,
-    )
-
-
-def _runs_without_repeats(posts: Sequence[IncomingPost]) -> Iterator[Sequence[IncomingPost]]:
-    """Consecutive runs in which no (chat_id, message_id) occurs twice."""
-    start, seen = 0, set[tuple[int, int]]()
-    for i, post in enumerate(posts):
-        key = (post.chat_id, post.message_id)
-        if key in seen:
-            yield posts[start:i]
-            start, seen = i, set()
-        seen.add(key)
-    if start < len(posts):
-        yield posts[start:]
-
-
-async def _store_run(tx: Tx, posts: Sequence[IncomingPost], now: datetime) -> list[StoreResult]:
-    """store() for posts with distinct keys, in bulk. New posts are inserted in list order,
-    so they get the ids that storing one by one gives; stored ones refresh their details;
-    changed ones become edits (below) unless older than the stored text."""
-    stamp = iso(now)
-    await tx.executemany(_UPSERT_CHANNEL, _channel_rows(posts, stamp))
-    stored = await _rows_by_key(tx, posts)
-    fresh = [p for p in posts if (p.chat_id, p.message_id) not in stored]
-    ids = {}
-    if fresh:  # (each statement is a round trip: none for nothing)
-        await tx.executemany(_INSERT_POST, [_insert_params(p, stamp) for p in fresh])
-        ids = await _rows_by_key(tx, fresh)
-    known = [(p, stored[k]) for p in posts if (k := (p.chat_id, p.message_id)) in stored]
-    if known:
-        await tx.executemany(_REFRESH_DETAILS, [_refresh_params(p, row[0]) for p, row in known])
-    edits = [(p, row) for p, row in known if row[1] != p.text and not _is_stale(p, row)]
-    await _edit(tx, edits, now)
-    results = []
-    for post in posts:
-        key = (post.chat_id, post.message_id)
-        if key not in stored:
-            results.append(StoreResult(ids[key][0], StoreOutcome.NEW))
-            continue
-        row = stored[key]
-        if row[1] == post.text:
-            outcome = StoreOutcome.UNCHANGED
-        else:
-            outcome = StoreOutcome.STALE if _is_stale(post, row) else StoreOutcome.EDITED
-        results.append(StoreResult(row[0], outcome))
-    return results
-
-
-def _channel_rows(posts: Sequence[IncomingPost], stamp: str) -> list[tuple[object, ...]]:
-    """One channel upsert per channel, leaving what one upsert per post in turn leaves:
-    the last username and the last non-empty title given."""
-    final: dict[int, tuple[str | None, str]] = {}
-    for p in posts:
-        username, title = final.get(p.chat_id, (None, ""))
-        final[p.chat_id] = (p.channel_username or username, p.channel_title or title)
-    return [(chat_id, name, title, stamp, stamp) for chat_id, (name, title) in final.items()]
-
-
-async def _rows_by_key(tx: Tx, posts: Sequence[IncomingPost]) -> dict[tuple[int, int], Row]:
-    """(chat_id, message_id) -> (id, text, edited_at) of the stored ones among posts: one
-    query per channel of the batch (most batches come from one channel)."""
-    by_chat: dict[int, list[int]] = {}
-    for p in posts:  # grouped once, not filtered once per chat
-        by_chat.setdefault(p.chat_id, []).append(p.message_id)
-    found: dict[tuple[int, int], Row] = {}
-    for chat_id, message_ids in by_chat.items():
-        ids, params = tx.dialect.int_list(message_ids)
-        rows = await tx.fetchall(
-            # IN (subquery) probes the (chat_id, message_id) index once per id.
-            "SELECT id, text, edited_at, message_id FROM posts"  # noqa: S608
-            f" WHERE chat_id = ? AND message_id IN {ids}",
-            [chat_id, *params],
-        )
-        found.update({(chat_id, r[3]): r for r in rows})
-    return found
-
-
-def _is_stale(post: IncomingPost, row: Row) -> bool:
-    """An older version arriving after a newer one: kept out of the current text."""
-    new_edited = unix(post.edited_at) if post.edited_at else None
-    return (new_edited or 0) < (row[2] or 0)
-
-
-async def _edit(tx: Tx, edits: Sequence[tuple[IncomingPost, Row]], now: datetime) -> None:
-    """The old texts become versions, the old matches go (the new text is matched again
-    from scratch), the new texts replace them: three statements for the whole batch."""
-    if not edits:
-        return
-    await tx.executemany(
-        "INSERT INTO post_versions (post_id, text, edited_at, replaced_at) VALUES (?, ?, ?, ?)",
-        [(row[0], row[1], row[2], iso(now)) for _, row in edits],
-    )
-    edited, params = tx.dialect.int_list([row[0] for _, row in edits])
-    await tx.execute(f"DELETE FROM matches WHERE post_id IN {edited}", params)  # noqa: S608
-    await tx.executemany(
-        "UPDATE posts SET text = ?, edited_at = ? WHERE id = ?",  # queues a scan (0012)
-        [(p.text, unix(p.edited_at) if p.edited_at else None, row[0]) for p, row in edits],
-    )
-
-
-_REFRESH_DETAILS = (
-    "UPDATE posts SET views = coalesce(?, views), author = coalesce(?, author),"
-    " forwarded_from = coalesce(?, forwarded_from),"
-    " forwarded_link = coalesce(?, forwarded_link),"
-    " reply_to = coalesce(?, reply_to), media = coalesce(?, media),"
-    " forwarded_from_chat_id = coalesce(?, forwarded_from_chat_id),"
-    " forwarded_from_message_id = coalesce(?, forwarded_from_message_id) WHERE id = ?"
-)
-
-
-def _refresh_params(post: IncomingPost, post_id: int) -> tuple[object, ...]:
-    """Views grow and details may arrive from a later source: keep the latest known."""
-    p = post
-    origin = (p.forwarded_from_chat_id, p.forwarded_from_message_id)
-    return (
-        p.views,
-        p.author,
-        p.forwarded_from,
-        p.forwarded_link,
-        p.reply_to,
-        p.media,
-        *origin,
-        post_id,
-    )
-
-
 async def _upsert_channel(
     conn: Tx, chat_id: int, username: str | None, title: str, now: datetime
 ) -> None:
-    await conn.execute(
-        _UPSERT_CHANNEL, (chat_id, username or None, title or "", iso(now), iso(now))
-    )
-
-
-# Keep what we knew when a source leaves a field empty (an import may lack the username).
-_UPSERT_CHANNEL = (
-    "INSERT INTO channels (chat_id, username, title, is_member, added_at, updated_at)"
-    " VALUES (?, ?, ?, 0, ?, ?)"
-    " ON CONFLICT (chat_id) DO UPDATE SET"
-    "  username = coalesce(excluded.username, channels.username),"
-    "  title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE channels.title END,"
-    "  updated_at = excluded.updated_at"
-)
+    await conn.execute(UPSERT_CHANNEL, (chat_id, username or None, title or "", iso(now), iso(now)))
 
 
 _STATS = (

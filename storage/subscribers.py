@@ -114,7 +114,11 @@ class DeliveryRepository(DeliveryLeases):
             await conn.execute(
                 "INSERT INTO digest_texts (messages) VALUES (?) ON CONFLICT DO NOTHING", (text,)
             )
-            text_id = await conn.fetchval("SELECT id FROM digest_texts WHERE messages = ?", (text,))
+            same = conn.dialect.same_text("messages")
+            text_id = await conn.fetchval(
+                f"SELECT id FROM digest_texts WHERE {same}",  # noqa: S608 - fixed fragment
+                (text,),
+            )
             assert text_id is not None  # inserted just above, or already there
             await conn.executemany(
                 "INSERT INTO deliveries (chat_id, period, messages, text_id, not_before,"

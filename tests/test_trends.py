@@ -206,3 +206,69 @@ async def test_counts_from_the_database_leave_out_watchdogs_and_pending_channels
     assert await trends.matched_posts("nope", 0, 2**40) == []
     assert await trends.first_posts("nope") == {}
     assert await trends.first_posts() == {"f": unix(late)}
+
+
+async def _seed_many(db: Backend, now: datetime) -> None:
+    """3 framings, 5 channels (one a watchdog), 300 posts over 20 days, several a day from
+    one channel, each matched by one or two framings (by its words)."""
+    async with db.atomic() as conn:
+        for f in (1, 2, 3):
+            await conn.execute(
+                "INSERT INTO framings (id, slug, title, created_at) VALUES (?, ?, 'F', ?)",
+                (f, f"f{f}", now.isoformat()),
+            )
+            await conn.execute(
+                "INSERT INTO terms (id, framing_id, text, key, created_at) VALUES (?, ?, ?, ?, ?)",
+                (f, f, f"spin{f}", f"spin{f}", now.isoformat()),
+            )
+    rng = random.Random(5)
+    chats = [A, B, WATCHDOG, -1005, -1006]
+    posts = [
+        post(
+            rng.choice(chats),
+            i,
+            now - timedelta(days=20) + timedelta(minutes=rng.randrange(20 * 24 * 60)),
+            " ".join(f"spin{f}" for f in (1, 2, 3) if rng.random() < 0.4),
+        )
+        for i in range(300)
+    ]
+    await store_posts(PostRepository(db), posts, now)
+    await ChannelRepository(db).set_watchdog(WATCHDOG, True, None, now)
+    from storage.matches import MatchRepository
+
+    matches = MatchRepository(db)
+    todo = await matches.posts_needing_scan(10_000)
+    found = [
+        MatchRow(p.post_id, f, f, 0, 5) for p in todo for f in (1, 2, 3) if f"spin{f}" in p.text
+    ]
+    await matches.replace_for_posts([PostToScan(p.post_id, p.text) for p in todo], found, now)
+
+
+async def test_counts_are_the_same_on_both_databases(sqlite_db: Backend, pg_url: str) -> None:
+    """The one-pass counts (posts and channels per framing and local day) agree between
+    SQLite and PostgreSQL on the same posts, for all framings and for one."""
+    from storage.db import open_backend
+
+    now = datetime(2026, 3, 30, 12, tzinfo=UTC)
+    pg = await open_backend(pg_url)
+    try:
+        days = [(unix(day_start(d, KYIV)), unix(day_start(d + timedelta(days=1), KYIV))) for d in
+                (date(2026, 3, 9) + timedelta(days=i) for i in range(22))]  # fmt: skip
+        found = []
+        for db in (sqlite_db, pg):
+            await _seed_many(db, now)
+            trends = TrendRepository(db)
+            every = await trends.daily_counts(days, None)
+            found.append(
+                (
+                    sorted(every, key=lambda c: (c.framing_slug, c.day)),
+                    await trends.daily_counts(days, "f2"),
+                    await trends.daily_totals(days),
+                )
+            )
+    finally:
+        await pg.close()
+    assert found[0][0] == found[1][0] and len(found[0][0]) > 30
+    assert sorted(found[0][1], key=lambda c: c.day) == sorted(found[1][1], key=lambda c: c.day)
+    assert found[0][2] == found[1][2] and sum(found[0][2]) > 200
+    assert any(c.posts > c.channels for c in found[0][0])  # a channel twice a day counted once

@@ -22,6 +22,15 @@ from storage.pg.migrate import migrate
 # pg_advisory_xact_lock key of every write transaction (the migrations use another).
 WRITE_LOCK = 0x4657_5752_4954  # "FWWRIT"
 POOL_SIZE = 8
+# asyncpg prepares every statement and reuses it; after five runs PostgreSQL may switch to a
+# generic plan, chosen without the parameters' values. For a text search that plan walks the
+# primary key backwards filtering every row (right for a common word, a whole-table read for
+# a rare one): /search p95 went from 27 ms to 163 ms at 100,000 posts. The repositories'
+# statements are few and mostly bulk, so planning each run with its values costs little.
+# Parallel workers: starting them took 15-40 ms on a 2-core machine, for a search whose work
+# was 1 ms (PostgreSQL goes parallel above a cost of 1,000, the default setup cost): only
+# statements estimated well above that (trends, exports) go parallel.
+SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "parallel_setup_cost": "20000"}
 
 
 class PgTx:
@@ -93,7 +102,11 @@ async def open_pg_database(url: str, *, pool_size: int = POOL_SIZE) -> PgDatabas
         await first.close()
     try:
         pool = await asyncpg.create_pool(
-            url, min_size=1, max_size=pool_size, timeout=CONNECT_TIMEOUT
+            url,
+            min_size=1,
+            max_size=pool_size,
+            timeout=CONNECT_TIMEOUT,
+            server_settings=SERVER_SETTINGS,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise PgConnectError(f"{masked_url(url)}: cannot open a pool ({exc})") from None
