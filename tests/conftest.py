@@ -87,6 +87,12 @@ class Harness:
         assert isinstance(self.services.db, Database), "mark the test sqlite_only"
         return self.services.db
 
+    def database_env(self) -> dict[str, str]:
+        """What a `framewatch` subprocess needs to open this database besides
+        FRAMEWATCH_DB_PATH: FRAMEWATCH_DATABASE_URL on PostgreSQL, nothing on SQLite."""
+        url = self.services.settings.database_url
+        return {} if url is None else {"FRAMEWATCH_DATABASE_URL": url.get_secret_value()}
+
     async def poll(self) -> None:
         self.offset = await self.poller.fetch_once(self.offset)
 

@@ -361,7 +361,7 @@ async def test_the_scan_job_indexes_a_backlog_in_shares_and_schedules_the_rest(
     harness: Harness,
 ) -> None:
     share = RESCAN_BATCHES_PER_RUN * 500
-    async with harness.db.transaction() as conn:  # posts stored before the index existed
+    async with harness.db.atomic() as conn:  # posts stored before the index existed
         await conn.execute(
             "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
         )
