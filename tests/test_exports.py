@@ -158,15 +158,26 @@ async def test_matches_as_csv_and_jsonl(harness: Harness, tmp_path: Path) -> Non
     assert [(m["chat_id"], m["channel_watchdog"]) for m in exported] == [(LIVE, True)]
 
 
+# Each case is a `framewatch export` process (2 s): the cases that look something up in the
+# database run on both; those that only parse an argument, or repeat a lookup, on SQLite.
+_BOTH, _PARSED = ("sqlite", "postgresql"), ("sqlite-only: an argument parsed, no lookup",)
+_BAD_ARGUMENTS = [
+    (["posts", "--since", "yesterday"], "--since 'yesterday' is not a date", _PARSED),
+    (["posts", "--channel", "@nobody_here"], "no stored channel matches --channel", _BOTH),
+    (["posts", "--channel", "424242"], "no stored channel matches --channel", _PARSED),
+    (["matches", "--framing", "no-such"], "no framing is called 'no-such'", _BOTH),
+    (["matches", "--since", "2024-13-01"], "is not a date", _PARSED),
+]
+
+
 @pytest.mark.parametrize(
-    ("args", "says"),
+    ("backend_target", "args", "says"),
     [
-        (["posts", "--since", "yesterday"], "--since 'yesterday' is not a date"),
-        (["posts", "--channel", "@nobody_here"], "no stored channel matches --channel"),
-        (["posts", "--channel", "424242"], "no stored channel matches --channel"),
-        (["matches", "--framing", "no-such"], "no framing is called 'no-such'"),
-        (["matches", "--since", "2024-13-01"], "is not a date"),
+        pytest.param(backend.split(":")[0], args, says, id=f"{backend}-{' '.join(args)}")
+        for args, says, backends in _BAD_ARGUMENTS
+        for backend in backends
     ],
+    indirect=["backend_target"],
 )
 async def test_bad_arguments_exit_2_with_one_line_and_no_file(
     harness: Harness, tmp_path: Path, args: list[str], says: str
