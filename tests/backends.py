@@ -2,9 +2,9 @@
 
 `any_db` is a fresh, migrated database, once on SQLite (a temp file) and once on PostgreSQL
 (the throwaway server of tests/pg_server.py, a database of its own, copied from a template
-migrated once per session), opened through
-storage.db.open_backend as an application would. A test module switches its tests to both by
-`from tests.backends import any_db as db` (its `db` fixture then runs each test twice); a test
+migrated once per session), opened through storage.db.open_backend as an application would.
+A test module switches its tests to both by `from tests.backends import any_db as db` (its
+`db` fixture then runs each test twice); a test
 that looks at something only SQLite has (sqlite_master, PRAGMAs, FTS5, the legacy
 transaction()) is marked `@sqlite_only` (its `db` is then SQLite's alone), or asks for
 `sqlite_db`. The bot-level `harness` (tests/conftest.py) runs on `backend_target` too, so
@@ -40,8 +40,8 @@ def sqlite_only_because(reason: str) -> pytest.MarkDecorator:
 
 @pytest.fixture(params=BACKENDS)
 def backend_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLite path or the URL of a new, migrated PostgreSQL database. Sync, so that it may ask for
-    the async pg_url only when it is needed (an async fixture cannot)."""
+    """A SQLite path or the URL of a new, migrated PostgreSQL database. Sync, so that it may
+    ask for the async pg_migrated_url only when it is needed (an async fixture cannot)."""
     if request.param == "sqlite":
         return str(tmp_path / "framewatch.db")
     url: str = request.getfixturevalue("pg_migrated_url")  # a copy of the migrated template

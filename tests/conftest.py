@@ -81,12 +81,6 @@ class Harness:
     def is_sqlite(self) -> bool:
         return self.services.db.dialect.is_sqlite
 
-    @property
-    def sqlite(self) -> Database:
-        """The SQLite Database, for a test marked sqlite_only that looks at SQLite itself."""
-        assert isinstance(self.services.db, Database), "mark the test sqlite_only"
-        return self.services.db
-
     def database_env(self) -> dict[str, str]:
         """What a `framewatch` subprocess needs to open this database besides
         FRAMEWATCH_DB_PATH: FRAMEWATCH_DATABASE_URL on PostgreSQL, nothing on SQLite."""
