@@ -4,11 +4,11 @@
 (the throwaway server of tests/pg_server.py, a database of its own, copied from a template
 migrated once per session), opened through storage.db.open_backend as an application would.
 A test module switches its tests to both by `from tests.backends import any_db as db` (its
-`db` fixture then runs each test twice); a test
-that looks at something only SQLite has (sqlite_master, PRAGMAs, FTS5, the legacy
-transaction()) is marked `@sqlite_only` (its `db` is then SQLite's alone), or asks for
-`sqlite_db`. The bot-level `harness` (tests/conftest.py) runs on `backend_target` too, so
-`@sqlite_only` works there the same way; `sqlite_only_because(reason)` says why.
+`db` fixture then runs each test twice); a test that looks at something only SQLite has
+(sqlite_master, PRAGMAs, FTS5, the legacy transaction()) is marked `@sqlite_only` (its `db`
+is then SQLite's alone), or asks for `sqlite_db`. The bot-level `harness` (tests/conftest.py)
+runs on `backend_target` too, so `@sqlite_only` works there the same way;
+`sqlite_only_because(reason)` says why.
 """
 
 from __future__ import annotations
