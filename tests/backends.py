@@ -67,5 +67,12 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
         await database.close()
 
 
+def cli_env(target: str) -> dict[str, str]:
+    """What a `framewatch` subprocess (tests/cli.py, run in the test's tmp_path, whose
+    framewatch.db is `backend_target`'s SQLite file) needs to open `target` instead:
+    FRAMEWATCH_DATABASE_URL for a PostgreSQL URL, nothing for the SQLite file."""
+    return {"FRAMEWATCH_DATABASE_URL": target} if target.startswith("postgresql://") else {}
+
+
 def is_sqlite(db: Backend) -> bool:
     return db.dialect.is_sqlite
