@@ -44,6 +44,9 @@ def backend_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     ask for the async pg_migrated_url only when it is needed (an async fixture cannot)."""
     if request.param == "sqlite":
         return str(tmp_path / "framewatch.db")
+    assert request.param == "postgresql", (
+        f"backend_target is sqlite or postgresql, not {request.param!r}"
+    )
     url: str = request.getfixturevalue("pg_migrated_url")  # a copy of the migrated template
     return url
 

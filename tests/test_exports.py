@@ -20,6 +20,7 @@ from bot.scan import run_scan
 from bot.sources.export import open_export
 from bot.sources.export_messages import MessageReader
 from storage.exports import ExportRepository
+from tests.backends import sqlite_only_because
 from tests.cli import run_framewatch
 from tests.conftest import MODERATOR, Harness
 from tests.fake_telegram import channel_post, forwarded_channel_post
@@ -118,6 +119,10 @@ async def test_posts_as_csv_survive_commas_quotes_newlines_and_scripts(
     assert by_id[(-1009000000002, 77)]["source"] == "forward"
 
 
+# Each `framewatch export` is a process of 2-5 s, so PostgreSQL's run keeps the key ones:
+# posts as CSV, matches, a failed lookup. The channel filters below are
+# tests/test_exports_backends.py's on both databases.
+@sqlite_only_because("3 CLI runs; the filters are test_exports_backends on both")
 async def test_posts_as_jsonl_to_stdout_for_one_channel_since_a_date(harness: Harness) -> None:
     await fill(harness)
     result = framewatch(
@@ -158,12 +163,14 @@ async def test_matches_as_csv_and_jsonl(harness: Harness, tmp_path: Path) -> Non
     assert [(m["chat_id"], m["channel_watchdog"]) for m in exported] == [(LIVE, True)]
 
 
-# Each case is a `framewatch export` process (2 s): the cases that look something up in the
-# database run on both; those that only parse an argument, or repeat a lookup, on SQLite.
+# Each case is a `framewatch export` process (2-4 s): a failed lookup runs on both; the
+# cases that only parse an argument, or look a channel up (test_exports_backends does on
+# both), on SQLite.
 _BOTH, _PARSED = ("sqlite", "postgresql"), ("sqlite-only: an argument parsed, no lookup",)
+_CHANNEL = ("sqlite-only: channel lookups are test_exports_backends on both",)
 _BAD_ARGUMENTS = [
     (["posts", "--since", "yesterday"], "--since 'yesterday' is not a date", _PARSED),
-    (["posts", "--channel", "@nobody_here"], "no stored channel matches --channel", _BOTH),
+    (["posts", "--channel", "@nobody_here"], "no stored channel matches --channel", _CHANNEL),
     (["posts", "--channel", "424242"], "no stored channel matches --channel", _PARSED),
     (["matches", "--framing", "no-such"], "no framing is called 'no-such'", _BOTH),
     (["matches", "--since", "2024-13-01"], "is not a date", _PARSED),
@@ -173,7 +180,7 @@ _BAD_ARGUMENTS = [
 @pytest.mark.parametrize(
     ("backend_target", "args", "says"),
     [
-        pytest.param(backend.split(":")[0], args, says, id=f"{backend}-{' '.join(args)}")
+        pytest.param(backend.split("-")[0], args, says, id=f"{backend}-{' '.join(args)}")
         for args, says, backends in _BAD_ARGUMENTS
         for backend in backends
     ],
@@ -190,6 +197,7 @@ async def test_bad_arguments_exit_2_with_one_line_and_no_file(
     assert result.stdout == "" and not out.exists()
 
 
+@sqlite_only_because("the output file is the same on both; a CLI run of 2-6 s")
 async def test_unwritable_output_exits_2(harness: Harness, tmp_path: Path) -> None:
     result = framewatch(harness, "posts", "--output", str(tmp_path / "no" / "x"))
     assert result.returncode == 2 and "cannot write" in result.stderr
