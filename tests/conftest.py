@@ -24,6 +24,7 @@ from bot.inbox import DurablePoller
 from handlers import ALLOWED_UPDATES
 from storage.backend import Backend
 from storage.db import Database, open_database
+from tests.backends import cli_env
 from tests.fake_telegram import FakeTelegram, private_message
 
 TOKEN = "123456:TEST-token-that-must-never-leak"
@@ -85,7 +86,7 @@ class Harness:
         """What a `framewatch` subprocess needs to open this database besides
         FRAMEWATCH_DB_PATH: FRAMEWATCH_DATABASE_URL on PostgreSQL, nothing on SQLite."""
         url = self.services.settings.database_url
-        return {} if url is None else {"FRAMEWATCH_DATABASE_URL": url.get_secret_value()}
+        return {} if url is None else cli_env(url.get_secret_value())
 
     async def poll(self) -> None:
         self.offset = await self.poller.fetch_once(self.offset)
