@@ -14,6 +14,7 @@ from datetime import datetime
 from storage import audit
 from storage.backend import Backend, Tx
 from storage.models import Approval
+from storage.nul import without_nul
 from storage.timeutil import iso
 
 
@@ -72,7 +73,13 @@ class ApprovalRepository:
                 "INSERT INTO channels (chat_id, username, title, is_member, added_at,"
                 " updated_at, approval) VALUES (?, ?, ?, 1, ?, ?, 'pending')"
                 " ON CONFLICT (chat_id) DO NOTHING",
-                (chat_id, username or None, title or "", iso(now), iso(now)),
+                (
+                    chat_id,
+                    without_nul(username) or None,
+                    without_nul(title) or "",
+                    iso(now),
+                    iso(now),
+                ),
             )
             return inserted == 1
 

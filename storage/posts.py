@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import overload
 
 from storage import audit
 from storage.approvals import ApprovalRepository, Joined, after_membership
 from storage.backend import Backend, Row, Tx
 from storage.models import ChannelStats, IncomingPost, StoreResult
+from storage.nul import NUL, without_nul
 from storage.numbers import ascii_int
 from storage.post_store import UPSERT_CHANNEL, runs_without_repeats, store_run
 from storage.timeutil import from_unix, iso
@@ -60,40 +60,31 @@ class PostRepository:
         )
 
 
-# PostgreSQL's text cannot hold U+0000 (SQLite's can, but nothing needs it, and replies strip
-# control characters anyway): any that an export file or a page brings is removed before the
-# post is stored, on both databases alike. Match offsets are taken from the stored text.
-_NUL, _REPLACEMENT = "\x00", ""
-
-
+# U+0000 that an export file or a page brings is removed before the post is stored
+# (storage/nul.py). Match offsets are taken from the stored text.
 def _without_nul(post: IncomingPost) -> IncomingPost:
     outside = (post.channel_username, post.author, post.forwarded_from, post.forwarded_link)
-    if not any(v and _NUL in v for v in (post.text, post.channel_title, *outside, post.media)):
+    if not any(v and NUL in v for v in (post.text, post.channel_title, *outside, post.media)):
         return post
     return replace(
         post,
-        text=_clean(post.text),
-        channel_title=_clean(post.channel_title),
-        channel_username=_clean(post.channel_username),
-        author=_clean(post.author),
-        forwarded_from=_clean(post.forwarded_from),
-        forwarded_link=_clean(post.forwarded_link),
-        media=_clean(post.media),
+        text=without_nul(post.text),
+        channel_title=without_nul(post.channel_title),
+        channel_username=without_nul(post.channel_username),
+        author=without_nul(post.author),
+        forwarded_from=without_nul(post.forwarded_from),
+        forwarded_link=without_nul(post.forwarded_link),
+        media=without_nul(post.media),
     )
-
-
-@overload
-def _clean(value: str) -> str: ...
-@overload
-def _clean(value: None) -> None: ...
-def _clean(value: str | None) -> str | None:
-    return value.replace(_NUL, _REPLACEMENT) if value else value
 
 
 async def _upsert_channel(
     conn: Tx, chat_id: int, username: str | None, title: str, now: datetime
 ) -> None:
-    await conn.execute(UPSERT_CHANNEL, (chat_id, username or None, title or "", iso(now), iso(now)))
+    await conn.execute(
+        UPSERT_CHANNEL,
+        (chat_id, without_nul(username) or None, without_nul(title) or "", iso(now), iso(now)),
+    )
 
 
 _STATS = (

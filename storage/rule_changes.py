@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.backend import Tx
+from storage.nul import without_nul
 from storage.timeutil import iso
 
 
@@ -86,7 +87,7 @@ async def ensure_framing(
     new_id = await conn.fetchval(
         "INSERT INTO framings (slug, title, description, created_at, created_by)"
         " VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (slug, title, description, iso(now), actor),
+        (slug, without_nul(title), without_nul(description), iso(now), actor),
     )
     return int(new_id), True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,12 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from bot.app import build_application
 from bot.config import Settings
 from bot.context import Services
+from bot.database import is_postgres_url, open_db
 from bot.inbox import DurablePoller
 from handlers import ALLOWED_UPDATES
+from storage.backend import Backend
 from storage.db import Database, open_database
+from tests.backends import cli_env
 from tests.fake_telegram import FakeTelegram, private_message
 
 TOKEN = "123456:TEST-token-that-must-never-leak"
@@ -41,7 +45,11 @@ class FakeClock:
         return self.now
 
 
-def make_settings(tmp_path: Path, base_url: str, **overrides: Any) -> Settings:
+def make_settings(
+    tmp_path: Path, base_url: str, target: str | None = None, **overrides: Any
+) -> Settings:
+    """The tests' settings; `target` a PostgreSQL URL (from `backend_target`) sets
+    FRAMEWATCH_DATABASE_URL, anything else leaves the SQLite file in tmp_path."""
     values: dict[str, Any] = {
         "bot_token": TOKEN,
         "api_base_url": base_url,
@@ -49,6 +57,8 @@ def make_settings(tmp_path: Path, base_url: str, **overrides: Any) -> Settings:
         "admin_ids": frozenset({ADMIN}),
         "timezone": "Europe/Kyiv",
     }
+    if target is not None and is_postgres_url(target):
+        values["database_url"] = target
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -65,8 +75,18 @@ class Harness:
     offset: int | None = None
 
     @property
-    def db(self) -> Database:
+    def db(self) -> Backend:
         return self.services.db
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.services.db.dialect.is_sqlite
+
+    def database_env(self) -> dict[str, str]:
+        """What a `framewatch` subprocess needs to open this database besides
+        FRAMEWATCH_DB_PATH: FRAMEWATCH_DATABASE_URL on PostgreSQL, nothing on SQLite."""
+        url = self.services.settings.database_url
+        return {} if url is None else cli_env(url.get_secret_value())
 
     async def poll(self) -> None:
         self.offset = await self.poller.fetch_once(self.offset)
@@ -110,10 +130,13 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         await database.close()
 
 
-@pytest.fixture
-async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIterator[Harness]:
-    settings = make_settings(tmp_path, tg.base_url)
-    db = await open_database(settings.db_path)
+@asynccontextmanager
+async def running_harness(
+    settings: Settings, tg: FakeTelegram, clock: FakeClock
+) -> AsyncIterator[Harness]:
+    """The real application on the database `settings` name (a PostgreSQL URL or the
+    SQLite file), as `framewatch run` opens it."""
+    db = await open_db(settings.database())
     services = Services.create(settings, db, clock)
     app = build_application(settings, services)
     try:
@@ -127,7 +150,39 @@ async def harness(tmp_path: Path, tg: FakeTelegram, clock: FakeClock) -> AsyncIt
         await db.close()
 
 
+@pytest.fixture
+async def harness(
+    tmp_path: Path,
+    tg: FakeTelegram,
+    clock: FakeClock,
+    backend_target: str,  # noqa: F811 (the fixture imported below)
+) -> AsyncIterator[Harness]:
+    """The application on each backend (`backend_target`: SQLite, then PostgreSQL)."""
+    async with running_harness(
+        make_settings(tmp_path, tg.base_url, backend_target), tg, clock
+    ) as h:
+        yield h
+
+
+# Tests in files this branch must not edit (others port them) that cannot run on PostgreSQL
+# as they are: SQLite alone, the reason in the test id. Remove an entry once its file says so.
+SQLITE_ONLY_ELSEWHERE = {
+    "test_webhook.py::test_a_failed_save_answers_500_so_telegram_sends_it_again": (
+        "fails the save with a SQLite trigger through transaction()"
+    ),
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # the mark must be on the function before it is collected
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    reason = SQLITE_ONLY_ELSEWHERE.get(f"{collector.path.name}::{name}")
+    if reason is not None and callable(obj):
+        from tests.backends import sqlite_only_because  # the same mark as in a test file
+
+        sqlite_only_because(reason)(obj)
+
+
 # The throwaway PostgreSQL server and a database per test (tests/pg_server.py), and both
 # databases for the repositories ported to storage.backend (tests/backends.py).
 from tests.backends import any_db, backend_target, sqlite_db  # noqa: E402, F401
-from tests.pg_server import pg_server, pg_url  # noqa: E402, F401
+from tests.pg_server import pg_migrated_url, pg_server, pg_template, pg_url  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """storage.alerts and storage.subscriber_settings by themselves, on SQLite and on PostgreSQL
 (tests.backends.any_db). The bot's use of them is in tests/test_e2e_trends.py,
-tests/test_settings.py and tests/test_settings_delivery.py (SQLite, through the harness)."""
+tests/test_settings.py and tests/test_settings_delivery.py (through the harness, on both too)."""
 
 from __future__ import annotations
 

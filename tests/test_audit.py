@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.db import open_database
+from storage.db import open_backend
 from storage.framings import FramingRepository
+from tests.backends import cli_env, sqlite_only_because
 from tests.cli import run_framewatch
 from tests.conftest import ADMIN, MODERATOR, STRANGER, Harness
 
@@ -39,9 +40,11 @@ async def test_audit_is_for_admins_and_says_how_to_use_it(harness: Harness) -> N
     assert "/audit [n]" in "\n".join(await harness.command(ADMIN, "/help"))
 
 
-async def test_the_command_line_prints_the_audit_log(tmp_path: Path) -> None:
-    db_path = tmp_path / "fw.db"
-    db = await open_database(db_path)
+# Portable (it passed on both), but two processes of 4-5 s: /audit above reads the same log
+# through the same repository on both databases.
+@sqlite_only_because("2 slow CLI runs; /audit reads the same log on both")
+async def test_the_command_line_prints_the_audit_log(tmp_path: Path, backend_target: str) -> None:
+    db = await open_backend(backend_target)
     try:
         framings = FramingRepository(db)
         await framings.add_term("feint", "tactical feint", "tactical feint", 7, NOW)
@@ -49,7 +52,7 @@ async def test_the_command_line_prints_the_audit_log(tmp_path: Path) -> None:
     finally:
         await db.close()
 
-    done = run_framewatch("audit", cwd=tmp_path, db=db_path)
+    done = run_framewatch("audit", cwd=tmp_path, **cli_env(backend_target))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "· system · watch · feint: bad" in lines[0]
@@ -57,5 +60,5 @@ async def test_the_command_line_prints_the_audit_log(tmp_path: Path) -> None:
     assert "· 7 · watch · feint: tactical feint" in lines[1]
     assert lines[-1] == "2 entries."
 
-    refused = run_framewatch("audit", "--limit", "0", cwd=tmp_path, db=db_path)
+    refused = run_framewatch("audit", "--limit", "0", cwd=tmp_path, **cli_env(backend_target))
     assert refused.returncode == 2 and "--limit" in refused.stderr

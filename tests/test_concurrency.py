@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application
 from bot.chat_order import ChatOrder
-from bot.context import Services
-from bot.inbox import DurablePoller
-from handlers import ALLOWED_UPDATES
-from storage.db import open_database
-from tests.conftest import MODERATOR, STRANGER, FakeClock, Harness, make_settings
+from tests.conftest import (
+    MODERATOR,
+    STRANGER,
+    FakeClock,
+    Harness,
+    make_settings,
+    running_harness,
+)
 from tests.fake_telegram import FakeTelegram, channel_post, private_message
 from tests.fixtures.tme_s.server import TmeServer
 
@@ -27,22 +29,13 @@ async def tme() -> AsyncIterator[TmeServer]:
 
 @pytest.fixture
 async def bot(
-    tmp_path: Path, tg: FakeTelegram, clock: FakeClock, tme: TmeServer
+    tmp_path: Path, tg: FakeTelegram, clock: FakeClock, tme: TmeServer, backend_target: str
 ) -> AsyncIterator[Harness]:
-    settings = make_settings(tmp_path, tg.base_url, web_preview_url=tme.base_url)
-    db = await open_database(settings.db_path)
-    services = Services.create(settings, db, clock)
-    app = build_application(settings, services)
-    try:
-        async with app:
-            poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout=0)
-            harness = Harness(tg, services, app, poller, clock)
-            await harness.grant_roles()
-            yield harness
-            await poller.drain(timeout=5)
-    finally:
-        await services.close()  # the application's t.me client, if /follow opened it
-        await db.close()
+    settings = make_settings(tmp_path, tg.base_url, backend_target, web_preview_url=tme.base_url)
+    async with running_harness(settings, tg, clock) as harness:
+        await harness.grant_roles()
+        yield harness
+        await harness.poller.drain(timeout=5)
 
 
 async def test_a_slow_follow_does_not_hold_up_another_users_start(

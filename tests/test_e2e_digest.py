@@ -80,7 +80,9 @@ async def test_scan_job_flags_posts_and_new_terms_apply_to_stored_posts(harness:
     await setup_world(harness)
     await run_job(harness, "scan")
     rows = await harness.db.fetchall(
-        "SELECT p.message_id, f.slug, substr(p.text, m.start_pos + 1, m.end_pos - m.start_pos)"
+        # CAST: PostgreSQL's substr takes integers, the positions are BIGINT there.
+        "SELECT p.message_id, f.slug, substr(p.text, CAST(m.start_pos + 1 AS INTEGER),"
+        " CAST(m.end_pos - m.start_pos AS INTEGER))"
         " FROM matches m JOIN posts p ON p.id = m.post_id JOIN framings f ON f.id = m.framing_id"
         " ORDER BY p.message_id"
     )

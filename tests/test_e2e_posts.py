@@ -134,14 +134,14 @@ async def test_a_malformed_saved_update_is_recorded_and_does_not_block(harness: 
 async def test_a_failing_handler_reports_and_the_bot_keeps_going(harness: Harness) -> None:
     await harness.grant_roles()
     # Drop a table behind the bot's back: /framings now fails inside the handler.
-    async with harness.db.transaction() as conn:
+    async with harness.db.atomic() as conn:
         await conn.execute("ALTER TABLE framings RENAME TO framings_gone")
     replies = await harness.command(MODERATOR, "/framings")
     assert replies == [
         "Sorry, something went wrong on my side and nothing was changed. Please try again "
         "in a minute; if it keeps happening, tell an admin."
     ]
-    async with harness.db.transaction() as conn:
+    async with harness.db.atomic() as conn:
         await conn.execute("ALTER TABLE framings_gone RENAME TO framings")
     assert "No framings yet" in (await harness.command(MODERATOR, "/framings"))[0]
 

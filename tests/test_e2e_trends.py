@@ -139,7 +139,7 @@ async def test_cli_trends_writes_rows_and_a_chart(harness: Harness, tmp_path: Pa
     out, chart = tmp_path / "trends.jsonl", tmp_path / "chart.png"
     done = run_framewatch(
         "trends", "--since", "2026-11-20", "--until", "2026-11-25", "--output", str(out),
-        "--chart", str(chart), cwd=tmp_path, db=db,
+        "--chart", str(chart), cwd=tmp_path, db=db, **harness.database_env(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -154,7 +154,10 @@ async def test_cli_trends_writes_rows_and_a_chart(harness: Harness, tmp_path: Pa
     )  # fmt: skip
     assert today["p_value"] < 0.001 and today["posts"] >= today["limit"]
     assert chart.read_bytes().startswith(PNG)
-    csv_run = run_framewatch("trends", "--framing", "spin", "--format", "csv", cwd=tmp_path, db=db)
+    csv_run = run_framewatch(
+        "trends", "--framing", "spin", "--format", "csv", cwd=tmp_path, db=db,
+        **harness.database_env(),
+    )  # fmt: skip
     assert csv_run.returncode == 0, csv_run.stderr
     lines = csv_run.stdout.splitlines()
     assert lines[0] == "framing,day,posts,channels,share,expected,limit,p_value,spike,new"
@@ -170,6 +173,6 @@ async def test_cli_trends_writes_rows_and_a_chart(harness: Harness, tmp_path: Pa
         (("--framing", "nope"), "no framing is called 'nope'"),
         (("--since", "2026-11-25", "--until", "2026-11-01"), "is after --until"),
     ):
-        failed = run_framewatch("trends", *bad, cwd=tmp_path, db=db)
+        failed = run_framewatch("trends", *bad, cwd=tmp_path, db=db, **harness.database_env())
         assert failed.returncode == 2 and says in failed.stderr, failed.stderr
     assert target.read_text() == "keep me" and (tmp_path / "link.csv").is_symlink()

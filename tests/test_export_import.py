@@ -16,7 +16,8 @@ from bot.links import internal_channel_id, post_link
 from bot.sources.export import ExportError, bot_api_chat_id, open_export
 from bot.sources.export_messages import MessageReader
 from bot.sources.usernames import parse_username
-from storage.db import Database, open_database
+from storage.backend import Backend
+from storage.db import open_database
 from storage.posts import PostRepository
 from storage.timeutil import from_unix
 from tests.conftest import Harness
@@ -28,8 +29,14 @@ EVENING = -1001500000001  # "Вечерний эфир" in new_format.json
 TEXT_10 = "Повторю: это был жест доброй воли, — сказал он. Источник 🔥"
 
 
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every importer test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
+
 async def run_import(
-    db: Database,
+    db: Backend,
     path: Path,
     *,
     username: str | None = None,
@@ -46,7 +53,7 @@ async def run_import(
         )
 
 
-async def posts_of(db: Database, chat_id: int) -> dict[int, dict[str, Any]]:
+async def posts_of(db: Backend, chat_id: int) -> dict[int, dict[str, Any]]:
     rows = await db.fetchall(
         "SELECT p.*, s.needs_scan FROM posts p JOIN post_scan s ON s.post_id = p.id"
         " WHERE chat_id = ? ORDER BY message_id",
@@ -55,18 +62,21 @@ async def posts_of(db: Database, chat_id: int) -> dict[int, dict[str, Any]]:
     return {r["message_id"]: dict(r) for r in rows}
 
 
-async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+async def snapshot(db: Backend) -> dict[str, list[tuple[Any, ...]]]:
     """Everything an import can change, except the channels' updated_at bookkeeping."""
     tables = {
-        "channels": "SELECT chat_id, username, title, is_member, added_at FROM channels",
+        "channels": "SELECT chat_id, username, title, is_member, added_at FROM channels"
+        " ORDER BY chat_id",
         "posts": "SELECT * FROM posts ORDER BY id",
         "versions": "SELECT * FROM post_versions ORDER BY id",
-        "fts": "SELECT rowid, text FROM posts_fts ORDER BY rowid",
+        "fts": "SELECT rowid, text FROM posts_fts ORDER BY rowid"  # the full-text index
+        if db.dialect.is_sqlite
+        else "SELECT id, CAST(search_tsv AS TEXT) FROM posts ORDER BY id",
     }
     return {name: [tuple(r) for r in await db.fetchall(sql)] for name, sql in tables.items()}
 
 
-async def test_new_format_text_entities_media_and_details(db: Database) -> None:
+async def test_new_format_text_entities_media_and_details(db: Backend) -> None:
     report = await run_import(db, FIXTURES / "new_format.json")
 
     assert report.error is None
@@ -93,7 +103,7 @@ async def test_new_format_text_entities_media_and_details(db: Database) -> None:
     assert {p["needs_scan"] for p in posts.values()} == {1}
 
 
-async def test_channel_id_and_links_without_and_with_username(db: Database) -> None:
+async def test_channel_id_and_links_without_and_with_username(db: Backend) -> None:
     await run_import(db, FIXTURES / "new_format.json")
     channel = await db.fetchone("SELECT chat_id, username, title FROM channels")
     assert channel is not None and tuple(channel) == (EVENING, None, "Вечерний эфир")
@@ -112,7 +122,7 @@ def test_bot_api_ids_of_exported_channels() -> None:
         assert internal_channel_id(bot_api_chat_id(bare)) == bare
 
 
-async def test_importing_the_same_file_twice_changes_nothing(db: Database) -> None:
+async def test_importing_the_same_file_twice_changes_nothing(db: Backend) -> None:
     for name in ("new_format.json", "old_format.json", "full_account.json"):
         await run_import(db, FIXTURES / name)
     before = await snapshot(db)
@@ -123,7 +133,7 @@ async def test_importing_the_same_file_twice_changes_nothing(db: Database) -> No
     assert await snapshot(db) == before
 
 
-async def test_old_format_dates_are_local_time_of_the_given_zone(db: Database) -> None:
+async def test_old_format_dates_are_local_time_of_the_given_zone(db: Backend) -> None:
     report = await run_import(db, FIXTURES / "old_format.json", zone="Europe/Kyiv")
 
     assert dict(report.outcomes) == {"new": 4}
@@ -147,7 +157,7 @@ async def test_old_format_dates_in_utc(tmp_path: Path) -> None:
         await db.close()
 
 
-async def test_full_account_export_imports_channels_and_supergroups_only(db: Database) -> None:
+async def test_full_account_export_imports_channels_and_supergroups_only(db: Backend) -> None:
     report = await run_import(db, FIXTURES / "full_account.json")
 
     assert report.error is None
@@ -177,13 +187,13 @@ async def test_full_account_export_imports_channels_and_supergroups_only(db: Dat
     assert (await posts_of(db, -1001700000001))[3]["author"] == "Editor"
 
 
-async def test_username_is_refused_for_a_full_account_export(db: Database) -> None:
+async def test_username_is_refused_for_a_full_account_export(db: Backend) -> None:
     report = await run_import(db, FIXTURES / "full_account.json", username="channel_a")
     assert report.error is not None and "--username" in report.error
     assert await db.fetchval("SELECT count(*) FROM posts") == 0
 
 
-async def test_malformed_messages_are_reported_and_skipped(db: Database) -> None:
+async def test_malformed_messages_are_reported_and_skipped(db: Backend) -> None:
     report = await run_import(db, FIXTURES / "bad_messages.json")
 
     assert report.error is None
@@ -201,7 +211,7 @@ async def test_malformed_messages_are_reported_and_skipped(db: Database) -> None
     assert sum(report.skipped.values()) == 7
 
 
-async def test_broken_json_midway_keeps_what_came_before(db: Database) -> None:
+async def test_broken_json_midway_keeps_what_came_before(db: Backend) -> None:
     path = FIXTURES / "broken_midway.json"
     report = await run_import(db, path, batch_size=2)
 
@@ -218,7 +228,7 @@ async def test_broken_json_midway_keeps_what_came_before(db: Database) -> None:
     assert await db.fetchval("SELECT count(*) FROM posts") == 5
 
 
-async def test_truncated_file_says_it_ends_early(db: Database) -> None:
+async def test_truncated_file_says_it_ends_early(db: Backend) -> None:
     path = FIXTURES / "truncated.json"
     report = await run_import(db, path)
 
@@ -229,7 +239,7 @@ async def test_truncated_file_says_it_ends_early(db: Database) -> None:
 
 
 async def test_broken_full_account_export_keeps_the_chats_before(
-    db: Database, tmp_path: Path
+    db: Backend, tmp_path: Path
 ) -> None:
     whole = (FIXTURES / "full_account.json").read_bytes()
     cut = whole.index(b'"name": "Family"')  # ends inside the chats list, after Group B
@@ -254,7 +264,7 @@ async def test_broken_full_account_export_keeps_the_chats_before(
     ],
 )
 async def test_files_that_are_not_json_exports(
-    db: Database, tmp_path: Path, content: str, says: str
+    db: Backend, tmp_path: Path, content: str, says: str
 ) -> None:
     path = tmp_path / "result.json"
     path.write_text(content, encoding="utf-8")
@@ -263,7 +273,7 @@ async def test_files_that_are_not_json_exports(
     assert await db.fetchval("SELECT count(*) FROM posts") == 0
 
 
-async def test_byte_order_mark_and_export_folder(db: Database, tmp_path: Path) -> None:
+async def test_byte_order_mark_and_export_folder(db: Backend, tmp_path: Path) -> None:
     folder = tmp_path / "ChatExport_2024-01-01"
     folder.mkdir()
     (folder / "result.json").write_bytes(
@@ -278,9 +288,9 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         open_export(tmp_path / "nowhere.json")
 
 
-async def test_changed_text_is_an_edit_and_an_older_one_is_kept_out(db: Database) -> None:
+async def test_changed_text_is_an_edit_and_an_older_one_is_kept_out(db: Backend) -> None:
     await run_import(db, FIXTURES / "new_format.json")
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         await conn.execute("UPDATE post_scan SET needs_scan = 0")  # as after a scan
 
     report = await run_import(db, FIXTURES / "new_format_edited.json")

@@ -15,7 +15,7 @@ from bot.commands.importer import ImportReport, import_export
 from bot.links import post_link
 from bot.sources.export import open_export
 from bot.sources.export_messages import MessageReader
-from storage.db import Database
+from storage.backend import Backend
 from storage.posts import PostRepository
 from storage.search import SearchRepository
 from storage.timeutil import from_unix
@@ -39,14 +39,20 @@ def export_path(name: str) -> Path:
     return path
 
 
-async def run_import(db: Database, path: Path, username: str | None = None) -> ImportReport:
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
+
+async def run_import(db: Backend, path: Path, username: str | None = None) -> ImportReport:
     with open_export(path) as source:
         return await import_export(
             source, PostRepository(db), NOW, MessageReader(ZoneInfo("UTC"), username)
         )
 
 
-async def column_counts(db: Database, chat_id: int) -> dict[str, int]:
+async def column_counts(db: Backend, chat_id: int) -> dict[str, int]:
     row = await db.fetchone(
         "SELECT count(*), count(author), count(reply_to), count(edited_at),"
         " count(forwarded_from) FROM posts WHERE chat_id = ?",
@@ -56,7 +62,7 @@ async def column_counts(db: Database, chat_id: int) -> dict[str, int]:
     return dict(zip(("posts", "author", "reply_to", "edited", "forwarded"), row, strict=True))
 
 
-async def media_counts(db: Database, chat_id: int) -> dict[str | None, int]:
+async def media_counts(db: Backend, chat_id: int) -> dict[str | None, int]:
     rows = await db.fetchall(
         "SELECT media, count(*) FROM posts WHERE chat_id = ? GROUP BY media", (chat_id,)
     )
@@ -64,7 +70,7 @@ async def media_counts(db: Database, chat_id: int) -> dict[str | None, int]:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-async def test_every_real_export_imports_once(db: Database, name: str) -> None:
+async def test_every_real_export_imports_once(db: Backend, name: str) -> None:
     chat_id, kind, messages, posts, service = EXPECTED[name]
     path = export_path(name)
 
@@ -85,7 +91,7 @@ async def test_every_real_export_imports_once(db: Database, name: str) -> None:
     assert await db.fetchval("SELECT count(*) FROM post_versions") == 0
 
 
-async def test_modern_russian_export_with_entities_and_edits(db: Database) -> None:
+async def test_modern_russian_export_with_entities_and_edits(db: Backend) -> None:
     await run_import(db, export_path("pachumarchive"))
     chat_id = EXPECTED["pachumarchive"][0]
     text = await db.fetchval("SELECT text FROM posts WHERE message_id = 3858")
@@ -99,7 +105,7 @@ async def test_modern_russian_export_with_entities_and_edits(db: Database) -> No
     assert [(h.chat_id, h.message_id) for h in hits] == [(chat_id, 3858)]
 
 
-async def test_old_format_export_has_local_dates(db: Database) -> None:
+async def test_old_format_export_has_local_dates(db: Backend) -> None:
     report = await run_import(db, export_path("tg2md"))
     chat_id = EXPECTED["tg2md"][0]
     assert report.local_dates == 18  # no date_unixtime anywhere: read as UTC here
@@ -119,7 +125,7 @@ async def test_old_format_export_has_local_dates(db: Database) -> None:
     assert post_link(chat_id, None, 2) == "https://t.me/c/1292077344/2"
 
 
-async def test_chinese_export_signatures_replies_edits_and_a_poll(db: Database) -> None:
+async def test_chinese_export_signatures_replies_edits_and_a_poll(db: Backend) -> None:
     await run_import(db, export_path("trantor_library_TG101"))
     chat_id = EXPECTED["trantor_library_TG101"][0]
     # 84 replies, one of them to a message of another channel (reply_to_peer_id): dropped.
@@ -135,7 +141,7 @@ async def test_chinese_export_signatures_replies_edits_and_a_poll(db: Database) 
     assert await db.fetchval("SELECT author FROM posts WHERE message_id = 6") == "Daneel God"
 
 
-async def test_arabic_export_with_forwards_and_public_links(db: Database) -> None:
+async def test_arabic_export_with_forwards_and_public_links(db: Backend) -> None:
     report = await run_import(db, export_path("uponthepathofsalaf"), "uponthepathofsalaf")
     chat_id = EXPECTED["uponthepathofsalaf"][0]
     assert report.error is None
@@ -151,7 +157,7 @@ async def test_arabic_export_with_forwards_and_public_links(db: Database) -> Non
     assert post_link(chat_id, username, 8) == "https://t.me/uponthepathofsalaf/8"
 
 
-async def test_all_real_exports_into_one_database(db: Database) -> None:
+async def test_all_real_exports_into_one_database(db: Backend) -> None:
     for name in sorted(EXPECTED):
         await run_import(db, export_path(name))
     rows = await db.fetchall("SELECT chat_id, count(*) FROM posts GROUP BY chat_id")

@@ -20,6 +20,7 @@ from bot.scan import run_scan
 from bot.sources.export import open_export
 from bot.sources.export_messages import MessageReader
 from storage.exports import ExportRepository
+from tests.backends import sqlite_only_because
 from tests.cli import run_framewatch
 from tests.conftest import MODERATOR, Harness
 from tests.fake_telegram import channel_post, forwarded_channel_post
@@ -46,8 +47,10 @@ async def fill(h: Harness) -> None:
     await run_scan(h.services.framings, h.services.matches, h.clock)
 
 
-def framewatch(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_framewatch("export", *args, cwd=db.parent, db=db)
+def framewatch(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+    """`framewatch export ARGS` on the harness's database, SQLite file or PostgreSQL."""
+    db = Path(h.services.settings.db_path)
+    return run_framewatch("export", *args, cwd=db.parent, db=db, **h.database_env())
 
 
 def files_in(folder: Path) -> list[str]:
@@ -95,7 +98,7 @@ async def test_posts_as_csv_survive_commas_quotes_newlines_and_scripts(
 ) -> None:
     await fill(harness)
     out = tmp_path / "posts.csv"
-    result = framewatch(Path(harness.db.path), "posts", "--format", "csv", "--output", str(out))
+    result = framewatch(harness, "posts", "--format", "csv", "--output", str(out))
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and "Wrote 10 posts to" in result.stderr
@@ -116,27 +119,31 @@ async def test_posts_as_csv_survive_commas_quotes_newlines_and_scripts(
     assert by_id[(-1009000000002, 77)]["source"] == "forward"
 
 
+# Each `framewatch export` is a process of 2-5 s, so PostgreSQL's run keeps the key ones:
+# posts as CSV, matches, a failed lookup. The channel filters below are
+# tests/test_exports_backends.py's on both databases.
+@sqlite_only_because("3 CLI runs; the filters are test_exports_backends on both")
 async def test_posts_as_jsonl_to_stdout_for_one_channel_since_a_date(harness: Harness) -> None:
     await fill(harness)
-    db = Path(harness.db.path)
-    result = framewatch(db, "posts", "--channel", "1500000001", "--since", "2023-11-15T01:00+02:00")
+    result = framewatch(
+        harness, "posts", "--channel", "1500000001", "--since", "2023-11-15T01:00+02:00"
+    )
 
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["message_id"] for r in rows] == [12, 13, 14, 15, 16]
     assert rows[0]["chat_id"] == EVENING and rows[0]["views"] is None
     assert rows[0]["edited"] is False and rows[0]["text"].startswith("Это была")
-    by_name = framewatch(db, "posts", "--channel", "@LIVE_NEWS")
+    by_name = framewatch(harness, "posts", "--channel", "@LIVE_NEWS")
     assert [json.loads(line)["message_id"] for line in by_name.stdout.splitlines()] == [5, 6]
-    by_title = framewatch(db, "posts", "--channel", "Вечерний эфир")
+    by_title = framewatch(harness, "posts", "--channel", "Вечерний эфир")
     assert len(by_title.stdout.splitlines()) == 7
 
 
 async def test_matches_as_csv_and_jsonl(harness: Harness, tmp_path: Path) -> None:
     await fill(harness)
-    db = Path(harness.db.path)
     out = tmp_path / "matches.csv"
-    result = framewatch(db, "matches", "--format", "csv", "--output", str(out))
+    result = framewatch(harness, "matches", "--format", "csv", "--output", str(out))
     assert result.returncode == 0, result.stderr
     rows = read_csv(out)
     assert [(r["link"], r["framing"], r["term"], r["matched_text"]) for r in rows] == [
@@ -151,34 +158,48 @@ async def test_matches_as_csv_and_jsonl(harness: Harness, tmp_path: Path) -> Non
 
     # A watchdog channel's matches say so, for analysts to keep or drop them.
     await harness.command(MODERATOR, "/watchdog @live_news")
-    jsonl = framewatch(db, "matches", "--framing", "goodwill-gesture", "--since", "2023-11-15")
+    jsonl = framewatch(harness, "matches", "--framing", "goodwill-gesture", "--since", "2023-11-15")
     exported = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert [(m["chat_id"], m["channel_watchdog"]) for m in exported] == [(LIVE, True)]
 
 
+# Each case is a `framewatch export` process (2-4 s): a failed lookup runs on both; the
+# cases that only parse an argument, or look a channel up (test_exports_backends does on
+# both), on SQLite.
+_BOTH, _PARSED = ("sqlite", "postgresql"), ("sqlite-only: an argument parsed, no lookup",)
+_CHANNEL = ("sqlite-only: channel lookups are test_exports_backends on both",)
+_BAD_ARGUMENTS = [
+    (["posts", "--since", "yesterday"], "--since 'yesterday' is not a date", _PARSED),
+    (["posts", "--channel", "@nobody_here"], "no stored channel matches --channel", _CHANNEL),
+    (["posts", "--channel", "424242"], "no stored channel matches --channel", _PARSED),
+    (["matches", "--framing", "no-such"], "no framing is called 'no-such'", _BOTH),
+    (["matches", "--since", "2024-13-01"], "is not a date", _PARSED),
+]
+
+
 @pytest.mark.parametrize(
-    ("args", "says"),
+    ("backend_target", "args", "says"),
     [
-        (["posts", "--since", "yesterday"], "--since 'yesterday' is not a date"),
-        (["posts", "--channel", "@nobody_here"], "no stored channel matches --channel"),
-        (["posts", "--channel", "424242"], "no stored channel matches --channel"),
-        (["matches", "--framing", "no-such"], "no framing is called 'no-such'"),
-        (["matches", "--since", "2024-13-01"], "is not a date"),
+        pytest.param(backend.split("-")[0], args, says, id=f"{backend}-{' '.join(args)}")
+        for args, says, backends in _BAD_ARGUMENTS
+        for backend in backends
     ],
+    indirect=["backend_target"],
 )
 async def test_bad_arguments_exit_2_with_one_line_and_no_file(
     harness: Harness, tmp_path: Path, args: list[str], says: str
 ) -> None:
     await fill(harness)
     out = tmp_path / "out.csv"
-    result = framewatch(Path(harness.db.path), *args, "--output", str(out))
+    result = framewatch(harness, *args, "--output", str(out))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and says in result.stderr
     assert result.stdout == "" and not out.exists()
 
 
+@sqlite_only_because("the output file is the same on both; a CLI run of 2-6 s")
 async def test_unwritable_output_exits_2(harness: Harness, tmp_path: Path) -> None:
-    result = framewatch(Path(harness.db.path), "posts", "--output", str(tmp_path / "no" / "x"))
+    result = framewatch(harness, "posts", "--output", str(tmp_path / "no" / "x"))
     assert result.returncode == 2 and "cannot write" in result.stderr
 
 

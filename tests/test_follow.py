@@ -12,12 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application
-from bot.context import Services
-from bot.inbox import DurablePoller
-from handlers import ALLOWED_UPDATES
 from storage.chat_ids import synthetic_chat_id
-from storage.db import open_database
 from tests.conftest import (
     ADMIN,
     MODERATOR,
@@ -25,6 +20,7 @@ from tests.conftest import (
     FakeClock,
     Harness,
     make_settings,
+    running_harness,
 )
 from tests.fake_telegram import FakeTelegram
 from tests.fixtures.tme_s.server import Reply, TmeServer
@@ -40,22 +36,15 @@ async def tme() -> AsyncIterator[TmeServer]:
 
 @pytest.fixture
 async def bot(
-    tmp_path: Path, tg: FakeTelegram, clock: FakeClock, tme: TmeServer
+    tmp_path: Path, tg: FakeTelegram, clock: FakeClock, tme: TmeServer, backend_target: str
 ) -> AsyncIterator[Harness]:
     """The conftest harness, with the web preview pointed at the local t.me stand-in."""
-    settings = make_settings(tmp_path, tg.base_url, web_preview_url=tme.base_url, backfill_posts=30)
-    db = await open_database(settings.db_path)
-    services = Services.create(settings, db, clock)
-    app = build_application(settings, services)
-    try:
-        async with app:
-            poller = DurablePoller(app, services, ALLOWED_UPDATES, poll_timeout=0)
-            harness = Harness(tg, services, app, poller, clock)
-            await harness.grant_roles()
-            yield harness
-    finally:
-        await services.close()  # the application's t.me client, if a poll opened it
-        await db.close()
+    settings = make_settings(
+        tmp_path, tg.base_url, backend_target, web_preview_url=tme.base_url, backfill_posts=30
+    )
+    async with running_harness(settings, tg, clock) as harness:
+        await harness.grant_roles()
+        yield harness
 
 
 async def run_poll_job(h: Harness) -> None:

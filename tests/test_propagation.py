@@ -36,6 +36,7 @@ from bot.scan import run_scan
 from bot.sources.export import forward_origin_id
 from bot.sources.webpreview import parse_page, to_incoming
 from handlers.jobs import RESCAN_BATCHES_PER_RUN, RESCAN_FOLLOW_UP
+from storage.backend import Backend
 from storage.db import Database, _migration_files, migrate
 from storage.models import IncomingPost
 from storage.neardup import NearDupRepository
@@ -60,7 +61,13 @@ ORIGIN = -1009990000001  # an export's forwarded_from_id: a channel never stored
 
 
 @pytest.fixture
-def services(db: Database, tmp_path: Path) -> Services:
+def db(any_db: Backend) -> Backend:
+    """The repositories' tests here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
+
+@pytest.fixture
+def services(db: Backend, tmp_path: Path) -> Services:
     settings = Settings(_env_file=None, bot_token="123:TEST", db_path=str(tmp_path / DB_FILE))
     return Services.create(settings, db, lambda: NOW)
 
@@ -283,7 +290,7 @@ async def test_the_digest_says_where_a_framing_was_first_seen_and_who_pushed_it(
     assert '<a href="https://t.me/chan3/30">@chan3</a>' in push
 
 
-async def test_exports_keep_the_channel_a_post_was_forwarded_from(db: Database) -> None:
+async def test_exports_keep_the_channel_a_post_was_forwarded_from(db: Backend) -> None:
     own = Path(__file__).parent / "fixtures" / "exports" / "new_format.json"
     await run_import(db, own)
     origins = await db.fetchall(
@@ -361,7 +368,7 @@ async def test_the_scan_job_indexes_a_backlog_in_shares_and_schedules_the_rest(
     harness: Harness,
 ) -> None:
     share = RESCAN_BATCHES_PER_RUN * 500
-    async with harness.db.transaction() as conn:  # posts stored before the index existed
+    async with harness.db.atomic() as conn:  # posts stored before the index existed
         await conn.execute(
             "INSERT INTO channels (chat_id, title, added_at, updated_at) VALUES (-1, 'A', '', '')"
         )

@@ -178,7 +178,7 @@ async def test_rejected_matches_leave_digests_counts_and_trends(harness: Harness
     (back,) = await trends.daily_counts(day, FRAMING)
     assert back.posts == 3
     # Deleting reviewed posts takes their verdicts and counted rows with them.
-    async with h.db.transaction() as conn:
+    async with h.db.atomic() as conn:
         await conn.execute("DELETE FROM posts WHERE message_id IN (2, 4)")
     assert await h.db.fetchval("SELECT count(*) FROM verdicts") == 0  # 3's was taken back
     rows = await h.db.fetchall("SELECT post_id FROM trend_posts ORDER BY post_id")

@@ -1,7 +1,7 @@
 """The analysis repositories read and written directly, on SQLite and on PostgreSQL
 (tests/backends.py): review cards and verdicts (storage/verdicts.py) and what a rejected
 match takes out of trends and propagation (storage/trends.py, storage/propagation.py).
-The whole-bot review flow is tests/test_reviews.py (SQLite, through the Harness)."""
+The whole-bot review flow is tests/test_reviews.py (through the Harness, on both too)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Rules versions, the matcher compiled once per version, and background rescans that
-report progress and survive a restart (bot.scan on real SQLite files)."""
+report progress and survive a restart (bot.scan on real databases, SQLite and PostgreSQL:
+tests.backends.any_db)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from bot.config import Settings
 from bot.context import Services
 from bot.framings import check_new_term
 from bot.scan import RulesCache, rescan_batch, rescan_percent, run_scan
-from storage.db import Database, migrate, open_database
+from storage.backend import Backend
+from storage.db import Database, migrate, open_backend
 from storage.framings import FramingRepository
 from storage.matches import RescanProgress
 from storage.packs import PackFraming
@@ -24,38 +26,44 @@ CHANNEL = -1001234567890
 MIGRATIONS = Path(__file__).resolve().parents[1] / "storage" / "migrations"
 
 
-def make_services(db: Database, tmp_path: Path) -> Services:
+@pytest.fixture
+def db(any_db: Backend) -> Backend:
+    """Every test here on SQLite and on PostgreSQL (tests/backends.py)."""
+    return any_db
+
+
+def make_services(db: Backend, tmp_path: Path) -> Services:
     settings = Settings(_env_file=None, bot_token="123:TEST", db_path=str(tmp_path / DB_FILE))
     return Services.create(settings, db, lambda: NOW)
 
 
 @pytest.fixture
-def services(db: Database, tmp_path: Path) -> Services:
+def services(db: Backend, tmp_path: Path) -> Services:
     return make_services(db, tmp_path)
 
 
-async def store_posts(db: Database, texts: list[str], scanned: bool = True) -> list[int]:
+async def store_posts(db: Backend, texts: list[str], scanned: bool = True) -> list[int]:
     """Posts stored directly (storing is not what these tests are about); scanned=True
     stores them as already matched against the terms of their time."""
-    async with db.transaction() as conn:
+    async with db.atomic() as conn:
         await conn.execute(
-            "INSERT OR IGNORE INTO channels (chat_id, username, title, added_at, updated_at)"
-            " VALUES (?, 'news', 'News', ?, ?)",
+            "INSERT INTO channels (chat_id, username, title, added_at, updated_at)"
+            " VALUES (?, 'news', 'News', ?, ?) ON CONFLICT DO NOTHING",
             (CHANNEL, NOW.isoformat(), NOW.isoformat()),
         )
         ids = []
         for text in texts:
-            cur = await conn.execute(
+            post_id = await conn.fetchval(
                 "INSERT INTO posts (chat_id, message_id, posted_at, text, stored_at)"
-                " VALUES (?, (SELECT coalesce(max(message_id), 0) + 1 FROM posts), ?, ?, ?)",
+                " VALUES (?, (SELECT coalesce(max(message_id), 0) + 1 FROM posts), ?, ?, ?)"
+                " RETURNING id",
                 (CHANNEL, int(NOW.timestamp()), text, NOW.isoformat()),
             )
             await conn.execute(  # the scan state (migration 0012)
                 "UPDATE post_scan SET needs_scan = ? WHERE post_id = ?",
-                (int(not scanned), cur.lastrowid),
+                (int(not scanned), post_id),
             )
-            assert cur.lastrowid is not None
-            ids.append(cur.lastrowid)
+            ids.append(int(post_id))
     return ids
 
 
@@ -66,7 +74,7 @@ async def watch(services: Services, slug: str, text: str, actor: int = 7) -> int
     return result.version
 
 
-async def matched(db: Database) -> list[tuple[int, str]]:
+async def matched(db: Backend) -> list[tuple[int, str]]:
     rows = await db.fetchall(
         "SELECT m.post_id, t.text FROM matches m JOIN terms t ON t.id = m.term_id"
         " ORDER BY m.post_id, t.id"
@@ -74,7 +82,7 @@ async def matched(db: Database) -> list[tuple[int, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-async def history(db: Database) -> list[tuple[int, str, str, str, int | None, str]]:
+async def history(db: Backend) -> list[tuple[int, str, str, str, int | None, str]]:
     rows = await db.fetchall(
         "SELECT version, framing_slug, term_text, change, user_id, via FROM rule_changes"
         " ORDER BY id"
@@ -85,7 +93,7 @@ async def history(db: Database) -> list[tuple[int, str, str, str, int | None, st
 # --- versions ------------------------------------------------------------------------------
 
 
-async def test_every_term_change_is_a_new_rules_version(services: Services, db: Database) -> None:
+async def test_every_term_change_is_a_new_rules_version(services: Services, db: Backend) -> None:
     framings = services.framings
     assert await framings.rules_version() == 0
     assert await watch(services, "feint", "tactical feint", actor=7) == 1
@@ -154,7 +162,7 @@ async def test_terms_from_before_versioning_become_version_one(tmp_path: Path) -
 # --- the matcher is compiled once per rules version ---------------------------------------
 
 
-async def test_matcher_is_compiled_once_per_rules_version(services: Services, db: Database) -> None:
+async def test_matcher_is_compiled_once_per_rules_version(services: Services, db: Backend) -> None:
     rules = RulesCache()
     await watch(services, "feint", "tactical feint")
     await store_posts(db, ["a tactical feint"], scanned=False)
@@ -187,7 +195,7 @@ async def test_services_share_one_rules_cache(services: Services) -> None:
 
 
 async def test_rescan_runs_one_batch_at_a_time_with_progress(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     ids = await store_posts(db, [f"post {i}: a tactical feint" for i in range(5)])
     await watch(services, "feint", "tactical feint")
@@ -212,7 +220,7 @@ async def test_rescan_runs_one_batch_at_a_time_with_progress(
 
 
 async def test_a_rescan_matches_with_only_the_terms_it_applies(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     ids = await store_posts(db, ["a tactical feint", "a military feint and a tactical feint"])
     await watch(services, "feint", "tactical feint")
@@ -235,7 +243,7 @@ async def test_a_rescan_matches_with_only_the_terms_it_applies(
 
 
 async def test_max_rescan_batches_leaves_the_rest_for_the_next_scan(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     await store_posts(db, [f"post {i}: a tactical feint" for i in range(7)])
     await watch(services, "feint", "tactical feint")
@@ -264,9 +272,10 @@ async def test_max_rescan_batches_leaves_the_rest_for_the_next_scan(
     assert len(first.new_matches) + len(second.new_matches) == 7
 
 
-async def test_restart_continues_the_rescan_where_it_stopped(tmp_path: Path) -> None:
-    path = tmp_path / DB_FILE
-    db = await open_database(path)
+async def test_restart_continues_the_rescan_where_it_stopped(
+    tmp_path: Path, backend_target: str
+) -> None:
+    db = await open_backend(backend_target)
     services = make_services(db, tmp_path)
     ids = await store_posts(db, [f"post {i}: a tactical feint" for i in range(10)])
     await watch(services, "feint", "tactical feint")
@@ -274,7 +283,7 @@ async def test_restart_continues_the_rescan_where_it_stopped(tmp_path: Path) -> 
         await rescan_batch(services.framings, services.matches, services.rules, clock, 3)
     await db.close()
 
-    db = await open_database(path)  # a new process: nothing in memory survives
+    db = await open_backend(backend_target)  # a new process: nothing in memory survives
     try:
         services = make_services(db, tmp_path)
         [progress] = (await services.matches.rescan_progress()).values()
@@ -293,7 +302,7 @@ async def test_restart_continues_the_rescan_where_it_stopped(tmp_path: Path) -> 
 
 
 async def test_term_added_mid_rescan_joins_it_from_the_start(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     ids = await store_posts(db, [f"post {i}: a tactical feint, a military feint" for i in range(6)])
     await watch(services, "feint", "tactical feint")
@@ -313,7 +322,7 @@ async def test_term_added_mid_rescan_joins_it_from_the_start(
 
 
 async def test_new_posts_during_a_rescan_are_matched_against_every_term(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     old = await store_posts(db, [f"old {i}: a tactical feint" for i in range(4)])
     await watch(services, "feint", "tactical feint")
@@ -330,7 +339,7 @@ async def test_new_posts_during_a_rescan_are_matched_against_every_term(
 
 
 async def test_removed_term_loses_its_matches_and_leaves_the_rescan(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     await store_posts(db, [f"post {i}: a tactical feint, a military feint" for i in range(4)])
     await watch(services, "feint", "tactical feint")
@@ -351,7 +360,7 @@ def clock() -> datetime:
 
 
 async def test_posts_first_scanned_with_the_new_terms_are_not_rescanned(
-    services: Services, db: Database
+    services: Services, db: Backend
 ) -> None:
     """Posts and terms that arrive together (a backlog and a pack) are matched once."""
     ids = await store_posts(db, [f"post {i}: a tactical feint" for i in range(5)], scanned=False)

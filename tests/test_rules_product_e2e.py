@@ -113,7 +113,7 @@ async def test_only_the_framing_with_new_terms_shows_a_rescan(harness: Harness) 
 async def test_scan_job_rescans_in_shares_and_schedules_the_rest(harness: Harness) -> None:
     await harness.grant_roles()
     share = RESCAN_BATCHES_PER_RUN * 500  # posts one scan job rescans
-    async with harness.db.transaction() as conn:  # a large backlog, already scanned
+    async with harness.db.atomic() as conn:  # a large backlog, already scanned
         await conn.execute(
             "INSERT INTO channels (chat_id, username, title, added_at, updated_at)"
             " VALUES (?, 'echo', 'Echo', 'x', 'x')",

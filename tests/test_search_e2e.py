@@ -13,8 +13,9 @@ from bot.context import Services
 from bot.indexing import run_indexing
 from bot.lemma_index import index_queued
 from bot.scan import run_scan
-from storage.db import open_database
+from storage.db import open_backend
 from storage.lemma_index import LemmaIndexRepository
+from tests.backends import cli_env, sqlite_only_because
 from tests.cli import run_framewatch
 from tests.conftest import ANALYST, FakeClock, Harness
 from tests.fake_telegram import channel_post
@@ -82,10 +83,11 @@ async def test_search_says_how_far_a_backlog_is_indexed(harness: Harness) -> Non
     assert "indexed for" not in reply  # 31 left: the next scan's share, not worth a line
 
 
-async def _stored_and_indexed(path: Path) -> None:
-    db = await open_database(path)
+async def _stored_and_indexed(tmp_path: Path, target: str) -> None:
+    db = await open_backend(target)
     try:
-        services = Services.create(Settings(_env_file=None, db_path=str(path)), db, FakeClock())  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, db_path=str(tmp_path / "framewatch.db"))  # type: ignore[call-arg]
+        services = Services.create(settings, db, FakeClock())
         await services.posts.store_many(
             [post(i, f"=cmd| жестом доброї волі номер {i}") for i in range(1, 6)], NOW
         )
@@ -95,24 +97,29 @@ async def _stored_and_indexed(path: Path) -> None:
         await db.close()
 
 
-async def test_the_cli_writes_jsonl_and_formula_safe_csv_with_a_limit(tmp_path: Path) -> None:
-    path = tmp_path / "fw.db"
-    await _stored_and_indexed(path)
+# Five `framewatch search` processes, 10-20 s: on PostgreSQL the same queries are
+# tests/test_search_backends.py's, and /search above runs on both.
+@sqlite_only_because("5 slow CLI runs; PostgreSQL search is test_search_backends")
+async def test_the_cli_writes_jsonl_and_formula_safe_csv_with_a_limit(
+    tmp_path: Path, backend_target: str
+) -> None:
+    await _stored_and_indexed(tmp_path, backend_target)
+    env = cli_env(backend_target)
     done = run_framewatch(
-        "search", "жест волі", "--format", "jsonl", "--limit", "2", cwd=tmp_path, db=path
+        "search", "жест волі", "--format", "jsonl", "--limit", "2", cwd=tmp_path, **env
     )
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(rows) == 2 and rows[0]["link"].startswith("https://t.me/news/")
     assert "жестом доброї волі" in rows[0]["snippet"] and rows[0]["framings"] == []
-    done = run_framewatch("search", "жест", "--format", "csv", cwd=tmp_path, db=path)
+    done = run_framewatch("search", "жест", "--format", "csv", cwd=tmp_path, **env)
     assert done.returncode == 0, done.stderr
     table = list(csv.reader(io.StringIO(done.stdout)))
     assert table[0] == ["date", "link", "channel", "watchdog", "framings", "snippet"]
     assert len(table) == 6 and all(row[5].startswith("'=cmd") for row in table[1:])
-    done = run_framewatch("search", "жест", cwd=tmp_path, db=path)
+    done = run_framewatch("search", "жест", cwd=tmp_path, **env)
     assert "[жестом]" in done.stdout and "5 result(s)." in done.stdout
-    bad = run_framewatch("search", "жест until:tomorrow", cwd=tmp_path, db=path)
+    bad = run_framewatch("search", "жест until:tomorrow", cwd=tmp_path, **env)
     assert bad.returncode == 2 and "until: takes a date as YYYY-MM-DD" in bad.stderr
-    bad = run_framewatch("search", "жест", "--format", "xml", cwd=tmp_path, db=path)
+    bad = run_framewatch("search", "жест", "--format", "xml", cwd=tmp_path, **env)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from bot.app import build_application
 from bot.context import Services
+from bot.database import open_db
 from bot.digest import Digest, DigestPost, FramingSummary
 from bot.digest_render import render_compact
 from bot.telegram_text import MAX_TEXT, units
-from storage.db import open_database
 from storage.subscriber_settings import DuePeriod, SubscriberPrefs, SubscriberSettingsRepository
 from tests.conftest import MODERATOR, Harness
 from tests.fake_telegram import channel_post, my_chat_member
@@ -71,7 +71,7 @@ async def setup_world(h: Harness) -> None:
 async def restarted(h: Harness) -> AsyncIterator[Any]:
     """A new process: new services and application on the same database file."""
     settings = h.services.settings
-    db = await open_database(settings.db_path)
+    db = await open_db(settings.database())  # the same database, SQLite or PostgreSQL
     services = Services.create(settings, db, h.clock)
     app = build_application(settings, services)
     try:
