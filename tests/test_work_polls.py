@@ -1,0 +1,107 @@
+"""Claimed web-preview polls (bot/work_polls.py) against the local t.me stand-in
+(tests/fixtures/tme_s/server.py), on SQLite and PostgreSQL: two claimants polling at the
+same time poll each due channel once, and a lapsed claim is taken over."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.config import Settings
+from bot.context import Services
+from bot.work_polls import poll_step
+from storage.backend import Backend
+from storage.db import open_backend
+from tests.conftest import FakeClock
+from tests.fixtures.tme_s.server import TmeServer
+
+INTERVAL = timedelta(seconds=600)
+NAMES = [f"fw_shared_{i}" for i in range(6)]
+
+
+@pytest.fixture
+async def tme() -> AsyncIterator[TmeServer]:
+    async with TmeServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def second_db(backend_target: str) -> AsyncIterator[Backend]:
+    """Another connection (pool) to the same database, as another process has."""
+    other = await open_backend(backend_target)
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+def services_for(db: Backend, tme: TmeServer, clock: FakeClock) -> Services:
+    settings = Settings(
+        _env_file=None,
+        bot_token="123:TEST",
+        web_preview_url=tme.base_url,
+        poll_interval_seconds=int(INTERVAL.total_seconds()),
+        backfill_posts=0,
+        lease_seconds=60,
+    )
+    return Services.create(settings, db, clock)
+
+
+async def follow_all(services: Services, tme: TmeServer) -> None:
+    for name in NAMES:
+        tme.channel(name, page_size=5).add(1, 2, 3)
+        assert (await services.web_poller().follow(name, None)).outcome == "followed"
+    tme.requests.clear()
+
+
+async def steps_until_idle(services: Services) -> int:
+    done = 0
+    while polled := await poll_step(services, None):  # type: ignore[arg-type]
+        done += polled
+    return done
+
+
+async def test_two_claimants_poll_each_due_channel_once(
+    any_db: Backend, second_db: Backend, tme: TmeServer, clock: FakeClock
+) -> None:
+    one, two = services_for(any_db, tme, clock), services_for(second_db, tme, clock)
+    try:
+        await follow_all(one, tme)
+        clock.now += INTERVAL
+        tme.gate_at = 6  # t.me answers nobody until six polls are under way: both at once
+
+        polled = await asyncio.gather(steps_until_idle(one), steps_until_idle(two))
+
+        assert polled == [3, 3]
+        assert Counter(r.name for r in tme.requests) == dict.fromkeys(NAMES, 1)
+        assert tme.max_in_flight == 6
+        claimed = await any_db.fetchval("SELECT count(*) FROM follows WHERE claimed_by IS NOT NULL")
+        assert claimed == 0
+        due = await one.follows.due(clock.now + INTERVAL / 2)
+        assert due == []  # each got its next poll time
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_lapsed_poll_claim_is_taken_over(
+    any_db: Backend, tme: TmeServer, clock: FakeClock
+) -> None:
+    services = services_for(any_db, tme, clock)
+    try:
+        await follow_all(services, tme)
+        now = clock.now
+        held = await services.follows.claim_due("killed", now, now + timedelta(seconds=60), 10)
+        assert len(held) == 6
+        assert await poll_step(services, None) == 0  # type: ignore[arg-type]
+
+        clock.now += timedelta(seconds=61)
+        assert await steps_until_idle(services) == 6
+
+        assert Counter(r.name for r in tme.requests) == dict.fromkeys(NAMES, 1)
+    finally:
+        await services.close()
