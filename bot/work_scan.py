@@ -76,7 +76,11 @@ class ScanBatch:
 async def scan_step(services: Services, bot: ExtBot[None]) -> int:
     """One unit of a worker's scan work (bot/worker.py): a batch of new or edited posts,
     else a batch of a rescan; how many posts it matched (0: nothing to do)."""
-    work = ScanWork.of(services)
+    return await work_step(ScanWork.of(services))
+
+
+async def work_step(work: ScanWork) -> int:
+    """scan_step on a ScanWork of one's own (benches, tests)."""
     done = await scan_batch(work)
     if done is not None:
         return done.posts
