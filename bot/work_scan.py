@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from telegram.ext import ExtBot
@@ -23,13 +23,17 @@ from telegram.ext import ExtBot
 from bot.clock import Clock
 from bot.context import Services
 from bot.matching import match_posts
-from bot.scan import BATCH_SIZE, RescanStep, RulesCache, ScanReport
+from bot.scan import BATCH_SIZE, CompiledRules, RescanStep, RulesCache, ScanReport
 from storage.framings import FramingRepository
 from storage.matches import MatchRepository
 from storage.models import MatchRow
 from storage.scan_claims import ScanClaims
 
 log = logging.getLogger(__name__)
+
+# Batches a scan step claims at once: each is matched while the one before is written, so
+# the process does not wait for the database between batches (as bot.scan.scan_new_posts).
+PIPELINE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +70,11 @@ class ScanWork:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScanBatch:
     posts: int  # posts claimed
-    new_matches: list[MatchRow]
-    stored: bool  # False: the rules changed meanwhile, the batch is left to the next claimant
+    scanned: int = 0  # of which stored (the rest: rules changed meanwhile, left to redo)
+    new_matches: list[MatchRow] = field(default_factory=list)
 
 
 async def scan_step(services: Services, bot: ExtBot[None]) -> int:
@@ -91,23 +95,52 @@ async def work_step(work: ScanWork) -> int:
 
 
 async def scan_batch(work: ScanWork) -> ScanBatch | None:
-    """Claim, match and store one batch of posts waiting for a scan; None: none left."""
+    """Claim PIPELINE batches of posts waiting for a scan and match and store them, each
+    batch matched (in a thread) while the one before is written; None: none left."""
     compiled = await work.rules.current(work.framings)  # compiled before the lease starts
     holder = work.claimant.holder
     now = work.clock()
-    ids = await work.claims.claim_posts(holder, now, now + work.claimant.lease, work.batch)
+    ids = await work.claims.claim_posts(
+        holder, now, now + work.claimant.lease, work.batch * PIPELINE
+    )
     if not ids:
         return None
+    done = ScanBatch(len(ids))
     try:
-        posts = await work.claims.claimed_posts(ids, holder)
-        found = await asyncio.to_thread(match_posts, compiled.matcher, posts)
-    except BaseException:
+        await _match_and_store(work, compiled, ids, done)
+    finally:
+        # Whatever was not stored (an error, a cancellation, the rules changed) is let go
+        # at once rather than at the lease's end; stored posts are no longer held.
         await asyncio.shield(work.claims.release_posts(ids, holder))
-        raise
-    new = await work.claims.store_scanned(ids, posts, found, work.clock(), compiled.version, holder)
-    if new is None:
-        log.info("rules changed during a scan batch of %d posts: left to redo", len(ids))
-    return ScanBatch(len(ids), new or [], new is not None)
+    if done.scanned < done.posts:
+        log.info("rules changed during a scan: %d posts left to redo", done.posts - done.scanned)
+    return done
+
+
+async def _match_and_store(
+    work: ScanWork, compiled: CompiledRules, ids: list[int], done: ScanBatch
+) -> None:
+    holder = work.claimant.holder
+    writing: asyncio.Task[list[MatchRow] | None] | None = None
+    written = 0
+    try:
+        for first in range(0, len(ids), work.batch):
+            chunk = ids[first : first + work.batch]
+            posts = await work.claims.claimed_posts(chunk, holder)
+            found = await asyncio.to_thread(match_posts, compiled.matcher, posts)
+            if writing is not None:
+                new, writing = await writing, None
+                if new is None:
+                    return  # the rules changed: the next claimant matches the rest anew
+                done.scanned, done.new_matches = done.scanned + written, done.new_matches + new
+            stamp = work.clock()
+            store = work.claims.store_scanned(chunk, posts, found, stamp, compiled.version, holder)
+            writing, written = asyncio.create_task(store), len(chunk)
+    finally:
+        if writing is not None:  # a transaction under way ends whatever happens here
+            new = await writing
+            if new is not None:
+                done.scanned, done.new_matches = done.scanned + written, done.new_matches + new
 
 
 async def rescan_step(work: ScanWork) -> RescanStep | None:
@@ -149,7 +182,7 @@ async def run_claimed_scan(work: ScanWork, max_rescan_batches: int | None = None
     None); rescan_pending says the limit stopped it."""
     report = ScanReport()
     while (batch := await scan_batch(work)) is not None:
-        report.posts_scanned += batch.posts if batch.stored else 0
+        report.posts_scanned += batch.scanned
         report.new_matches += batch.new_matches
     steps = 0
     while max_rescan_batches is None or steps < max_rescan_batches:

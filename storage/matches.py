@@ -290,13 +290,8 @@ async def replace_matches(
     tx: Tx, kept: set[int], found: Sequence[MatchRow], now: datetime, guard: int
 ) -> list[MatchRow]:
     """The matches of the posts in `kept`, just marked scanned in this transaction, become
-    `found` (those of terms up to version `guard`); returns them. Two statements a batch."""
-    done, params = tx.dialect.int_list(sorted(kept))
-    await tx.execute(f"DELETE FROM matches WHERE post_id IN {done}", params)  # noqa: S608
-    # The posts in `kept` have no matches now and needs_scan = 0 (set by the caller): of
-    # the guards of _INSERT_MATCHES only the term's remains, checked once a batch.
-    terms = {r[0] for r in await tx.fetchall("SELECT id FROM terms WHERE version <= ?", (guard,))}
-    new = _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
+    `found` (those of terms up to version `guard`); returns them. Three statements a batch."""
+    new = await fresh_matches(tx, kept, found, guard)
     stamp = iso(now)
     await tx.executemany(
         "INSERT INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
@@ -304,6 +299,19 @@ async def replace_matches(
         [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
     )
     return new
+
+
+async def fresh_matches(
+    tx: Tx, kept: set[int], found: Sequence[MatchRow], guard: int
+) -> list[MatchRow]:
+    """replace_matches but the insert: the posts' matches deleted, and which of `found` to
+    insert (the first of each post and term, of terms up to version `guard`)."""
+    done, params = tx.dialect.int_list(sorted(kept))
+    await tx.execute(f"DELETE FROM matches WHERE post_id IN {done}", params)  # noqa: S608
+    # The posts in `kept` have no matches now and needs_scan = 0 (set by the caller): of
+    # the guards of _INSERT_MATCHES only the term's remains, checked once a batch.
+    terms = {r[0] for r in await tx.fetchall("SELECT id FROM terms WHERE version <= ?", (guard,))}
+    return _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
 
 
 def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:

@@ -13,6 +13,15 @@ so a store sees either the old version and commits before the change, or the new
 
 Each claim and each store is one transaction of one statement per kind of row, whatever the
 batch's size. Times are passed in (the caller's clock), never read here.
+
+The scan batches' transactions are shared ones (Backend.atomic(shared=True)): on PostgreSQL
+several processes claim and store side by side. Two of them never write the same row: a
+claim skips what another is claiming; a store writes only the post_scan rows its holder
+still holds (checked under the row's lock) and the matches of those posts, and through the
+triggers their trend_posts rows, all keyed by post. Rule changes, edits and every other write
+still run alone, so the rules version a store checks is the one it commits under. Rescans
+stay ordinary transactions: two rescans of terms of one framing may add the same
+(framing, post) row to trend_posts, and must not do so side by side.
 """
 
 from __future__ import annotations
@@ -21,12 +30,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.backend import Backend, Tx
-from storage.matches import PendingTerm, insert_many, replace_matches
+from storage.matches import PendingTerm, fresh_matches, insert_many
 from storage.models import MatchRow, PostToScan
 from storage.timeutil import iso
 
 _RULES_VERSION = "SELECT coalesce(max(version), 0) FROM rule_changes"
 _LAPSED = "(claimed_until IS NULL OR claimed_until < ?)"
+_COLUMNS = ("post_id", "term_id", "framing_id", "start_pos", "end_pos")
 
 
 class ScanClaims:
@@ -38,7 +48,7 @@ class ScanClaims:
     ) -> list[int]:
         """Claim up to `limit` posts waiting for a scan, lowest ids first, until `until`;
         returns their ids (empty: nothing left that nobody holds)."""
-        async with self._db.atomic() as tx:
+        async with self._db.atomic(shared=True) as tx:
             rows = await tx.fetchall(
                 "UPDATE post_scan SET claimed_by = ?, claimed_until = ? WHERE post_id IN ("  # noqa: S608 (the dialect's clause)
                 f"SELECT post_id FROM post_scan WHERE needs_scan = 1 AND {_LAPSED}"
@@ -75,7 +85,7 @@ class ScanClaims:
         since it was read; the claim of every post in `claimed` ends here either way.
         """
         read = {p.post_id: p.generation for p in posts}
-        async with self._db.atomic() as tx:
+        async with self._db.atomic(shared=True) as tx:
             if await tx.fetchval(_RULES_VERSION) != rules_version:
                 await _release(tx, "post_scan", "post_id", claimed, holder)
                 return None
@@ -93,7 +103,22 @@ class ScanClaims:
                 [rules_version, *params, holder],
             )
             kept = {r[0] for r in marked if r[1] == 0}
-            return await replace_matches(tx, kept, found, now, rules_version)
+            new = await fresh_matches(tx, kept, found, rules_version)
+            if new:
+                # One statement, not executemany: on PostgreSQL each execution would run the
+                # matches' statement trigger (trend_posts) once per row.
+                rows, params = tx.dialect.int_rows(
+                    "b",
+                    _COLUMNS,
+                    [(m.post_id, m.term_id, m.framing_id, m.start, m.end) for m in new],
+                )
+                await tx.execute(
+                    "INSERT INTO matches (post_id, term_id, framing_id, start_pos, end_pos,"  # noqa: S608
+                    f" matched_at) SELECT {', '.join(_COLUMNS)}, CAST(? AS TEXT) FROM {rows}"
+                    " ORDER BY b.n",
+                    [iso(now), *params],  # the CAST comes first
+                )
+            return new
 
     async def claim_rescan(
         self, holder: str, now: datetime, until: datetime, rules_version: int
@@ -145,7 +170,7 @@ class ScanClaims:
             await _release(tx, "terms", "id", term_ids, holder)
 
     async def release_posts(self, ids: Sequence[int], holder: str) -> None:
-        async with self._db.atomic() as tx:
+        async with self._db.atomic(shared=True) as tx:
             await _release(tx, "post_scan", "post_id", ids, holder)
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import utc_now
 from bot.config import Settings
@@ -22,7 +21,6 @@ from bot.scan import RulesCache
 from bot.work_scan import Claimant, ScanWork, work_step
 from storage.backend import Backend
 from storage.db import open_backend
-from storage.models import PostToScan
 from storage.scan_claims import ScanClaims
 
 BATCH = 25
@@ -36,12 +34,16 @@ class TellingClaims(ScanClaims):
         self._hang_at = hang_at
         self._claims = 0
 
-    async def claimed_posts(self, ids: Sequence[int], holder: str) -> list[PostToScan]:
-        self._claims += 1
-        print(f"claimed {len(ids)}", flush=True)
-        if self._claims == self._hang_at:
-            await asyncio.Event().wait()  # until killed
-        return await super().claimed_posts(ids, holder)
+    async def claim_posts(
+        self, holder: str, now: datetime, until: datetime, limit: int
+    ) -> list[int]:
+        ids = await super().claim_posts(holder, now, until, limit)
+        if ids:
+            self._claims += 1
+            print(f"claimed {len(ids)}", flush=True)
+            if self._claims == self._hang_at:
+                await asyncio.Event().wait()  # until killed
+        return ids
 
 
 async def left(db: Backend) -> int:

@@ -123,7 +123,7 @@ async def test_a_lapsed_lease_is_taken_over_and_the_old_holder_stores_nothing(
     taker = work_for(db, clock, "taker")
     batch = await scan_batch(taker)
 
-    assert batch is not None and (batch.posts, batch.stored) == (8, True)
+    assert batch is not None and (batch.posts, batch.scanned) == (8, 8)
     assert len(batch.new_matches) == 4
     late = await claims.store_scanned(first, posts, [], clock(), 1, "gone")
     assert late == []  # the former holder's late store keeps nothing, removes nothing

@@ -160,10 +160,10 @@ async def test_a_process_killed_holding_a_claim_loses_nothing(
     any_db: Backend, backend_target: str, tmp_path: Path, clock: FakeClock
 ) -> None:
     services = await backlog(any_db, clock)
-    doomed = await start(backend_target, tmp_path, "doomed", 4)  # hangs at its 4th claim
+    doomed = await start(backend_target, tmp_path, "doomed", 2)  # hangs at its 2nd claim
     survivor: asyncio.subprocess.Process | None = None
     try:
-        await claims_seen(doomed, 4)
+        await claims_seen(doomed, 2)
         survivor = await start(backend_target, tmp_path, "survivor", 0)
         doomed.kill()  # SIGKILL while it holds a claimed batch
         await doomed.wait()
