@@ -8,12 +8,14 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from bot.config import Settings
 from bot.context import Services
 from bot.work_polls import poll_step
+from handlers.sources import poll_job
 from storage.backend import Backend
 from storage.db import open_backend
 from tests.conftest import FakeClock
@@ -103,5 +105,29 @@ async def test_a_lapsed_poll_claim_is_taken_over(
         assert await steps_until_idle(services) == 6
 
         assert Counter(r.name for r in tme.requests) == dict.fromkeys(NAMES, 1)
+    finally:
+        await services.close()
+
+
+async def test_the_leaders_poll_job_claims_on_postgresql_too(
+    any_db: Backend, tme: TmeServer, clock: FakeClock
+) -> None:
+    """handlers/sources.py poll_job: claimed polls on PostgreSQL, poll_due on SQLite; either
+    way it polls every due channel once and leaves one another process holds."""
+    services = services_for(any_db, tme, clock)
+    try:
+        await follow_all(services, tme)
+        clock.now += INTERVAL
+        now = clock.now
+        (held,) = await services.follows.claim_due("worker", now, now + INTERVAL, 1)
+        context = SimpleNamespace(bot_data=SimpleNamespace(services=services))
+
+        await poll_job(context)  # type: ignore[arg-type]
+
+        polled = Counter(r.name for r in tme.requests)
+        if any_db.dialect.is_sqlite:  # one process there: claims are not read
+            assert polled == dict.fromkeys(NAMES, 1)
+        else:
+            assert polled == {n: 1 for n in NAMES if n != held.username}
     finally:
         await services.close()

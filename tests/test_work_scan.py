@@ -207,3 +207,20 @@ async def db_reset(db: Backend) -> None:
         await tx.execute("DELETE FROM matches")
         await tx.execute("UPDATE post_scan SET needs_scan = 1, scanned_version = 0")
         await tx.execute("UPDATE terms SET backfilled = 0, rescanned_through = 0")
+
+
+async def test_the_leaders_scan_leaves_what_a_worker_holds(
+    db: Backend, tmp_path: Path, clock: FakeClock
+) -> None:
+    services = services_for(db, tmp_path, clock)
+    await watch(services, "goodwill-gesture", "goodwill gesture")
+    await store_posts(services, 40)
+    worker = ScanClaims(db)
+    now = clock()
+    held = await worker.claim_posts("worker", now, now + LEASE, 15)
+
+    report = await run_claimed_scan(ScanWork.of(services, batch=10))
+
+    assert report.posts_scanned == 25 and await waiting(db) == 15
+    left = await db.fetchall("SELECT post_id FROM post_scan WHERE needs_scan = 1 ORDER BY 1")
+    assert [r[0] for r in left] == held
