@@ -27,8 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +49,11 @@ from bench.scan import (  # noqa: E402
 )
 
 CHUNK = 5000
+TITLES = {
+    0: "PostgreSQL, run_scan, 1 process",
+    1: "PostgreSQL, claimed, 1 process",
+    -2: "PostgreSQL, claimed, 2, one lock",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class Figures:
     server_cpu: float | None  # CPU seconds of the PostgreSQL server meanwhile (None: unknown)
     matches: int
     scanned: int  # posts no longer waiting for a scan
+    waited: float  # seconds the processes waited to begin write transactions (lock, pool)
 
     def line(self, label: str) -> str:
         server = "n/a" if self.server_cpu is None else f"{self.server_cpu:.1f}"
@@ -63,20 +72,27 @@ class Figures:
         return (
             f"{label:<34} wall {self.wall:5.1f} s  CPU {self.cpu:5.1f} s + server {server:>4} s"
             f" = {total:5.1f} s ({total / self.wall:.2f} cores)  {self.scanned / self.wall:5.0f}"
-            f" posts/s  {self.matches} matches"
+            f" posts/s  waited {self.waited:4.1f} s  {self.matches} matches"
         )
 
 
 def measure(
-    target: str, processes: int, *, plain: bool = False, server_pid: int | None = None
+    target: str,
+    processes: int,
+    *,
+    plain: bool = False,
+    server_pid: int | None = None,
+    one_lock: bool = False,
 ) -> Figures:
     """Scan the backlog of the database at `target` (a PostgreSQL URL or a SQLite path) with
     `processes` processes running claimed scan steps (plain: bot.scan.run_scan, one process);
-    server_pid: the postmaster's pid, to count the server's CPU too."""
+    server_pid: the postmaster's pid, to count the server's CPU too; one_lock: every write
+    transaction takes the write lock exclusively, the scan's too (as before shared ones)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", target]
+    flags = [*(["--plain"] if plain else []), *(["--one-lock"] if one_lock else [])]
     children = [
         subprocess.Popen(
-            [*command, *(["--plain"] if plain else [])],
+            [*command, *flags],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -93,7 +109,8 @@ def measure(
             assert child.stdin is not None
             child.stdin.write("go\n")
             child.stdin.flush()
-        cpu = sum(float(child.communicate()[0].split()[-1]) for child in children)
+        said = [child.communicate()[0].split() for child in children]  # [..., cpu, waited]
+        cpu, waited = sum(float(s[-2]) for s in said), sum(float(s[-1]) for s in said)
         wall = time.perf_counter() - start
         server_after = server_cpu(server_pid)
     finally:
@@ -103,7 +120,7 @@ def measure(
                 child.wait()
     server = None if server_before is None or server_after is None else server_after - server_before
     matches, scanned = asyncio.run(counts(target))
-    return Figures(processes, wall, cpu, server, matches, scanned)
+    return Figures(processes, wall, cpu, server, matches, scanned, waited)
 
 
 def server_cpu(pid: int | None) -> float | None:
@@ -140,9 +157,26 @@ async def counts(target: str) -> tuple[int, int]:
         await db.close()
 
 
-async def worker(target: str, plain: bool) -> None:
+def timed_atomic(db: Any, one_lock: bool) -> list[float]:
+    """Wrap db.atomic to add up the time from asking for a write transaction to getting
+    it (the pool, BEGIN, the write lock); one_lock: never in shared mode."""
+    waited = [0.0]
+    original = db.atomic
+
+    @asynccontextmanager
+    async def atomic(*, shared: bool = False) -> AsyncIterator[Any]:
+        asked = time.perf_counter()
+        async with original(shared=shared and not one_lock) as tx:
+            waited[0] += time.perf_counter() - asked
+            yield tx
+
+    db.atomic = atomic
+    return waited
+
+
+async def worker(target: str, plain: bool, one_lock: bool) -> None:
     """One scanning process: ready, wait for "go", scan until nothing is left it can take,
-    print its CPU seconds."""
+    print its CPU seconds and the seconds it waited to begin write transactions."""
     from bot.clock import utc_now
     from bot.config import Settings
     from bot.context import Services
@@ -151,6 +185,7 @@ async def worker(target: str, plain: bool) -> None:
     from storage.db import open_backend
 
     db = await open_backend(target)
+    waited = timed_atomic(db, one_lock)
     try:
         settings = Settings(_env_file=None, bot_token="1:T", lease_seconds=600)
         services = Services.create(settings, db, utc_now)
@@ -164,7 +199,7 @@ async def worker(target: str, plain: bool) -> None:
         else:
             while await work_step(work):
                 pass  # others hold what is left: they finish it
-        print(f"cpu {time.process_time() - started:.3f}", flush=True)
+        print(f"cpu {time.process_time() - started:.3f} {waited[0]:.3f}", flush=True)
     finally:
         await db.close()
 
@@ -254,18 +289,25 @@ def run(posts: int, processes: list[int], seed: int, repeat: int) -> None:
             copy = folder / f"run{round_}.db"
             shutil.copy(lite, copy)
             print(measure(str(copy), 1, plain=True).line("SQLite, run_scan, 1 process"))
-            for count in [0, *processes]:  # 0: PostgreSQL's run_scan, one process
-                name = f"run_{round_}_{count}"
+            # 0: PostgreSQL's run_scan in one process; -2: two, every write under one lock
+            for count in [0, *processes, -2]:
+                name = f"run_{round_}_{count + 2}"
                 asyncio.run(pg_copy(server.url(), "template_scan", name))
-                done = measure(server.url(name), count or 1, plain=not count, server_pid=pid)
-                title = f"PostgreSQL, claimed, {count} process" + "es" * (count > 1)
-                print(done.line(title if count else "PostgreSQL, run_scan, 1 process"))
+                done = measure(
+                    server.url(name),
+                    abs(count) or 1,
+                    plain=not count,
+                    server_pid=pid,
+                    one_lock=count < 0,
+                )
+                print(done.line(TITLES.get(count, f"PostgreSQL, claimed, {count} processes")))
                 figures.setdefault(count, []).append(done)
         best = {n: min(f.wall for f in runs) for n, runs in figures.items()}
         if 1 in best and 2 in best:
             print(
                 f"best walls: 2 processes vs 1: {best[1] / best[2]:.2f}x (goal 1.4x);"
-                f" vs run_scan in one process: {best[0] / best[2]:.2f}x"
+                f" vs run_scan in one process: {best[0] / best[2]:.2f}x;"
+                f" 2 under one exclusive lock vs 1: {best[1] / best[-2]:.2f}x"
             )
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
@@ -281,9 +323,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="rounds of every run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-lock", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        asyncio.run(worker(args.worker, args.plain))
+        asyncio.run(worker(args.worker, args.plain, args.one_lock))
     else:
         run(args.posts, args.processes, args.seed, args.repeat)
 
