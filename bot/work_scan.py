@@ -110,8 +110,9 @@ async def scan_batch(work: ScanWork) -> ScanBatch | None:
         await _match_and_store(work, compiled, ids, done)
     finally:
         # Whatever was not stored (an error, a cancellation, the rules changed) is let go
-        # at once rather than at the lease's end; stored posts are no longer held.
-        await asyncio.shield(work.claims.release_posts(ids, holder))
+        # at once rather than at the lease's end (each store lets its own batch go).
+        if done.scanned < done.posts:
+            await asyncio.shield(work.claims.release_posts(ids, holder))
     if done.scanned < done.posts:
         log.info("rules changed during a scan: %d posts left to redo", done.posts - done.scanned)
     return done

@@ -5,6 +5,8 @@ and the claimed steps find exactly what one plain scan finds."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from bot.scan import RulesCache, run_scan
 from bot.work_scan import Claimant, ScanWork, rescan_step, run_claimed_scan, scan_batch, scan_step
 from storage.backend import Backend
 from storage.db import open_backend
-from storage.models import IncomingPost
+from storage.models import IncomingPost, PostToScan
 from storage.scan_claims import ScanClaims
 from tests.conftest import DB_FILE, FakeClock
 
@@ -224,3 +226,36 @@ async def test_the_leaders_scan_leaves_what_a_worker_holds(
     assert report.posts_scanned == 25 and await waiting(db) == 15
     left = await db.fetchall("SELECT post_id FROM post_scan WHERE needs_scan = 1 ORDER BY 1")
     assert [r[0] for r in left] == held
+
+
+async def test_rules_changing_mid_step_keep_the_stored_batch_and_free_the_rest(
+    db: Backend, tmp_path: Path, clock: FakeClock
+) -> None:
+    services = services_for(db, tmp_path, clock)
+    await watch(services, "goodwill-gesture", "goodwill gesture")
+    await store_posts(services, 40)
+
+    class ChangingRules(ScanClaims):
+        """A moderator adds a term while the step reads its third batch."""
+
+        reads = 0
+
+        async def claimed_posts(self, ids: Sequence[int], holder: str) -> list[PostToScan]:
+            self.reads += 1
+            if self.reads == 3:
+                await watch(services, "organized-withdrawal", "organized withdrawal")
+            return await super().claimed_posts(ids, holder)
+
+    work = work_for(db, clock, "w1")
+    work = dataclasses.replace(work, claims=ChangingRules(db))
+
+    done = await scan_batch(work)  # batches of 10: four at once
+
+    # The second batch's store may commit before the change (it was under way: PostgreSQL)
+    # or after it (then dropped, as the third and fourth are).
+    assert done is not None and done.posts == 40 and done.scanned in (10, 20)
+    assert await waiting(db) == 40 - done.scanned
+    held = await db.fetchval("SELECT count(*) FROM post_scan WHERE claimed_by IS NOT NULL")
+    assert held == 0  # the rest was let go at once, not at the lease's end
+    report = await run_claimed_scan(work_for(db, clock, "w2"))
+    assert report.posts_scanned == 40 - done.scanned and await waiting(db) == 0
