@@ -250,22 +250,13 @@ async def populate(target: str, posts: int, seed: int) -> str:
     return source
 
 
-async def pg_copy(admin_url: str, template: str, name: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
-
-
-async def analyze(url: str) -> None:
+async def pg_run(url: str, sql: str) -> None:
+    """One statement on its own connection (CREATE DATABASE and VACUUM take no transaction)."""
     import asyncpg
 
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("VACUUM ANALYZE")
+        await conn.execute(sql)
     finally:
         await conn.close()
 
@@ -279,7 +270,7 @@ def run(posts: int, processes: list[int], seed: int, repeat: int) -> None:
         pid = int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
         asyncio.run(create_database(server.url(), "template_scan"))
         source = asyncio.run(populate(server.url("template_scan"), posts, seed))
-        asyncio.run(analyze(server.url("template_scan")))
+        asyncio.run(pg_run(server.url("template_scan"), "VACUUM ANALYZE"))
         lite = folder / "template.db"
         asyncio.run(populate(str(lite), posts, seed))
         print(f"{posts} posts ({source}), {TERMS} terms, {os.cpu_count()} cores,")
@@ -292,7 +283,9 @@ def run(posts: int, processes: list[int], seed: int, repeat: int) -> None:
             # 0: PostgreSQL's run_scan in one process; -2: two, every write under one lock
             for count in [0, *processes, -2]:
                 name = f"run_{round_}_{count + 2}"
-                asyncio.run(pg_copy(server.url(), "template_scan", name))
+                asyncio.run(
+                    pg_run(server.url(), f'CREATE DATABASE "{name}" TEMPLATE template_scan')
+                )
                 done = measure(
                     server.url(name),
                     abs(count) or 1,
