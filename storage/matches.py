@@ -129,7 +129,15 @@ class MatchRepository:
                     [rules_version or 0, *params],
                 )
             }
-            return await replace_matches(tx, kept, found, now, guard)
+            new = await fresh_matches(tx, kept, found, guard)
+            stamp = iso(now)
+            await tx.executemany(
+                "INSERT INTO matches"
+                " (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
+            )
+            return new
 
     async def pending_terms(self) -> list[PendingTerm]:
         """Terms whose background rescan over the stored posts is not finished."""
@@ -286,26 +294,12 @@ def _posts_to_scan(conn: sqlite3.Connection, sql: str, params: tuple[int, ...]) 
     return [PostToScan(*row) for row in cursor]
 
 
-async def replace_matches(
-    tx: Tx, kept: set[int], found: Sequence[MatchRow], now: datetime, guard: int
-) -> list[MatchRow]:
-    """The matches of the posts in `kept`, just marked scanned in this transaction, become
-    `found` (those of terms up to version `guard`); returns them. Three statements a batch."""
-    new = await fresh_matches(tx, kept, found, guard)
-    stamp = iso(now)
-    await tx.executemany(
-        "INSERT INTO matches (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
-    )
-    return new
-
-
 async def fresh_matches(
     tx: Tx, kept: set[int], found: Sequence[MatchRow], guard: int
 ) -> list[MatchRow]:
-    """replace_matches but the insert: the posts' matches deleted, and which of `found` to
-    insert (the first of each post and term, of terms up to version `guard`)."""
+    """The matches of the posts in `kept` (just marked scanned in this transaction) deleted;
+    returns which of `found` to insert: the first of each post and term, of terms up to
+    version `guard`. Two statements a batch."""
     done, params = tx.dialect.int_list(sorted(kept))
     await tx.execute(f"DELETE FROM matches WHERE post_id IN {done}", params)  # noqa: S608
     # The posts in `kept` have no matches now and needs_scan = 0 (set by the caller): of
