@@ -176,3 +176,38 @@ async def test_a_process_killed_holding_a_claim_loses_nothing(
     assert await left(any_db) == (0, 0, 0)
     shared, single = await matches_and_single_scan(services)
     assert len(shared) > 400 and shared == single
+
+
+async def test_the_scan_command_claims_beside_running_processes(
+    any_db: Backend, backend_target: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """`framewatch scan` on PostgreSQL scans by claims too (run_scan's own stores do not
+    check the rules version, which processes scanning at the same time need)."""
+    services = await backlog(any_db, clock)
+    key = "FRAMEWATCH_DB_PATH" if any_db.dialect.is_sqlite else "FRAMEWATCH_DATABASE_URL"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAMEWATCH_")}
+    env |= {key: backend_target, "FRAMEWATCH_BOT_TOKEN": "1:T", "PYTHONPATH": str(PROJECT)}
+    worker = await start(backend_target, tmp_path, "worker", 0)
+    try:
+        command = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "scan",
+            cwd=tmp_path,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(180):
+            out, err = await command.communicate()
+        assert command.returncode == 0 and out.strip(), err.decode()
+        await finished(worker, tmp_path, "worker")
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert await left(any_db) == (0, 0, 0)
+    shared, single = await matches_and_single_scan(services)
+    assert len(shared) > 400 and shared == single
