@@ -49,6 +49,12 @@ class FollowRepository:
     ) -> list[Follow]:
         """Claim up to `limit` follows whose poll is due and that nobody holds (issue 12:
         several processes poll; migration 0020), the longest waiting first, until `until`."""
+        free = (
+            "SELECT 1 FROM follows WHERE next_poll_at <= ?"
+            " AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1"
+        )
+        if await self._db.fetchone(free, (iso(now), iso(now))) is None:
+            return []  # nothing due: no write transaction
         async with self._db.atomic() as tx:
             await tx.execute(
                 "UPDATE follows SET claimed_by = ?, claimed_until = ? WHERE username IN ("  # noqa: S608 (the dialect's clause)

@@ -48,6 +48,9 @@ class ScanClaims:
     ) -> list[int]:
         """Claim up to `limit` posts waiting for a scan, lowest ids first, until `until`;
         returns their ids (empty: nothing left that nobody holds)."""
+        free = f"SELECT 1 FROM post_scan WHERE needs_scan = 1 AND {_LAPSED} LIMIT 1"  # noqa: S608
+        if await self._db.fetchone(free, (iso(now),)) is None:
+            return []  # an idle process takes no write transaction
         async with self._db.atomic(shared=True) as tx:
             rows = await tx.fetchall(
                 "UPDATE post_scan SET claimed_by = ?, claimed_until = ? WHERE post_id IN ("  # noqa: S608 (the dialect's clause)
@@ -124,6 +127,9 @@ class ScanClaims:
         self, holder: str, now: datetime, until: datetime, rules_version: int
     ) -> list[PendingTerm]:
         """Claim every unfinished rescan of terms up to rules_version that nobody holds."""
+        free = f"SELECT 1 FROM terms WHERE backfilled = 0 AND version <= ? AND {_LAPSED} LIMIT 1"  # noqa: S608
+        if await self._db.fetchone(free, (rules_version, iso(now))) is None:
+            return []  # the usual case: no write transaction (these take the lock alone)
         async with self._db.atomic() as tx:
             rows = await tx.fetchall(
                 "UPDATE terms SET claimed_by = ?, claimed_until = ? WHERE id IN ("  # noqa: S608

@@ -22,6 +22,7 @@ from storage.db import open_backend
 from storage.models import IncomingPost, PostToScan
 from storage.scan_claims import ScanClaims
 from tests.conftest import DB_FILE, FakeClock
+from tests.counting_db import CountingDatabase
 
 CHANNEL = -1001234567890
 LEASE = timedelta(seconds=60)
@@ -259,3 +260,23 @@ async def test_rules_changing_mid_step_keep_the_stored_batch_and_free_the_rest(
     assert held == 0  # the rest was let go at once, not at the lease's end
     report = await run_claimed_scan(work_for(db, clock, "w2"))
     assert report.posts_scanned == 40 - done.scanned and await waiting(db) == 0
+
+
+async def test_an_idle_step_takes_no_write_transaction(tmp_path: Path, clock: FakeClock) -> None:
+    """Idle workers ask every few seconds: with nothing free to claim they only read (on
+    PostgreSQL every write transaction takes the write lock)."""
+    counted = await CountingDatabase.open(tmp_path / "counted.db")
+    try:
+        services = services_for(counted, tmp_path, clock)
+        await watch(services, "goodwill-gesture", "goodwill gesture")
+        await store_posts(services, 5)
+        assert await scan_step(services, None) == 5  # type: ignore[arg-type]
+        assert await scan_step(services, None) == 1  # type: ignore[arg-type]  # the rescan ends
+        counted.calls.clear()
+
+        assert await scan_step(services, None) == 0  # type: ignore[arg-type]
+        assert await services.follows.claim_due("me", clock(), clock() + LEASE, 3) == []
+
+        assert counted.calls["atomic"] == 0
+    finally:
+        await counted.close()
