@@ -9,6 +9,7 @@ job on PostgreSQL runs these steps too (handlers/sources.py), so it and the work
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -29,16 +30,28 @@ async def poll_step(services: Services, bot: ExtBot[None]) -> int:
 async def poll_claimed(
     services: Services, limit: int = MAX_CONCURRENT_CHANNELS
 ) -> list[PollReport]:
+    lease = timedelta(seconds=services.settings.lease_seconds)
     now = services.clock()
-    until = now + timedelta(seconds=services.settings.lease_seconds)
-    follows = await services.follows.claim_due(services.holder, now, until, limit)
+    follows = await services.follows.claim_due(services.holder, now, now + lease, limit)
     if not follows:
         return []
+    names = [f.username for f in follows]
+    keeping = asyncio.create_task(_keep_claims(services, names, lease))
     try:
         reports = await services.web_poller().poll(follows)
     finally:
-        await services.follows.release(services.holder, until)
+        keeping.cancel()
+        await services.follows.release(services.holder, names)
     for report in reports:
         if report.new or report.edited:
             log.info("@%s: %d new, %d edited", report.username, len(report.new), len(report.edited))
     return reports
+
+
+async def _keep_claims(services: Services, names: list[str], lease: timedelta) -> None:
+    """A poll may outlast the lease (many pages, a slow t.me): the claims are extended every
+    third of a lease while it runs, so no other process takes the channels meanwhile."""
+    while True:
+        await asyncio.sleep(lease.total_seconds() / 3)
+        until = services.clock() + lease
+        await services.follows.extend(services.holder, names, until)

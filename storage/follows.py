@@ -69,13 +69,22 @@ class FollowRepository:
         )
         return [_follow(r) for r in rows]
 
-    async def release(self, holder: str, until: datetime) -> None:
-        """End the claims of one claim_due (those still this holder's), in one statement."""
+    async def release(self, holder: str, usernames: Sequence[str]) -> None:
+        """End these claims (those still this holder's), in one statement."""
+        await self._claims("claimed_by = NULL, claimed_until = NULL", [], holder, usernames)
+
+    async def extend(self, holder: str, usernames: Sequence[str], until: datetime) -> None:
+        """Move the lease end of these claims (those still this holder's): a long poll."""
+        await self._claims("claimed_until = ?", [iso(until)], holder, usernames)
+
+    async def _claims(
+        self, change: str, params: list[str], holder: str, usernames: Sequence[str]
+    ) -> None:
+        marks = ", ".join("?" * len(usernames))  # a claim holds a few follows
         async with self._db.atomic() as tx:
             await tx.execute(
-                "UPDATE follows SET claimed_by = NULL, claimed_until = NULL"
-                " WHERE claimed_by = ? AND claimed_until = ?",
-                (holder, iso(until)),
+                f"UPDATE follows SET {change} WHERE claimed_by = ? AND username IN ({marks})",  # noqa: S608 (constants, placeholders)
+                [*params, holder, *usernames],
             )
 
     async def known_chat_id(self, username: str) -> int | None:

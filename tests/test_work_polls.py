@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 from bot.config import Settings
@@ -18,6 +19,7 @@ from bot.work_polls import poll_step
 from handlers.sources import poll_job
 from storage.backend import Backend
 from storage.db import open_backend
+from storage.timeutil import from_iso
 from tests.conftest import FakeClock
 from tests.fixtures.tme_s.server import TmeServer
 
@@ -41,14 +43,16 @@ async def second_db(backend_target: str) -> AsyncIterator[Backend]:
         await other.close()
 
 
-def services_for(db: Backend, tme: TmeServer, clock: FakeClock) -> Services:
+def services_for(
+    db: Backend, tme: TmeServer, clock: FakeClock, lease_seconds: int = 60
+) -> Services:
     settings = Settings(
         _env_file=None,
         bot_token="123:TEST",
         web_preview_url=tme.base_url,
         poll_interval_seconds=int(INTERVAL.total_seconds()),
         backfill_posts=0,
-        lease_seconds=60,
+        lease_seconds=lease_seconds,
     )
     return Services.create(settings, db, clock)
 
@@ -131,3 +135,46 @@ async def test_the_leaders_poll_job_claims_on_postgresql_too(
             assert polled == {n: 1 for n in NAMES if n != held.username}
     finally:
         await services.close()
+
+
+async def test_a_poll_outlasting_its_lease_keeps_its_claim(
+    any_db: Backend, tme: TmeServer, clock: FakeClock
+) -> None:
+    services = services_for(any_db, tme, clock, lease_seconds=5)
+    other = services_for(any_db, tme, clock)
+    try:
+        await follow_all(services, tme)
+        clock.now += INTERVAL
+        tme.gate_at = 4  # t.me holds the three polls' first pages until a fourth request
+        polling = asyncio.create_task(poll_step(services, None))  # type: ignore[arg-type]
+        first_until = clock.now + timedelta(seconds=5)
+        clock.now += timedelta(seconds=4)
+
+        await until_true(lambda: lease_end_after(any_db, first_until))  # extended meanwhile
+
+        clock.now += timedelta(seconds=4)  # past the first lease end, not the extended one
+        polled = await any_db.fetchall(
+            "SELECT username FROM follows WHERE claimed_by = ?", (services.holder,)
+        )
+        taken = await other.follows.claim_due("other", clock.now, clock.now + INTERVAL, 10)
+        assert len(polled) == 3  # the others, not the three being polled, are free to take:
+        assert {f.username for f in taken} == set(NAMES) - {r[0] for r in polled}
+        async with httpx.AsyncClient() as client:  # the fourth request: t.me answers all
+            await client.get(f"{tme.base_url}/{taken[0].username}")
+        assert await polling == 3
+    finally:
+        await services.close()
+        await other.close()
+
+
+async def lease_end_after(db: Backend, moment: datetime) -> bool:
+    ends = await db.fetchall("SELECT claimed_until FROM follows WHERE claimed_by IS NOT NULL")
+    return len(ends) == 3 and all(from_iso(r[0]) > moment for r in ends)
+
+
+async def until_true(check: Callable[[], Awaitable[bool]]) -> None:
+    """Until another task's work shows in the database (the claims are extended on a timer
+    of a third of the lease)."""
+    async with asyncio.timeout(30):
+        while not await check():  # noqa: ASYNC110 (a row written by another task)
+            await asyncio.sleep(0.05)
