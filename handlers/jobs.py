@@ -15,6 +15,7 @@ from bot.fanout import deliver_leased, digest_step
 from bot.indexing import run_indexing
 from bot.scan import run_scan
 from bot.scan_pool import worker_count
+from bot.work_scan import ScanWork, run_claimed_scan
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,17 @@ RESCAN_FOLLOW_UP = "rescan-continue"
 async def scan_job(context: Context) -> None:
     services = services_of(context)
     async with services.scan_lock:
-        report = await run_scan(
-            services.framings,
-            services.matches,
-            services.clock,
-            rules=services.rules,
-            max_rescan_batches=RESCAN_BATCHES_PER_RUN,
-            workers=worker_count(services.settings.scan_workers),
-        )
+        if services.db.dialect.is_sqlite:
+            report = await run_scan(
+                services.framings,
+                services.matches,
+                services.clock,
+                rules=services.rules,
+                max_rescan_batches=RESCAN_BATCHES_PER_RUN,
+                workers=worker_count(services.settings.scan_workers),
+            )
+        else:  # claimed batches, shared with `framewatch worker` processes (bot/work_scan.py)
+            report = await run_claimed_scan(ScanWork.of(services), RESCAN_BATCHES_PER_RUN)
         # The same share of the search and near-duplicate indexes (bot/indexing.py), under
         # the lock too: the digest reads clusters, and two runs must not index one queue.
         indexed = await run_indexing(services.db, max_batches=RESCAN_BATCHES_PER_RUN)

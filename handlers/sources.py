@@ -14,12 +14,14 @@ from bot.roles import Role
 from bot.sources.follow_text import follow_message
 from bot.sources.usernames import USERNAME_FORMS, USERNAME_RULE, UsernameError, parse_username
 from bot.telegram_text import Text, escape
+from bot.work_polls import poll_claimed
 from handlers.common import command_args, reply
 from handlers.registry import Command
 
 log = logging.getLogger(__name__)
 
 POLL_TICK_SECONDS = 60  # how often the job looks for channels whose poll time has come
+POLL_ROUNDS_PER_TICK = 50  # PostgreSQL: claims of a few follows each, per tick at most
 FOLLOW_USAGE = (
     "Usage: /follow @channel — a public channel, read through its web preview "
     "(t.me/s/channel).\n" + escape(f"{USERNAME_FORMS} {USERNAME_RULE}")
@@ -73,6 +75,11 @@ async def _username_or_usage(update: Update, usage: str) -> str | None:
 async def poll_job(context: Context) -> None:
     """Poll the followed channels whose time has come (each keeps its own schedule)."""
     services = services_of(context)
+    if not services.db.dialect.is_sqlite:  # claimed, shared with `framewatch worker`s
+        for _ in range(POLL_ROUNDS_PER_TICK):  # bounded: a slow poll of a short interval
+            if not await poll_claimed(services):
+                break
+        return
     reports = await services.web_poller().poll_due()
     for report in reports:
         if report.new or report.edited:

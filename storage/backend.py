@@ -64,7 +64,12 @@ class Backend(Protocol):
         """The SQLite file, or the PostgreSQL URL with its password masked."""
         ...
 
-    def atomic(self) -> AbstractAsyncContextManager[Tx]: ...
+    def atomic(self, *, shared: bool = False) -> AbstractAsyncContextManager[Tx]:
+        """One write transaction. Write transactions run one at a time, except shared ones
+        (PostgreSQL): transactions that write only work rows their caller claimed and what
+        hangs on those rows (storage/scan_claims.py: a scan batch's marks and matches) run
+        side by side, never beside an ordinary one (a rule change, an edit)."""
+        ...
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...
 

@@ -46,8 +46,9 @@ class Database:
         return SQLITE
 
     @asynccontextmanager
-    async def atomic(self) -> AsyncIterator[SqliteTx]:
-        """The backend interface's transaction: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK)."""
+    async def atomic(self, *, shared: bool = False) -> AsyncIterator[SqliteTx]:
+        """The backend interface's transaction: BEGIN IMMEDIATE ... COMMIT (or ROLLBACK).
+        shared changes nothing here: SQLite has one writer at a time."""
         async with self.transaction() as conn:
             yield SqliteTx(conn)
 

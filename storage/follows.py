@@ -44,6 +44,49 @@ class FollowRepository:
         )
         return [_follow(r) for r in rows]
 
+    async def claim_due(
+        self, holder: str, now: datetime, until: datetime, limit: int
+    ) -> list[Follow]:
+        """Claim up to `limit` follows whose poll is due and that nobody holds (issue 12:
+        several processes poll; migration 0020), the longest waiting first, until `until`."""
+        free = (
+            "SELECT 1 FROM follows WHERE next_poll_at <= ?"
+            " AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1"
+        )
+        if await self._db.fetchone(free, (iso(now), iso(now))) is None:
+            return []  # nothing due: no write transaction
+        async with self._db.atomic() as tx:
+            await tx.execute(
+                "UPDATE follows SET claimed_by = ?, claimed_until = ? WHERE username IN ("  # noqa: S608 (the dialect's clause)
+                "SELECT username FROM follows WHERE next_poll_at <= ?"
+                " AND (claimed_until IS NULL OR claimed_until < ?)"
+                f" ORDER BY next_poll_at LIMIT ?{tx.dialect.skip_locked})",
+                (holder, iso(until), iso(now), iso(now), limit),
+            )
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE f.claimed_by = ? AND f.claimed_until = ? ORDER BY f.next_poll_at",
+            (holder, iso(until)),
+        )
+        return [_follow(r) for r in rows]
+
+    async def release(self, holder: str, usernames: Sequence[str]) -> None:
+        """End these claims (those still this holder's), in one statement."""
+        await self._claims("claimed_by = NULL, claimed_until = NULL", [], holder, usernames)
+
+    async def extend(self, holder: str, usernames: Sequence[str], until: datetime) -> None:
+        """Move the lease end of these claims (those still this holder's): a long poll."""
+        await self._claims("claimed_until = ?", [iso(until)], holder, usernames)
+
+    async def _claims(
+        self, change: str, params: list[str], holder: str, usernames: Sequence[str]
+    ) -> None:
+        marks = ", ".join("?" * len(usernames))  # a claim holds a few follows
+        async with self._db.atomic() as tx:
+            await tx.execute(
+                f"UPDATE follows SET {change} WHERE claimed_by = ? AND username IN ({marks})",  # noqa: S608 (constants, placeholders)
+                [*params, holder, *usernames],
+            )
+
     async def known_chat_id(self, username: str) -> int | None:
         """The id stored for a channel with this username, a real (Bot API) id first."""
         return await self._db.fetchval(  # type: ignore[no-any-return]

@@ -129,14 +129,7 @@ class MatchRepository:
                     [rules_version or 0, *params],
                 )
             }
-            done, params = tx.dialect.int_list(sorted(kept))
-            await tx.execute(f"DELETE FROM matches WHERE post_id IN {done}", params)  # noqa: S608
-            # The posts in `kept` have no matches now and needs_scan = 0 (set just above):
-            # of the guards of _INSERT_MATCHES only the term's remains, checked once a batch.
-            terms = {
-                r[0] for r in await tx.fetchall("SELECT id FROM terms WHERE version <= ?", (guard,))
-            }
-            new = _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
+            new = await fresh_matches(tx, kept, found, guard)
             stamp = iso(now)
             await tx.executemany(
                 "INSERT INTO matches"
@@ -169,7 +162,7 @@ class MatchRepository:
         every stored post. Returns the matches that are new.
         """
         async with self._db.atomic() as tx:
-            new = await _insert_many(tx, found, now, rules_version)
+            new = await insert_many(tx, found, now, rules_version)
             await tx.executemany(
                 "UPDATE terms SET backfilled = ?, rescanned_through = CASE"
                 " WHEN rescanned_through > ? THEN rescanned_through ELSE ? END"
@@ -301,6 +294,20 @@ def _posts_to_scan(conn: sqlite3.Connection, sql: str, params: tuple[int, ...]) 
     return [PostToScan(*row) for row in cursor]
 
 
+async def fresh_matches(
+    tx: Tx, kept: set[int], found: Sequence[MatchRow], guard: int
+) -> list[MatchRow]:
+    """The matches of the posts in `kept` (just marked scanned in this transaction) deleted;
+    returns which of `found` to insert: the first of each post and term, of terms up to
+    version `guard`. Two statements a batch."""
+    done, params = tx.dialect.int_list(sorted(kept))
+    await tx.execute(f"DELETE FROM matches WHERE post_id IN {done}", params)  # noqa: S608
+    # The posts in `kept` have no matches now and needs_scan = 0 (set by the caller): of
+    # the guards of _INSERT_MATCHES only the term's remains, checked once a batch.
+    terms = {r[0] for r in await tx.fetchall("SELECT id FROM terms WHERE version <= ?", (guard,))}
+    return _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
+
+
 def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
     """The first match of each (post, term), in order: what INSERT OR IGNORE would keep."""
     seen: set[tuple[int, int]] = set()
@@ -313,7 +320,7 @@ def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
     return firsts
 
 
-async def _insert_many(
+async def insert_many(
     tx: Tx, found: Sequence[MatchRow], now: datetime, rules_version: int
 ) -> list[MatchRow]:
     """Each match stored unless its key is (the first of each key wins) or a guard of

@@ -63,7 +63,7 @@ class CountingDatabase(Database):
         self.calls: Counter[str] = Counter()
 
     @asynccontextmanager
-    async def atomic(self) -> AsyncIterator[SqliteTx]:
+    async def atomic(self, *, shared: bool = False) -> AsyncIterator[SqliteTx]:
         """The backend interface's transaction: one call, and one per statement in it."""
         self.calls["atomic"] += 1
         async with Database.transaction(self) as conn:  # not counted twice

@@ -93,17 +93,21 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
     from bot.scan import run_scan
     from bot.scan_pool import worker_count
     from bot.scan_report import scan_output
+    from bot.work_scan import ScanWork, run_claimed_scan
 
     async def work(services: Services) -> int:
         bars = StageBars()
         try:
-            report = await run_scan(
-                services.framings,
-                services.matches,
-                services.clock,
-                progress=bars,
-                workers=worker_count(settings.scan_workers),
-            )
+            if services.db.dialect.is_sqlite:
+                report = await run_scan(
+                    services.framings,
+                    services.matches,
+                    services.clock,
+                    progress=bars,
+                    workers=worker_count(settings.scan_workers),
+                )
+            else:  # claimed batches beside the running processes (bot/work_scan.py)
+                report = await run_claimed_scan(ScanWork.of(services))
         finally:
             bars.close()
         output = await scan_output(report, services.framings, services.matches, args.verbose)

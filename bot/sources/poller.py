@@ -149,6 +149,10 @@ class WebPreviewPoller:
         """Poll every followed channel now, whatever its schedule (`framewatch poll`)."""
         return await self._poll_many(await self._follows.all())
 
+    async def poll(self, follows: list[Follow]) -> list[PollReport]:
+        """Poll these follows now (claimed ones: bot/work_polls.py), a few at a time."""
+        return await self._poll_many(follows)
+
     async def _poll_many(self, follows: list[Follow]) -> list[PollReport]:
         return list(await asyncio.gather(*(self._guarded(f) for f in follows)))
 

@@ -5,6 +5,10 @@ Write transactions take one transaction-level advisory lock first, so they run o
 another as SQLite's BEGIN IMMEDIATE makes them: the repositories' read-then-write steps
 (the next rules version, the term limit, "did this change anything") keep the meaning they
 have on SQLite. Reads outside atomic() take no lock and see the last committed state.
+The scan's claims and stores (storage/scan_claims.py) take the lock in shared mode: several
+processes' batches are written side by side, each on rows that process claimed, while a rule
+change or an edit still waits for them (and they for it), so the rules version a store checks
+stays the one it commits under.
 """
 
 from __future__ import annotations
@@ -71,9 +75,13 @@ class PgDatabase:
         return POSTGRESQL
 
     @asynccontextmanager
-    async def atomic(self) -> AsyncIterator[PgTx]:
+    async def atomic(self, *, shared: bool = False) -> AsyncIterator[PgTx]:
+        """shared: the write lock in shared mode, for transactions that write only rows their
+        caller claimed (storage/scan_claims.py): they run side by side, while each ordinary
+        write transaction still runs alone (it waits for them, and they for it)."""
+        lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            await conn.execute(f"SELECT {lock}($1)", WRITE_LOCK)
             yield PgTx(conn)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
