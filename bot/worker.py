@@ -26,13 +26,17 @@ from bot.config import Settings
 from bot.context import Services
 from bot.database import open_db
 from bot.fanout import digest_step
+from bot.work_polls import poll_step
+from bot.work_scan import scan_step
 
 log = logging.getLogger(__name__)
 
 Step = Callable[[Services, ExtBot[None]], Awaitable[int]]
 
-# Every kind of work a worker shares (scan and web-preview poll steps join this tuple).
-STEPS: tuple[Step, ...] = (digest_step,)
+# Every kind of work a worker shares, in the order a round runs them: digests first (people
+# wait for them), then web-preview polls, then a scan step (up to four batches of posts, or a
+# rescan batch).
+STEPS: tuple[Step, ...] = (digest_step, poll_step, scan_step)
 
 
 async def run_steps(

@@ -23,6 +23,7 @@ from storage.db import open_backend
 from storage.errors import Failure, classify, code_name, describe
 from storage.models import InboxUpdate
 from storage.pg.database import WRITE_LOCK
+from tests.backends import sqlite_only_because
 from tests.conftest import STRANGER, Harness
 from tests.fake_telegram import private_message
 
@@ -179,6 +180,7 @@ def test_what_is_not_a_database_error_is_not_classified() -> None:
     assert classify(OSError("database is locked")) is None
 
 
+@sqlite_only_because("holds the SQLite file's write lock with sqlite3; PostgreSQL's 55P03 above")
 async def test_a_busy_database_gets_its_own_reply_and_the_retry_works(harness: Harness) -> None:
     """The reply a user sees (handlers/errors.py), through the real application: the
     update is saved, then another writer holds the database while it is handled."""

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 from bot.config import Settings
 from bot.context import Services
+from bot.database import open_db
 from bot.framings import check_new_term
 from bot.scan import run_scan
 from bot.work_scan import ScanWork, run_claimed_scan
 from storage.backend import Backend
 from storage.models import IncomingPost
 from tests.conftest import FakeClock
+from tests.fake_telegram import FakeTelegram
+from tests.test_fanout_processes import start_worker
 
 PROJECT = Path(__file__).resolve().parents[1]
 LEASE_SECONDS = 3
@@ -211,3 +215,30 @@ async def test_the_scan_command_claims_beside_running_processes(
     assert await left(any_db) == (0, 0, 0)
     shared, single = await matches_and_single_scan(services)
     assert len(shared) > 400 and shared == single
+
+
+async def test_framewatch_worker_runs_the_scan_steps(
+    pg_url: str, tmp_path: Path, clock: FakeClock, tg: FakeTelegram
+) -> None:
+    """`python -m bot worker` (bot/worker.py STEPS) takes the scan backlog and the pending
+    rescans by claims, beside nothing else, and stores what one plain scan stores."""
+    db = await open_db(pg_url)
+    try:
+        services = await backlog(db, clock)
+        worker = await start_worker(tg, tmp_path, pg_url, "worker")
+        try:
+            async with asyncio.timeout(180):
+                while await left(db) != (0, 0, 0):  # noqa: ASYNC110 another process's work
+                    await asyncio.sleep(0.2)
+            worker.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(60):
+                assert await worker.wait() == 0
+        finally:
+            if worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+        shared, single = await matches_and_single_scan(services)
+        assert len(shared) > 400 and shared == single
+    finally:
+        await db.close()
+    assert "Traceback" not in (tmp_path / "worker.log").read_text(errors="replace")
