@@ -19,8 +19,9 @@ Each step runs on SQLite and on PostgreSQL (`--backend sqlite|postgresql|both`, 
 PostgreSQL is tests/pg_server.py's throwaway server, started for the run and removed after),
 with CPU seconds beside each figure: this process and the `framewatch` commands it ran, and
 on PostgreSQL also the server's processes (read from /proc), since the database does much
-of the work there. Then the hook for the scan with 1, 2 and 3 worker processes on PostgreSQL
-(bench/scale_pg.py scan_workers_on_pg, filled by bench/scan_workers.py).
+of the work there. Then the scan with 1, 2 and 3 processes of claimed scan steps on
+PostgreSQL, as `framewatch worker` runs them (bench/scale_pg.py scan_workers_on_pg, which runs
+bench/scan_workers.py on a backlog of the same size).
 
 Run: `nice .venv/bin/python bench/scale.py` (20,000 posts, 200 subscribers, 3 rounds of
 searches: a few minutes here). Issue 9's sizes: `--posts 1000000 --subscribers 10000

@@ -6,7 +6,6 @@ PostgreSQL, and the hook for the scan with several worker processes (bench/scan_
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import resource
 import time
@@ -155,24 +154,11 @@ def count_pg(url: str, sql: str) -> int:
 
 
 def scan_workers_on_pg(server: Server, export: Path, posts: int) -> None:
-    """HOOK: the scan with 1, 2 and 3 `framewatch worker` processes on PostgreSQL (issue 12
-    part 3; goal: 2 workers at least 1.4x one). bench/scan_workers.py's measure() fills it
-    (another piece of issue 12); it gets, by the names its signature asks for, the server's
-    admin URL (`server_url`, to create its own databases), the export just measured
-    (`export`), its post count (`posts`) and the server's CPU reader (`server_cpu`)."""
-    try:
-        from bench.scan_workers import measure  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        print(
-            "scan with 1, 2, 3 worker processes on PostgreSQL: the figure comes from "
-            "bench/scan_workers.py (not in this tree)"
-        )
-        return
-    offered = {
-        "server_url": server.url("postgres"),
-        "export": export,
-        "posts": posts,
-        "server_cpu": server.cpu,
-    }
-    wanted = inspect.signature(measure).parameters
-    measure(**{k: v for k, v in offered.items() if k in wanted})
+    """The scan with 1, 2 and 3 processes of claimed scan steps on PostgreSQL, as
+    `framewatch worker` runs them (issue 12 part 3; goal: 2 at least 1.4x one), with the
+    plain one-process scan on SQLite and PostgreSQL beside them: bench/scan_workers.py on a
+    backlog of the same size (its own texts and terms, its own throwaway server), one round."""
+    del server, export  # scan_workers builds its backlog in a template it copies per run
+    from bench.scan_workers import run as scan_workers
+
+    scan_workers(posts, [1, 2, 3], seed=7, repeat=1)
