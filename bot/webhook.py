@@ -122,9 +122,10 @@ class WebhookIntake:
         log.info("Telegram sends updates to %s", self._config.url)
 
     async def _dispatch_until(self, stop: asyncio.Event) -> None:
-        """Rounds: on each new update, from the lowest new update_id on (POSTs on parallel
-        connections arrive a little out of order); every retry_seconds all pending rows,
-        so failed ones get their next try; on PostgreSQL every poll_seconds the untried."""
+        """Rounds: on each new update, the untried rows from the lowest new update_id on
+        (POSTs on parallel connections arrive a little out of order); every retry_seconds
+        all pending rows, so failed ones get their next try; on PostgreSQL every
+        poll_seconds the untried."""
         waiter = asyncio.ensure_future(stop.wait())
         waiter.add_done_callback(lambda _: self._wake.set())
         notices = self._notify_listener()
@@ -157,8 +158,9 @@ class WebhookIntake:
             if loop.time() >= next_full:
                 next_full = loop.time() + self._retry_seconds
                 await self._round(None)
-            elif fresh:
-                await self._round(min(fresh) - 1)
+            elif fresh:  # new rows only: a failed one waits for the periodic round (even
+                # when a NOTIFY, this instance's echo included, announces it again)
+                await self._round(min(fresh) - 1, untried=True)
             elif notices is not None:
                 await notices.ensure()
                 await self._round(None, untried=True)

@@ -164,24 +164,6 @@ async def harness(
         yield h
 
 
-# Tests in files this branch must not edit (others port them) that cannot run on PostgreSQL
-# as they are: SQLite alone, the reason in the test id. Remove an entry once its file says so.
-SQLITE_ONLY_ELSEWHERE = {
-    "test_webhook.py::test_a_failed_save_answers_500_so_telegram_sends_it_again": (
-        "fails the save with a SQLite trigger through transaction()"
-    ),
-}
-
-
-@pytest.hookimpl(tryfirst=True)  # the mark must be on the function before it is collected
-def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
-    reason = SQLITE_ONLY_ELSEWHERE.get(f"{collector.path.name}::{name}")
-    if reason is not None and callable(obj):
-        from tests.backends import sqlite_only_because  # the same mark as in a test file
-
-        sqlite_only_because(reason)(obj)
-
-
 # The throwaway PostgreSQL server and a database per test (tests/pg_server.py), and both
 # databases for the repositories ported to storage.backend (tests/backends.py).
 from tests.backends import any_db, backend_target, sqlite_db  # noqa: E402, F401

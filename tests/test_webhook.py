@@ -289,20 +289,37 @@ async def test_an_update_arriving_after_a_higher_id_is_handled_too(
     assert len(tg.sent_to(STRANGER)) == 1
 
 
+# The disk is "full" for the inbox: every insert into it fails (PostgreSQL: disk_full).
+FULL = {
+    "sqlite": [
+        "CREATE TRIGGER inbox_full BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION fw_full() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN RAISE EXCEPTION 'full' USING ERRCODE = '53100'; END$$",
+        "CREATE TRIGGER inbox_full BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION fw_full()",
+    ],
+}
+NOT_FULL = {
+    "sqlite": ["DROP TRIGGER inbox_full"],
+    "postgresql": ["DROP TRIGGER inbox_full ON inbox"],
+}
+
+
 async def test_a_failed_save_answers_500_so_telegram_sends_it_again(
     listener: Listener, tg: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = listener.harness.db
-    async with db.transaction() as conn:  # the disk is "full" for the inbox
-        await conn.execute(
-            "CREATE TRIGGER full BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'full'); END"
-        )
+    async with db.atomic() as tx:
+        for sql in FULL[db.dialect.name]:
+            await tx.execute(sql)
     message = update(1100, private_message(STRANGER, "/start"))
     assert await listener.post(message) == 500
     assert await listener.stored(1100) == 0
     assert "could not save update 1100" in caplog.text
-    async with db.transaction() as conn:
-        await conn.execute("DROP TRIGGER full")
+    async with db.atomic() as tx:
+        for sql in NOT_FULL[db.dialect.name]:
+            await tx.execute(sql)
     assert await listener.post(message) == 200  # Telegram's retry
     await tg.wait_for_sent(1, chat_id=STRANGER)
     assert await listener.stored(1100) == 1
