@@ -273,3 +273,19 @@ def test_help_says_what_is_copied_and_what_is_rebuilt(tmp_path: Path) -> None:
     assert not (tmp_path / "framewatch.db").exists()  # help touches no database
     listed = run_framewatch("--help", cwd=tmp_path)
     assert "    copy-db " in listed.stdout
+
+
+async def test_a_damaged_source_file_is_told_by_its_code(tmp_path: Path, pg_url: str) -> None:
+    """A driver's failure is one line told apart by its code (storage/errors.py), naming the
+    side that failed, and the target keeps nothing."""
+    (tmp_path / "broken.db").write_bytes(b"this is not a database file at all" * 200)
+    done = await _cli("--from", "sqlite:broken.db", "--to", pg_url, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "database sqlite:broken.db: the file is damaged" in line
+    assert "(SQLITE_NOTADB)" in line and "nothing was kept on postgresql://" in line
+    target = PgTarget(pg_url)
+    try:
+        assert await target.tables_with_rows() == []
+    finally:
+        await target.close()

@@ -19,6 +19,7 @@ from bot.commands.common import Subparsers, fail
 from bot.config import Settings
 from bot.logs import redact
 from bot.progress import StageBars
+from storage.errors import describe
 from storage.pg.connect import PgConnectError, masked_url
 from storage.pg.copy import CopyError, CopyRefused, copy_database
 from storage.pg.copy_pg import PgSource, PgTarget
@@ -109,7 +110,14 @@ async def _copy_db(settings: Settings, args: argparse.Namespace) -> int:
         return fail(
             redact(f"copy-db failed: {exc}; nothing was kept on {target.shown}", secrets), 1
         )
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error, OSError) as exc:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error) as exc:
+        # Told apart by its code (storage/errors.py); the driver says which side failed.
+        side = target if (target.kind == "sqlite") == isinstance(exc, sqlite3.Error) else source
+        line = describe(exc, side.shown)
+        return fail(
+            redact(f"copy-db failed: {line}; nothing was kept on {target.shown}", secrets), 1
+        )
+    except OSError as exc:
         return fail(
             redact(f"copy-db failed: {exc}; nothing was kept on {target.shown}", secrets), 1
         )
