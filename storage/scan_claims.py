@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.backend import Backend, Tx
-from storage.matches import PendingTerm, fresh_matches, insert_many
+from storage.match_store import fresh_matches, insert_many
+from storage.matches import PendingTerm
 from storage.models import MatchRow, PostToScan
 from storage.timeutil import iso
 
