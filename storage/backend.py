@@ -53,6 +53,19 @@ class Tx(Protocol):
         ...
 
 
+class Reader(Protocol):
+    """What reads need: the dialect and the fetch calls (a Backend, or a planned_reads())."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+
 class Backend(Protocol):
     """A database: reads outside a transaction, and atomic() for everything that writes."""
 
@@ -69,6 +82,13 @@ class Backend(Protocol):
         (PostgreSQL): transactions that write only work rows their caller claimed and what
         hangs on those rows (storage/scan_claims.py: a scan batch's marks and matches) run
         side by side, never beside an ordinary one (a rule change, an edit)."""
+        ...
+
+    def planned_reads(self) -> AbstractAsyncContextManager[Reader]:
+        """Reads whose best plan depends on the values given (text searches: a rare word
+        and a common one want opposite plans). PostgreSQL: one read-only transaction whose
+        statements are planned with their values each time, never by a cached generic plan.
+        SQLite plans every statement with its values anyway: the database itself."""
         ...
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...

@@ -53,6 +53,11 @@ class Database:
             yield SqliteTx(conn)
 
     @asynccontextmanager
+    async def planned_reads(self) -> AsyncIterator[Database]:
+        """storage.backend.Backend.planned_reads: SQLite plans each run with its values."""
+        yield self
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
         async with self._lock:

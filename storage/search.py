@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.backend import Backend
+from storage.backend import Backend, Reader, Row
 from storage.dialect import TextIndex, text_index
 from storage.errors import Failure, classify
 from storage.lemma_index import LemmaIndexRepository, LemmaProgress
@@ -136,12 +137,13 @@ class SearchRepository:
         ranks = [query] * ix.rank.count("?")
         snip = ix.snippet_params(query, HIGHLIGHT_START, HIGHLIGHT_END)
         try:
-            many = await self._db.fetchval(_many(ix), (query, window)) >= window
-            if many:
-                sql, params = _newest(ix), [query, window, limit]
-            else:
-                sql, params = _ranked(ix), [*ranks, query, limit]
-            rows = await self._db.fetchall(sql + _hits(ix), [*params, *snip])
+            async with self._db.planned_reads() as reader:
+                many = await reader.fetchval(_many(ix), (query, window)) >= window
+                if many:
+                    sql, params = _newest(ix), [query, window, limit]
+                else:
+                    sql, params = _ranked(ix), [*ranks, query, limit]
+                rows = await reader.fetchall(sql + _hits(ix), [*params, *snip])
         except sqlite3.Error as exc:
             # SQLITE_ERROR from these fixed statements is about the MATCH expression; any
             # other code (busy, read-only, corrupt, i/o...) is about the database. The
@@ -235,7 +237,7 @@ class _Side:
     rank_params: list[Any]
 
 
-def _sides(db: Backend, spec: SearchSpec, queued: bool) -> list[_Side]:
+def _sides(db: Reader, spec: SearchSpec, queued: bool) -> list[_Side]:
     """The lemma index, and while posts are queued for it, those posts by exact forms."""
     sqlite = db.dialect.is_sqlite
     lemma = text_index(db.dialect, "post_lemmas")
@@ -268,6 +270,28 @@ def _sides(db: Backend, spec: SearchSpec, queued: bool) -> list[_Side]:
 
 
 async def _find(db: Backend, spec: SearchSpec) -> list[FoundPost]:
+    async with db.planned_reads() as reader:
+        rows = await _found_rows(reader, spec)
+    framings = await _framings_of(db, [r[0] for r in rows])
+    return [
+        FoundPost(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            from_unix(r[5]),
+            r[6],
+            bool(r[7]),
+            framings.get(r[0], ()),
+        )
+        for r in rows
+    ]
+
+
+async def _found_rows(db: Reader, spec: SearchSpec) -> Sequence[Row]:
+    """The posts of a search, best or newest first (rows of id, chat_id, username, title,
+    message_id, posted_at, text, watchdog)."""
     window = max(RANKED_WINDOW, spec.limit)
     queued = await db.fetchval("SELECT EXISTS (SELECT 1 FROM post_lemma_queue)")
     sides = _sides(db, spec, bool(queued))
@@ -292,28 +316,13 @@ async def _find(db: Backend, spec: SearchSpec) -> list[FoundPost]:
             parts.append(f"SELECT {side.key} AS id, {side.rank} AS score FROM {side.source}")  # noqa: S608
             params += [*side.rank_params, *side.params]
     order = "p.posted_at DESC, m.id DESC" if many else "m.score, p.posted_at DESC, m.id DESC"
-    rows = await db.fetchall(
+    return await db.fetchall(
         f"WITH m AS ({' UNION ALL '.join(parts)})"  # noqa: S608 - fixed fragments only
         " SELECT p.id, p.chat_id, c.username, c.title, p.message_id, p.posted_at, p.text,"
         " c.watchdog FROM m JOIN posts p ON p.id = m.id JOIN channels c ON c.chat_id = p.chat_id"
         f" ORDER BY {order} LIMIT ?",
         [*params, spec.limit],
     )
-    framings = await _framings_of(db, [r[0] for r in rows])
-    return [
-        FoundPost(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            from_unix(r[5]),
-            r[6],
-            bool(r[7]),
-            framings.get(r[0], ()),
-        )
-        for r in rows
-    ]
 
 
 async def _framings_of(db: Backend, post_ids: list[int]) -> dict[int, tuple[str, ...]]:

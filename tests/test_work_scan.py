@@ -230,8 +230,9 @@ async def test_the_leaders_scan_leaves_what_a_worker_holds(
 
 
 async def test_rules_changing_mid_step_keep_the_stored_batch_and_free_the_rest(
-    db: Backend, tmp_path: Path, clock: FakeClock
+    db: Backend, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("bot.work_scan.PIPELINE", 4)  # a step of four batches, whatever it is
     services = services_for(db, tmp_path, clock)
     await watch(services, "goodwill-gesture", "goodwill gesture")
     await store_posts(services, 40)

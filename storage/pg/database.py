@@ -29,12 +29,15 @@ POOL_SIZE = 8
 # asyncpg prepares every statement and reuses it; after five runs PostgreSQL may switch to a
 # generic plan, chosen without the parameters' values. For a text search that plan walks the
 # primary key backwards filtering every row (right for a common word, a whole-table read for
-# a rare one): /search p95 went from 27 ms to 163 ms at 100,000 posts. The repositories'
-# statements are few and mostly bulk, so planning each run with its values costs little.
+# a rare one): /search p95 went from 27 ms to 163 ms at 100,000 posts. So searches run in
+# planned_reads(), planned with their values each time. Not the whole pool: that re-planned
+# every statement of the triggers' PL/pgSQL on every row too, and a scan's server CPU more
+# than doubled (bench/scan_workers.py, 20,000 posts: 3.6 against 1.5 CPU-s).
+CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 # Parallel workers: starting them took 15-40 ms on a 2-core machine, for a search whose work
 # was 1 ms (PostgreSQL goes parallel above a cost of 1,000, the default setup cost): only
 # statements estimated well above that (trends, exports) go parallel.
-SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan", "parallel_setup_cost": "20000"}
+SERVER_SETTINGS = {"parallel_setup_cost": "20000"}
 
 
 class PgTx:
@@ -82,6 +85,14 @@ class PgDatabase:
         lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(f"SELECT {lock}($1)", WRITE_LOCK)
+            yield PgTx(conn)
+
+    @asynccontextmanager
+    async def planned_reads(self) -> AsyncIterator[PgTx]:
+        """storage.backend.Backend.planned_reads: a read-only transaction planning each
+        statement with its values (no write lock: it writes nothing)."""
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute(CUSTOM_PLANS)
             yield PgTx(conn)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
