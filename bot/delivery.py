@@ -265,8 +265,15 @@ async def _give_up(
     rights, or our own fault) is recorded as failed and the subscriber kept: a BadRequest
     must not cost a subscriber.
     """
-    now = services.clock()
-    await services.deliveries.progress(chat_id, period, sent, "failed", now)
+    await services.deliveries.progress(chat_id, period, sent, "failed", services.clock())
+    return await settle_refusal(services, chat_id, period, exc)
+
+
+async def settle_refusal(
+    services: Services, chat_id: int, period: str, exc: Exception
+) -> DeliveryOutcome:
+    """After a refused delivery was recorded as failed: a chat that is gone (Forbidden, or
+    ChatMigrated) is unsubscribed with a note saying why; any other refusal keeps it."""
     if isinstance(exc, Forbidden | ChatMigrated):
         note = (
             f"the group moved to {exc.new_chat_id}: /subscribe there"
@@ -274,7 +281,7 @@ async def _give_up(
             else f"delivery failed: {exc}"
         )
         log.warning("digest %s to %s failed (%s): subscriber deactivated", period, chat_id, exc)
-        await services.subscribers.unsubscribe(chat_id, now, note=note)
+        await services.subscribers.unsubscribe(chat_id, services.clock(), note=note)
         return DeliveryOutcome.DEACTIVATED
     log.error("digest %s to %s rejected by Telegram: %s", period, chat_id, exc)
     return DeliveryOutcome.FAILED

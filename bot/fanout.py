@@ -26,7 +26,14 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import Services
-from bot.delivery import DeliveryOutcome, DeliveryReport, load_period, render_view, send_html
+from bot.delivery import (
+    DeliveryOutcome,
+    DeliveryReport,
+    load_period,
+    render_view,
+    send_html,
+    settle_refusal,
+)
 from bot.digest_plan import due_batches
 from bot.fanout_charts import charts_for
 from bot.fanout_journal import Journal
@@ -202,17 +209,7 @@ async def _give_up(
     chat_id, period = row.chat_id, row.period
     if not await journal.write(Progress(chat_id, period, sent, "failed", keep=False)):
         return None
-    if isinstance(exc, Forbidden | ChatMigrated):
-        note = (
-            f"the group moved to {exc.new_chat_id}: /subscribe there"
-            if isinstance(exc, ChatMigrated)
-            else f"delivery failed: {exc}"
-        )
-        log.warning("digest %s to %s failed (%s): subscriber deactivated", period, chat_id, exc)
-        await services.subscribers.unsubscribe(chat_id, services.clock(), note=note)
-        return DeliveryOutcome.DEACTIVATED
-    log.error("digest %s to %s rejected by Telegram: %s", period, chat_id, exc)
-    return DeliveryOutcome.FAILED
+    return await settle_refusal(services, chat_id, period, exc)
 
 
 def _seconds(value: object) -> float:
