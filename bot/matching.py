@@ -16,9 +16,9 @@ def match_posts(
     `after` (rescans): only these terms, each only in posts with an id above its cursor.
     """
     found: list[MatchRow] = []
-    for post in posts:
+    for post, hits in zip(posts, matcher.find_many([p.text for p in posts]), strict=True):
         seen: set[int] = set()
-        for hit in matcher.find(post.text):
+        for hit in hits:
             if hit.term_id in seen:
                 continue
             if after is not None and post.post_id <= after.get(hit.term_id, post.post_id):

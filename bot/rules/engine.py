@@ -19,11 +19,14 @@ matcher may be shared by worker threads.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
+from bot.rules.batch_codes import HashedCodes
+from bot.rules.batch_words import BatchWords, located_words, split_batch
 from bot.rules.evaluate import Occurrence, all_phrases, evaluate, positive_phrases
 from bot.rules.normalize import cyrillic_language, term_languages
 from bot.rules.regex import RegexSet, compile_pattern
@@ -33,6 +36,7 @@ from bot.rules.scanner import (
     Extra,
     Owner,
     RawHit,
+    WordAt,
     bounds_of,
     collect,
     joined_codes,
@@ -87,6 +91,7 @@ class Engine:
             self.vocabulary, {mode: search.group_value for mode, search in self._searches.items()}
         )
         self._needs_mode = any(kind in ("ru", "uk") for kind, _ in self.vocabulary.symbols)
+        self._hashed = HashedCodes()
 
     def _add_regex(
         self, node: Regex, owners: list[Owner], regexes: dict[str, Any], by: dict[str, list[Owner]]
@@ -153,13 +158,44 @@ class Engine:
         may_repeat = False  # a list of distinct hits needs no set (see _direct_hits)
         if self._searches:
             direct = self._direct_hits(text, hits)
-            if direct is None:
-                analysis = self.analyse(text)
-                if analysis.occurrences:
-                    self._phrase_hits(analysis, hits)
-                may_repeat = True
+            may_repeat = self._walked(text, hits) if direct is None else direct
+        return self._finished(text, hits, may_repeat)
+
+    def find_many(self, texts: Sequence[str]) -> list[list[RawHit]]:
+        """find() of each text, with the words of the whole batch found and looked up at
+        once (batch_words.py): what a bulk scan calls. The same hits as find()."""
+        if not self._searches or not texts:
+            return [self.find(text) for text in texts]
+        batch = split_batch(list(texts))
+        modes = batch.languages() if self._needs_mode else ["other"] * len(texts)
+        tokens = self._batch_tokens(batch, modes)
+        found: list[list[RawHit]] = []
+        for i, text in enumerate(texts):
+            hits: list[RawHit] = []
+            joined = tokens[i]
+            if joined is None:
+                direct = self._direct_hits(text, hits)
             else:
-                may_repeat = direct
+                located = functools.partial(located_words, text, batch, i)
+                direct = self._token_hits(joined, batch.count(i), modes[i], hits, located)
+            may_repeat = self._walked(text, hits) if direct is None else direct
+            found.append(self._finished(text, hits, may_repeat))
+        return found
+
+    def _batch_tokens(self, batch: BatchWords, modes: list[str]) -> list[str | None]:
+        """Each text's joined group codes, from the codes of the batch's distinct words
+        (None for a text find_many leaves to find(): see HashedCodes)."""
+        return self._hashed.tokens(batch, modes, self._resolved.groups_of)
+
+    def _walked(self, text: str, hits: list[RawHit]) -> bool:
+        """The hits of a post that needs the class-trie walk (see _direct_hits)."""
+        analysis = self.analyse(text)
+        if analysis.occurrences:
+            self._phrase_hits(analysis, hits)
+        return True
+
+    def _finished(self, text: str, hits: list[RawHit], may_repeat: bool) -> list[RawHit]:
+        """hits with the regex terms' added, sorted, each once."""
         if self._regexes is not None:
             for index, spans in self._regexes.spans(text):
                 may_repeat = True
@@ -199,9 +235,21 @@ class Engine:
         tokens = joined_codes(words, self._resolved.memo(mode))
         if tokens is None:  # new words: resolve them, once per matcher
             tokens = "".join(self._resolved.groups_of(words, mode))
+        return self._token_hits(tokens, len(words), mode, hits, lambda: (words, bounds_of(parts)))
+
+    def _token_hits(
+        self,
+        tokens: str,
+        count: int,
+        mode: str,
+        hits: list[RawHit],
+        located: Callable[[], tuple[WordAt, list[int]]],
+    ) -> bool | None:
+        """_direct_hits() from a text's joined group codes (count words): located() gives its
+        words and their bounds, asked only when some phrase occurs."""
         search = self._searches[mode]
         width = search.width
-        if len(tokens) != width * len(words):
+        if len(tokens) != width * count:
             return None
         # ~20 phrases per post with 10,000 terms, a quarter of them needing checks.
         class_memo, fallback = self._resolved.classes[mode], self._resolved.classes_getters[mode]
@@ -209,7 +257,7 @@ class Engine:
         first = next(matches, None)
         if first is None:  # no phrase: the words' positions are never needed
             return False
-        bounds = bounds_of(parts)
+        words, bounds = located()
         found = collect(chain((first,), matches), bounds, width, hits, words, class_memo, fallback)
         tracked, may_repeat = found
         if tracked:

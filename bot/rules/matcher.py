@@ -6,7 +6,7 @@ engine behind them can change without touching callers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -58,6 +58,10 @@ class Matcher(Protocol):
         """All hits in text, overlapping ones included, ordered by (start, term_id)."""
         ...
 
+    def find_many(self, texts: Sequence[str]) -> list[list[Hit]]:
+        """find() of each text: the same hits, done for the batch at once (bulk scans)."""
+        ...
+
 
 class RuleMatcher:
     """All terms compiled together; find() is thread-safe (see engine.Engine)."""
@@ -69,6 +73,9 @@ class RuleMatcher:
         # as_hits() reorders the engine's (start, term, framing, end) into Hits in C; Hit(...)
         # would call Python code per hit.
         return as_hits(self.engine.find(text), Hit)
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Hit]]:
+        return [as_hits(raw, Hit) for raw in self.engine.find_many(texts)]
 
 
 def compile_matcher(rules: Iterable[TermRule]) -> RuleMatcher:

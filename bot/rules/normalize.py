@@ -39,12 +39,15 @@ _STRESS_OR_APOSTROPHE = re.compile("[\u0301\u0300" + "".join(sorted(APOSTROPHES 
 # capitals B H K M T), and the reverse; only applied inside words that mix the two scripts.
 _LATIN_TO_CYRILLIC = str.maketrans("abcehikmoptxyï", "авсенікмортхуї")
 _CYRILLIC_TO_LATIN = str.maketrans("авсенікмортхуїѕј", "abcehikmoptxyïsj")
+CYRILLIC_BLOCK = (0x400, 0x4FF)  # the code points counted as Cyrillic
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _LATIN = re.compile("[a-z\u00df-\u024f]")
 
 # Letters only one of the two languages uses; ё and ґ are counted before normalisation.
-_RUSSIAN_ONLY = re.compile("[ыэъёЫЭЪЁ]")
-_UKRAINIAN_ONLY = re.compile("[іїєґІЇЄҐ]")
+RUSSIAN_ONLY_LETTERS = "ыэъёЫЭЪЁ"
+UKRAINIAN_ONLY_LETTERS = "іїєґІЇЄҐ"
+_RUSSIAN_ONLY = re.compile(f"[{RUSSIAN_ONLY_LETTERS}]")
+_UKRAINIAN_ONLY = re.compile(f"[{UKRAINIAN_ONLY_LETTERS}]")
 _LETTERS_FOR_RUSSIAN_DEFAULT = 20  # Cyrillic letters with no і/ї/є/ґ: almost surely Russian
 
 
@@ -214,15 +217,20 @@ def cyrillic_language(text: str, cyrillic_letters: int | None = None) -> str:
         return "ru"  # the common case, decided without counting
     russian = len(_RUSSIAN_ONLY.findall(text))
     ukrainian = len(_UKRAINIAN_ONLY.findall(text))
+    if ukrainian == russian == 0 and cyrillic_letters is None:
+        cyrillic_letters = len(_CYRILLIC.findall(text))
+    return language_by_counts(cyrillic_letters or 0, russian, ukrainian)
+
+
+def language_by_counts(cyrillic: int, russian: int, ukrainian: int) -> str:
+    """cyrillic_language() from a text's counts of Cyrillic code points, Russian-only and
+    Ukrainian-only letters (the bulk scan counts a whole batch at once, batch_words.py)."""
     if russian > ukrainian:
         return "ru"
     if ukrainian > russian:
         return "uk"
-    if ukrainian == 0:
-        if cyrillic_letters is None:
-            cyrillic_letters = len(_CYRILLIC.findall(text))
-        if cyrillic_letters >= _LETTERS_FOR_RUSSIAN_DEFAULT:
-            return "ru"
+    if ukrainian == 0 and cyrillic >= _LETTERS_FOR_RUSSIAN_DEFAULT:
+        return "ru"
     return "other"
 
 

@@ -9,6 +9,7 @@ Note that in RE2 `\\w` and `\\b` are ASCII-only: use `\\pL` (any letter) for Cyr
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,8 +21,15 @@ _UNIFY = str.maketrans("ёЁґҐ’ʼ`‘＇", "еЕгГ'''''")
 
 
 def unify(text: str) -> str:
-    """The one-to-one character unifications shared by posts and patterns."""
-    return text.translate(_UNIFY) if any(ch in text for ch in "ёЁґҐ’ʼ`‘＇") else text
+    """The one-to-one character unifications shared by posts and patterns; a lone surrogate
+    (imported JSON can hold one) becomes U+FFFD, as RE2 takes only text UTF-8 can encode.
+    One character for one: match offsets stay offsets into the post."""
+    if any(ch in text for ch in "ёЁґҐ’ʼ`‘＇"):
+        text = text.translate(_UNIFY)
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @functools.cache

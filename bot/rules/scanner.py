@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from importlib.machinery import EXTENSION_SUFFIXES
 from itertools import accumulate
 from operator import itemgetter
-from typing import NamedTuple, TypeVar, cast
+from typing import NamedTuple, Protocol, TypeVar, cast
 
 from bot.rules.normalize import word_splitter
 
@@ -49,6 +49,12 @@ Extra = tuple[tuple[int, ...], tuple[Checked, ...], bool]
 # words; its phrase ids that need no check; (phrase id, check) of the others; the (term,
 # framing) pairs of the plain phrases, each once; its Extra or None).
 Entry = tuple[int, tuple[int, ...], tuple[tuple[int, Check], ...], tuple[Owner, ...], Extra | None]
+
+
+class WordAt(Protocol):
+    """Word k of a post by index: a list of the words, or batch_words.CutWords."""
+
+    def __getitem__(self, k: int, /) -> str: ...
 
 
 class Words(NamedTuple):
@@ -93,7 +99,7 @@ def collect(
     bounds: list[int],
     width: int,
     hits: list[RawHit],
-    words: list[str],
+    words: WordAt,
     class_memo: dict[str, str],
     fallback: Callable[[str], str],
 ) -> tuple[list[Tracked], bool]:
@@ -139,6 +145,8 @@ def collect(
 def as_hits(raw: list[RawHit], hit_type: type[T]) -> list[T]:
     """Each raw (start, term_id, framing_id, stop) as hit_type(term_id, framing_id, start,
     stop), hit_type being a tuple subclass (matcher.Hit), without a Python call per hit."""
+    if not raw:
+        return []
     new_hit = functools.partial(tuple.__new__, hit_type)
     make = cast(Callable[[tuple[int, int, int, int]], T], new_hit)
     return list(map(make, map(_HIT_FIELDS, raw)))
