@@ -118,8 +118,8 @@ def test_clashing_hashes_fall_back_to_the_per_post_path(monkeypatch: pytest.Monk
     real = batch_words._hashes
 
     def clashing(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple:
-        keys, checks = real(points, starts, ends)
-        return keys % np.uint64(3), checks  # three keys for every word there is
+        keys, checks, oversized = real(points, starts, ends)
+        return keys % np.uint64(3), checks, oversized  # three keys for every word there is
 
     monkeypatch.setattr(batch_words, "_hashes", clashing)
     hits_every_way(TERMS, texts_of_every_kind()[:2000])
@@ -143,4 +143,5 @@ def test_the_key_table_finds_what_it_stored_and_tells_clashes() -> None:
 def test_hostile_texts_are_matched_like_any() -> None:
     matcher = compile_matcher([TermRule(1, 1, "жест доброй воли"), TermRule(2, 1, "слово")])
     texts = [*HOSTILE, "жест\u0301 доб\u200bрой во́ли", "x" * 100_000, "слово " * 20_000]
+    texts += ["слово " + "я" * 5000 + "б", "слово " + "я" * 4095 + "бя" * 1000]
     assert matcher.find_many(texts) == [matcher.find(text) for text in texts]

@@ -96,8 +96,8 @@ class HashedCodes:
 
     def tokens(self, batch: BatchWords, modes: list[str], resolve: Resolve) -> list[str | None]:
         """Each text's words' group codes joined (what joined_codes() gives for it), or None
-        for a text that find_many leaves to find(): a word of several groups (the trie walk)
-        or two words of one hash."""
+        for a text that find_many leaves to find(): a word of several groups (the trie walk),
+        two words of one hash, or a word too long to hash (batch_words)."""
         if self._table.count > LIMIT:
             self.__init__()  # type: ignore[misc]
         first = batch.first
@@ -113,7 +113,7 @@ class HashedCodes:
         values = np.maximum(values, 0)
         per_word = values[inverse]
         chars = self._chars[per_word]
-        bad = clash[inverse] | ~self._plain[per_word]
+        bad = clash[inverse] | ~self._plain[per_word] | batch.oversized
         flat = chars.ravel()
         if self._chars.shape[1] > 1:  # codes of different widths: drop the padding
             flat = flat[flat != 0]

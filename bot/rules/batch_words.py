@@ -7,8 +7,9 @@ regex costs about 30 ns a character in sre, and looking each word string up in t
 memo as much again; a scan of a large backlog is mostly that. Here the batch's texts are
 joined into one array of code points, each code point is classified through one table (the
 same classes the regex is built from), and word starts and ends come from a few whole-array
-operations. Each word gets a 128-bit polynomial hash of its code points (two 64-bit hashes),
-so the matcher looks up the batch's *distinct* words, not every occurrence.
+operations. Each word gets a 64-bit polynomial hash of its code points and a check (their
+sum and the word's length), so the matcher looks up the batch's *distinct* words, not every
+occurrence, and tells apart two words whose hashes agree.
 
 tests/test_batch_words.py checks on real posts and on generated hostile text that the words
 found here are exactly those of the regex.
@@ -38,8 +39,7 @@ OTHER, LETTER, MARK, JOINER = 0, 1, 2, 3
 CYRILLIC, RUSSIAN_ONLY, UKRAINIAN_ONLY = 4, 8, 16
 _CLASS_BITS = 2
 _SEPARATOR = "\n"  # between the batch's texts: never part of a word
-# Odd multipliers: invertible modulo 2**64, so a word's hash does not depend on its place.
-_BASES = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+_BASE = 0x9E3779B97F4A7C15  # odd: invertible modulo 2**64, so a hash is the same anywhere
 
 Array = Any  # numpy arrays: numpy's stubs make strict typing of every operation noisy
 
@@ -70,8 +70,8 @@ class BatchWords:
     """The words of texts joined by _SEPARATOR into `joined`.
 
     Word k is joined[starts[k]:ends[k]]; the words of text i are words first[i] to
-    first[i + 1] - 1, and text i starts at offsets[i] of joined. keys: one 64-bit hash a word
-    (its other hash is checked equal for words with equal keys: see distinct()). Counts per
+    first[i + 1] - 1, and text i starts at offsets[i] of joined. keys: one 64-bit hash a word,
+    checks: another value words with equal keys must share (see _hashes). Counts per
     text: Cyrillic code points, Russian-only and Ukrainian-only letters.
     """
 
@@ -83,6 +83,7 @@ class BatchWords:
     relative: Array  # word k's start and end, within its text, at 2k and 2k + 1
     keys: Array
     checks: Array
+    oversized: Array  # per word: longer than the hash's weights (find() takes its text)
     cyrillic: Array
     russian: Array
     ukrainian: Array
@@ -131,7 +132,7 @@ def split_batch(texts: list[str]) -> BatchWords:
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     flags = char_table()[points]
     starts, ends = _word_bounds(flags & ((1 << _CLASS_BITS) - 1))
-    keys, checks = _hashes(points, starts, ends)
+    keys, checks, oversized = _hashes(points, starts, ends)
     first = np.searchsorted(starts, offsets)
     cuts = offsets[:-1]
     relative = np.empty(2 * len(starts), dtype=np.int64)
@@ -146,6 +147,7 @@ def split_batch(texts: list[str]) -> BatchWords:
         relative,
         keys,
         checks,
+        oversized,
         _count(flags & CYRILLIC, cuts),
         _count(flags & RUSSIAN_ONLY, cuts),
         _count(flags & UKRAINIAN_ONLY, cuts),
@@ -189,29 +191,44 @@ def _continues_word(classes: Array, positions: Array) -> Array:
     return after_letter[run_of] & (~trailing | before_letter[run_of])
 
 
-@functools.cache
-def _powers(base: int, size: int) -> tuple[Array, Array]:
-    """base**i and base**-i modulo 2**64 for i < size (uint64 arithmetic wraps)."""
-    with np.errstate(over="ignore"):
-        up = np.cumprod(np.full(size, base, dtype=np.uint64))
-        down = np.cumprod(np.full(size, pow(base, -1, 2**64), dtype=np.uint64))
-    up = np.concatenate(([np.uint64(1)], up[:-1]))
-    down = np.concatenate(([np.uint64(1)], down[:-1]))
-    return up, down
+def _powers(size: int) -> tuple[Array, Array]:
+    """_BASE**i and _BASE**-i modulo 2**64 for i < size (uint64 arithmetic wraps). The
+    largest tables asked for are kept, up to _KEPT_POWERS: a scan batch needs ~2**19 code
+    points (8 MB of tables), a worker process's batch ~2**21 (32 MB)."""
+    kept = _power_tables[0] if _power_tables else None
+    if kept is not None and len(kept[0]) >= size:
+        return kept
+    up = np.full(size, _BASE, dtype=np.uint64)
+    down = np.full(size, pow(_BASE, -1, 2**64), dtype=np.uint64)
+    up[0] = down[0] = 1
+    tables = np.cumprod(up), np.cumprod(down)
+    if size <= _KEPT_POWERS:
+        _power_tables[:] = [tables]
+    return tables
 
 
-def _hashes(points: Array, starts: Array, ends: Array) -> tuple[Array, Array]:
-    """Two 64-bit hashes of each word's code points: sum of point * base**k over its k-th
-    character, from prefix sums of the whole array (so no loop per word)."""
-    size = 1 << max(16, len(points).bit_length())  # reuse the cached powers
-    out = []
+_power_tables: list[tuple[Array, Array]] = []
+_KEPT_POWERS = 1 << 22
+
+
+def _hashes(points: Array, starts: Array, ends: Array) -> tuple[Array, Array, Array]:
+    """Per word: a 64-bit polynomial hash of its code points (the sum of point * base**k
+    over its k-th character, from prefix sums of the whole array: no loop per word); a check,
+    its code points' plain sum and its length, which two words of one hash must share too
+    (together ~80 bits); and whether it is too long for the check's length field (such a
+    word's text is left to the per-post path)."""
+    size = 1 << max(16, len(points).bit_length())
+    up, down = _powers(size)
+    wide = points.astype(np.uint64)
+    weighted = np.zeros(len(points) + 1, dtype=np.uint64)
+    plain = np.zeros(len(points) + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for base in _BASES:
-            up, down = _powers(base, size)
-            prefix = np.zeros(len(points) + 1, dtype=np.uint64)
-            np.cumsum(points.astype(np.uint64) * up[: len(points)], out=prefix[1:])
-            out.append(_mixed((prefix[ends] - prefix[starts]) * down[starts]))
-    return out[0], out[1]
+        np.cumsum(wide * up[: len(points)], out=weighted[1:])
+        np.cumsum(wide, out=plain[1:])
+        keys = _mixed((weighted[ends] - weighted[starts]) * down[starts])
+        lengths = (ends - starts).astype(np.uint64)
+        checks = _mixed((plain[ends] - plain[starts]) ^ (lengths << np.uint64(40)))
+    return keys, checks, lengths >= (1 << 24)
 
 
 def _mixed(hashes: Array) -> Array:
