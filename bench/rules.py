@@ -8,7 +8,8 @@ many of them really occur) it prints:
   lemmatisation: a first pass with a fresh matcher (every distinct word resolved for the first
   time), a second pass (words already resolved, as in a long-running bot), and the first pass
   of a matcher compiled again in the same process (morphology caches warm, as after a rules
-  change in a running bot);
+  change in a running bot); and the second pass as a scan runs it, find_many() over batches
+  of 500 posts (bot/rules/batch_words.py: the words of a batch found at once);
 - posts/second of a naive loop of one compiled `re` per term over a sample of the posts
   (exact word forms only, underscores treated as separators), and the
   ratio of the first pass to it.
@@ -53,6 +54,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "posts"
 REAL = SHARED / "nktkln_ru_news_channels"
 COUNTS = (100, 1000, 10_000)
 NAIVE_SAMPLE = {100: 1000, 1000: 300, 10_000: 40}  # the naive loop is slow
+
+
+BULK_BATCH = 500  # bot/scan.py BATCH_SIZE
 
 
 def load_posts(limit: int) -> tuple[list[str], str]:
@@ -122,8 +126,15 @@ def run_count(posts: list[str], count: int, min_letters: int) -> None:
     def ours() -> int:
         return sum(len({h.term_id for h in matcher.find(text)}) for text in posts)
 
+    def bulk() -> int:  # what a scan runs: find_many over batches of the scan's size
+        batches = (posts[i : i + BULK_BATCH] for i in range(0, len(posts), BULK_BATCH))
+        return sum(len({h.term_id for h in hits}) for b in batches for hits in matcher.find_many(b))
+
     first, hits = timed(ours, len(posts))
     second, _ = timed(ours, len(posts))
+    bulk()  # its own memo of word hashes (bot/rules/batch_codes.py) filled
+    warm_bulk, bulk_hits = timed(bulk, len(posts))
+    assert bulk_hits == hits, "find_many must find what find finds"
     # A running bot compiles a new matcher when the rules change, but keeps the process-wide
     # morphology caches: a fresh matcher's first pass with those caches warm.
     matcher = compile_matcher(rules)
@@ -131,7 +142,8 @@ def run_count(posts: list[str], count: int, min_letters: int) -> None:
     sample = posts[: NAIVE_SAMPLE[count]]
     slow, _ = timed(lambda: naive(sample, terms), len(sample))
     print(
-        f"{count:>6} {compile_s:>9.2f}s {first:>12,.0f} {second:>12,.0f} {rebuilt:>12,.0f} "
+        f"{count:>6} {compile_s:>9.2f}s {first:>12,.0f} {second:>12,.0f} {warm_bulk:>12,.0f} "
+        f"{rebuilt:>12,.0f} "
         f"{slow:>10,.1f} {first / slow:>8,.0f}x {hits / len(posts):>10.1f}"
     )
 
@@ -210,7 +222,7 @@ def main() -> None:
 
 def header() -> None:
     print(
-        f"{'terms':>6} {'compile':>10} {'1st pass/s':>12} {'2nd pass/s':>12} "
+        f"{'terms':>6} {'compile':>10} {'1st pass/s':>12} {'2nd pass/s':>12} {'2nd bulk/s':>12} "
         f"{'rebuilt/s':>12} {'naive/s':>10} {'ratio':>9} {'terms/post':>10}"
     )
 
