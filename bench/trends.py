@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 from bot.trend_data import load_trends  # noqa: E402
 from bot.trends import HISTORY_DAYS, DailyCount, TrendParams, compute_trends  # noqa: E402
 from storage.db import open_database  # noqa: E402
+from storage.dialect import SQLITE  # noqa: E402
+from storage.trend_store import add_trend_posts_sql  # noqa: E402
 
 DAYS, FRAMINGS, SPIKES = 120, 20, 8
 START = date(2026, 1, 1)
@@ -166,6 +168,8 @@ def _fill(path: str, posts: int, framings: int, days: int) -> None:
             " VALUES (?, ?, ?, 0, 1, ?)",
             [(r[0], f, f, now) for r in rows if (f := rng.randrange(1, 2 * framings)) <= framings],
         )
+        # Their trend_posts rows, as the scan adds them (storage/trend_store.py).
+        conn.execute(*add_trend_posts_sql(SQLITE, [r[0] for r in rows]))
     conn.commit()
     conn.close()
 

@@ -1,5 +1,6 @@
 """Writing a batch of matches, shared by the scan in one process (storage/matches.py) and
-the scan claimed by several (storage/scan_claims.py): one statement per batch."""
+the scan claimed by several (storage/scan_claims.py): one statement per batch, and one for
+its trend_posts rows (storage/trend_store.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from storage.backend import Tx
 from storage.models import MatchRow
 from storage.timeutil import iso
+from storage.trend_store import add_trend_posts
 
 # A match is stored only if its term still exists and is no newer than the matcher that
 # found it (a term id freed by a removal can be reused by a new term), and its post has not
@@ -55,7 +57,8 @@ async def insert_many(
     tx: Tx, found: Sequence[MatchRow], now: datetime, rules_version: int
 ) -> list[MatchRow]:
     """Each match stored unless its key is (the first of each key wins) or a guard of
-    _INSERT_MATCHES fails; the ones stored, in order. One statement for the batch."""
+    _INSERT_MATCHES fails, with the trend_posts rows of their posts; the ones stored, in
+    order. Two statements for the batch."""
     if not found:
         return []
     rows, params = tx.dialect.int_rows(
@@ -65,4 +68,5 @@ async def insert_many(
         _INSERT_MATCHES.format(rows=rows), [iso(now), *params, rules_version]
     )
     new = {(r[0], r[1]) for r in stored}
+    await add_trend_posts(tx, (post for post, _ in new))
     return _first_of_each(m for m in found if (m.post_id, m.term_id) in new)

@@ -12,6 +12,7 @@ from storage.db import Database
 from storage.match_store import fresh_matches, insert_many
 from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan, Scanned
 from storage.timeutil import from_unix, iso, unix
+from storage.trend_store import add_trend_posts
 
 _ANY_VERSION = 1 << 62
 
@@ -98,7 +99,7 @@ class MatchRepository:
         A post whose text changed since it was read (an edit arrived meanwhile) is left
         as it is, still marked for scanning, so its old text never produces matches.
         rules_version: the version of the matcher that found them (None: unknown).
-        Four statements for the whole batch, in one transaction.
+        Five statements for the whole batch, in one transaction.
         """
         guard = _ANY_VERSION if rules_version is None else rules_version
         async with self._db.atomic() as tx:
@@ -125,6 +126,7 @@ class MatchRepository:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
             )
+            await add_trend_posts(tx, (m.post_id for m in new))
             return new
 
     async def pending_terms(self) -> list[PendingTerm]:

@@ -17,11 +17,11 @@ batch's size. Times are passed in (the caller's clock), never read here.
 The scan batches' transactions are shared ones (Backend.atomic(shared=True)): on PostgreSQL
 several processes claim and store side by side. Two of them never write the same row: a
 claim skips what another is claiming; a store writes only the post_scan rows its holder
-still holds (checked under the row's lock) and the matches of those posts, and through the
-triggers their trend_posts rows, all keyed by post. Rule changes, edits and every other write
-still run alone, so the rules version a store checks is the one it commits under. Rescans
-stay ordinary transactions: two rescans of terms of one framing may add the same
-(framing, post) row to trend_posts, and must not do so side by side.
+still holds (checked under the row's lock), the matches of those posts and their
+trend_posts rows (storage/trend_store.py), all keyed by post. Rule changes, edits and every
+other write still run alone, so the rules version a store checks is the one it commits
+under. Rescans stay ordinary transactions: two rescans of terms of one framing may add the
+same (framing, post) row to trend_posts, and must not do so side by side.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from storage.match_store import fresh_matches, insert_many
 from storage.matches import PendingTerm
 from storage.models import MatchRow, PostToScan
 from storage.timeutil import iso
+from storage.trend_store import add_trend_posts
 
 _RULES_VERSION = "SELECT coalesce(max(version), 0) FROM rule_changes"
 _LAPSED = "(claimed_until IS NULL OR claimed_until < ?)"
@@ -109,8 +110,8 @@ class ScanClaims:
             kept = {r[0] for r in marked if r[1] == 0}
             new = await fresh_matches(tx, kept, found, rules_version)
             if new:
-                # One statement, not executemany: on PostgreSQL each execution would run the
-                # matches' statement trigger (trend_posts) once per row.
+                # One statement, not executemany: on PostgreSQL each execution is its own
+                # plan execution, trigger queue and index probes (storage/dialect.py).
                 rows, params = tx.dialect.int_rows(
                     "b",
                     _COLUMNS,
@@ -122,6 +123,7 @@ class ScanClaims:
                     " ORDER BY b.n",
                     [iso(now), *params],  # the CAST comes first
                 )
+                await add_trend_posts(tx, (m.post_id for m in new))
             return new
 
     async def claim_rescan(

@@ -1,7 +1,7 @@
 """Daily counts for trends: matched posts and channels per framing and local day, and all
 stored posts per day, in bulk. Only posts of approved (`watched_channels`, migration 0006),
-non-watchdog channels count. trend_posts holds only matches no moderator rejected: migration
-0015 keeps it so by triggers, so these queries need no verdict check.
+non-watchdog channels count. trend_posts holds only matches no moderator rejected (kept so by
+migration 0015's triggers and storage/trend_store.py), so these queries need no verdict check.
 
 The caller gives the days as [start, end) Unix-second ranges (local midnights, so DST days
 of 23 or 25 hours are right), passed as one parameter per column (storage.dialect.int_rows).

@@ -3,8 +3,8 @@ what precision and suggestions read.
 
 A verdict is kept per matched post and framing. 'wrong_framing' and 'debunk' reject the
 match: every query that counts or lists matches reads the view `counted_matches`, or
-trend_posts, which the migration's triggers keep to counted matches; both derive from the
-one view `rejected_matches`.
+trend_posts, kept to counted matches by the migration's triggers (and, for new matches, by
+storage/trend_store.py); both derive from the one view `rejected_matches`.
 """
 
 from __future__ import annotations

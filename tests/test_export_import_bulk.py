@@ -14,6 +14,7 @@ import pytest
 from storage.db import Database, open_database
 from storage.models import IncomingPost, StoreResult
 from storage.posts import PostRepository
+from storage.trend_store import add_trend_posts_sql
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -42,8 +43,8 @@ def random_post(rng: random.Random) -> IncomingPost:
 
 
 async def fresh(path: Path) -> Database:
-    """A database with a framing, a term and a match on post (−1001, 1), so that an edit
-    has matches to drop."""
+    """A database with a framing, a term and a match on post (−1001, 1) with its trend row,
+    so that an edit has matches (and trend_posts rows) to drop."""
     db = await open_database(path)
     repo = PostRepository(db)
     first = IncomingPost(-1001, 1, BASE, "жест доброй воли", "Alpha", "alpha")
@@ -63,12 +64,13 @@ async def fresh(path: Path) -> Database:
             " VALUES (?, 1, 1, 0, 16, ?)",
             (stored.post_id, NOW.isoformat()),
         )
+        await conn.execute(*add_trend_posts_sql(db.dialect, [stored.post_id]))
         await conn.execute("UPDATE post_scan SET needs_scan = 0")
     return db
 
 
 async def dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    tables = ("channels", "posts", "post_versions", "matches")
+    tables = ("channels", "posts", "post_versions", "matches", "trend_posts")
     dumped = {
         t: [tuple(r) for r in await db.fetchall(f"SELECT * FROM {t} ORDER BY 1, 2")] for t in tables
     }

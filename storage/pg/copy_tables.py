@@ -30,9 +30,10 @@ COPIED = (
     "post_bands",
     "near_duplicates",
     "post_lemmas",
-    # Kept by triggers on the tables above (posts, matches, verdicts), which fill them on
-    # the target as those are copied: cleared then, and copied as they are in the source,
-    # so queues, scan state and trend rows carry over exactly.
+    # Kept by triggers on the tables above (posts, matches, verdicts), which may fill them
+    # on the target as those are copied: cleared then, and copied as they are in the source,
+    # so queues, scan state and trend rows carry over exactly. (trend_posts rows of new
+    # matches come from storage/trend_store.py, not a trigger: copied all the same.)
     "trend_posts",
     "neardup_queue",
     "post_scan",
