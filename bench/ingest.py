@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.commands.importer import BATCH_SIZE, import_export  # noqa: E402
+from bot.importing import BATCH_SIZE, import_export  # noqa: E402
 from bot.sources.export import ExportReader, open_export  # noqa: E402
 from bot.sources.export_messages import MessageReader  # noqa: E402
 from storage.db import open_database  # noqa: E402

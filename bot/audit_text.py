@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from storage.models import AuditEntry
+if TYPE_CHECKING:  # `framewatch audit` builds its parser from this module without it
+    from storage.models import AuditEntry
 
 DEFAULT_SHOWN = 20
 MAX_SHOWN = 500  # a longer history is for `framewatch export`-style tools, not a chat

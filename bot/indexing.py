@@ -18,6 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from bot import lemma_index
+from bot.index_backlog import backlog
 from bot.neardup_index import index_queued
 from bot.scan_pool import process_pool
 from storage.backend import Backend
@@ -51,23 +52,6 @@ class IndexReport:
     @property
     def pending(self) -> bool:
         return self.index_pending or self.lemma_pending
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """Posts waiting for each index."""
-
-    neardup: int
-    lemmas: int
-
-    @property
-    def total(self) -> int:
-        return max(self.neardup, self.lemmas)
-
-
-async def backlog(db: Backend) -> Backlog:
-    lemmas = await LemmaIndexRepository(db).progress()  # None: nothing queued
-    return Backlog(await NearDupRepository(db).queue_size(), lemmas.queued if lemmas else 0)
 
 
 async def run_indexing(

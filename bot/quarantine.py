@@ -7,11 +7,12 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
-from telegram import Bot
-from telegram.error import TelegramError
+if TYPE_CHECKING:  # `framewatch inbox` builds its parser from this module without them
+    from telegram import Bot
 
-from storage.inbox import QuarantinedUpdate
+    from storage.inbox import QuarantinedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class AdminNotice:
             f"(newest: {update_id}, {error}). /inbox shows them, to retry or drop."
         )
         self._last, self._unsent = now, 0
+        from telegram.error import TelegramError  # here: the CLI imports this module too
+
         for admin in self._admins:
             try:
                 await self._bot.send_message(admin, text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.indexing import backlog
+from bot.index_backlog import backlog
 from bot.links import post_link
 from bot.scan import ScanReport
 from storage.framings import FramingRepository

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.commands.importer import BATCH_SIZE, ImportReport, import_export
+from bot.importing import BATCH_SIZE, ImportReport, import_export
 from bot.links import internal_channel_id, post_link
 from bot.sources.export import ExportError, bot_api_chat_id, open_export
 from bot.sources.export_messages import MessageReader

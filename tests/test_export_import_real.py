@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.commands.importer import ImportReport, import_export
+from bot.importing import ImportReport, import_export
 from bot.links import post_link
 from bot.sources.export import open_export
 from bot.sources.export_messages import MessageReader

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands.export import channel_candidates, parse_since
-from bot.commands.importer import import_export
+from bot.importing import import_export
 from bot.scan import run_scan
 from bot.sources.export import open_export
 from bot.sources.export_messages import MessageReader

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from bot.commands.importer import import_export
 from bot.framings import FramingError, check_new_term
+from bot.importing import import_export
 from bot.ingest import store_post
 from bot.lemma_index import index_queued
 from bot.rules.syntax import TermError, parse

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bot.audit_text import DEFAULT_SHOWN, MAX_SHOWN, audit_head
 from bot.commands.common import Subparsers, count_argument, fail, with_services
-from bot.config import Settings
-from bot.context import Services
 from bot.terminal import clean
-from storage import audit
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
 
 
 def add_to(sub: Subparsers) -> None:
@@ -29,6 +31,8 @@ def add_to(sub: Subparsers) -> None:
 
 
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import audit
+
     if not 1 <= args.limit <= MAX_SHOWN:
         return fail(f"--limit: give 1 to {MAX_SHOWN}", 2)
 

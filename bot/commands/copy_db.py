@@ -8,23 +8,14 @@ output: URLs are shown masked, and any message is redacted.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from bot.commands.common import Subparsers, fail
-from bot.config import Settings
-from bot.logs import redact
-from bot.progress import StageBars
-from storage.errors import describe
-from storage.pg.connect import PgConnectError, masked_url
-from storage.pg.copy import CopyError, CopyRefused, copy_database
-from storage.pg.copy_pg import PgSource, PgTarget
-from storage.pg.copy_sqlite import SqliteSource, SqliteTarget
-from storage.pg.copy_tables import NOT_COPIED, TRIGGER_FED
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 DESCRIPTION = (
     "Copy every table of a FrameWatch database into a new, empty one: SQLite to PostgreSQL "
@@ -43,6 +34,8 @@ class Location:
 
     @property
     def shown(self) -> str:
+        from storage.pg.connect import masked_url
+
         return f"sqlite:{self.where}" if self.kind == "sqlite" else masked_url(self.where)
 
     @property
@@ -52,6 +45,8 @@ class Location:
 
 def parse_location(text: str) -> Location:
     """postgresql://... (or postgres://...) or sqlite:PATH; else ValueError saying so."""
+    from storage.pg.connect import masked_url
+
     if text.startswith(("postgresql://", "postgres://")):
         try:
             urlsplit(text).port  # noqa: B018 (reading it checks the port is a number)
@@ -89,6 +84,16 @@ def add_to(sub: Subparsers) -> None:
 
 
 async def _copy_db(settings: Settings, args: argparse.Namespace) -> int:
+    import sqlite3
+
+    import asyncpg
+
+    from bot.logs import redact
+    from storage.errors import describe
+    from storage.pg.connect import PgConnectError
+    from storage.pg.copy import CopyError, CopyRefused
+    from storage.pg.copy_tables import NOT_COPIED, TRIGGER_FED
+
     try:
         target = parse_location(args.to)
         default = Location("sqlite", settings.db_path)
@@ -133,6 +138,11 @@ async def _copy_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _copy(source: Location, target: Location) -> dict[str, int]:
+    from bot.progress import StageBars
+    from storage.pg.copy import copy_database
+    from storage.pg.copy_pg import PgSource, PgTarget
+    from storage.pg.copy_sqlite import SqliteSource, SqliteTarget
+
     reader = SqliteSource(source.where) if source.kind == "sqlite" else PgSource(source.where)
     writer = SqliteTarget(target.where) if target.kind == "sqlite" else PgTarget(target.where)
     bars = StageBars()

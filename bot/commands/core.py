@@ -6,14 +6,16 @@ import argparse
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.commands.common import Subparsers, count_argument, fail, with_services
-from bot.config import Settings, check_db_path
-from bot.context import Services
 from bot.links import post_link
 from bot.terminal import clean
-from storage.models import SearchHit
-from storage.search import HIGHLIGHT_END, HIGHLIGHT_START
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
+    from storage.models import SearchHit
 
 DEMO_DB = "framewatch-demo.db"
 
@@ -93,7 +95,6 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
     from bot.scan import run_scan
     from bot.scan_pool import worker_count
     from bot.scan_report import scan_output
-    from bot.work_scan import ScanWork, run_claimed_scan
 
     async def work(services: Services) -> int:
         bars = StageBars()
@@ -107,6 +108,8 @@ async def _scan(settings: Settings, args: argparse.Namespace) -> int:
                     workers=worker_count(settings.scan_workers),
                 )
             else:  # claimed batches beside the running processes (bot/work_scan.py)
+                from bot.work_scan import ScanWork, run_claimed_scan  # imports PTB: not above
+
                 report = await run_claimed_scan(ScanWork.of(services))
         finally:
             bars.close()
@@ -174,6 +177,8 @@ SEARCH_COLUMNS = ("date", "link", "channel", "watchdog", "framings", "snippet")
 
 
 def _print_hits(hits: list[SearchHit], settings: Settings) -> None:
+    from storage.search import HIGHLIGHT_END, HIGHLIGHT_START
+
     for h in hits:
         snippet = clean(h.snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]"))
         framings = f"  [{', '.join(h.framings)}]" if h.framings else ""
@@ -186,6 +191,8 @@ def _print_hits(hits: list[SearchHit], settings: Settings) -> None:
 
 
 def _row(hit: SearchHit) -> dict[str, object]:
+    from storage.search import HIGHLIGHT_END, HIGHLIGHT_START
+
     return {
         "date": hit.posted_at.isoformat(),
         "link": post_link(hit.chat_id, hit.channel_username, hit.message_id),
@@ -213,6 +220,7 @@ def _write_rows(hits: list[SearchHit], kind: str) -> None:
 
 
 async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.config import check_db_path
     from bot.demo import demo_summary, run_demo
 
     try:

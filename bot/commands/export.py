@@ -19,17 +19,17 @@ import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 from bot.commands.common import with_services
-from bot.config import Settings
-from bot.context import Services
 from bot.links import post_link
 from bot.outfile import OutputError, csv_cell, text_output
-from bot.progress import progress_bar
-from bot.sources.export import bot_api_chat_id
 from bot.terminal import clean
-from storage.exports import ExportedMatch, ExportedPost, ExportRepository
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
+    from storage.exports import ExportedMatch, ExportedPost, ExportRepository
 
 POST_COLUMNS = (
     "chat_id", "channel_username", "channel_title", "message_id", "date", "text", "link",
@@ -100,6 +100,8 @@ def parse_since(text: str | None) -> datetime | None:
 def channel_candidates(text: str) -> tuple[list[int], str | None]:
     """Chat ids and a username that --channel may mean: -100123 or 123 (as in t.me/c/123)
     for ids, @name, name or t.me/name for a username."""
+    from bot.sources.export import bot_api_chat_id
+
     text = text.strip()
     if re.fullmatch(r"-?[0-9]{1,18}", text):  # ASCII digits: \d would take any script's
         number = int(text)
@@ -109,6 +111,8 @@ def channel_candidates(text: str) -> tuple[list[int], str | None]:
 
 
 async def _export_posts(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.exports import ExportRepository
+
     async def rows(services: Services) -> AsyncGenerator[dict[str, Any]]:
         since = parse_since(args.since)
         exports = ExportRepository(services.db)
@@ -119,6 +123,8 @@ async def _export_posts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export_matches(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.exports import ExportRepository
+
     async def rows(services: Services) -> AsyncGenerator[dict[str, Any]]:
         since = parse_since(args.since)
         if args.framing is not None and not await services.framings.exists(args.framing):
@@ -189,7 +195,7 @@ def match_row(match: ExportedMatch) -> dict[str, Any]:
 
 _SHOWN_EVERY = 1000  # rows between two updates of the progress bar
 
-RowSource = Callable[[Services], Awaitable[AsyncGenerator[dict[str, Any]]]]
+RowSource: TypeAlias = "Callable[[Services], Awaitable[AsyncGenerator[dict[str, Any]]]]"
 
 
 async def _run(
@@ -200,6 +206,7 @@ async def _run(
     what: str,
 ) -> int:
     """Check the arguments (exit 2 with one line), then stream the rows to the output."""
+    from bot.progress import progress_bar
 
     async def work(services: Services) -> int:
         try:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.commands.common import with_services
-from bot.config import Settings
-from bot.context import Services
 from bot.links import post_link
-from bot.sources.follow_text import follow_message
-from bot.sources.poller import FollowOutcome, PollReport
 from bot.sources.usernames import UsernameError, parse_username
 from bot.terminal import clean
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
+    from bot.sources.poller import PollReport
 
 NAME_HELP = "@name, name, https://t.me/name or t.me/s/name"
 
@@ -53,6 +55,9 @@ def _username(raw: str) -> str | None:
 
 
 async def _follow(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sources.follow_text import follow_message
+    from bot.sources.poller import FollowOutcome
+
     username = _username(args.name)
     if username is None:
         return 2

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.commands.common import fail, with_services
-from bot.config import Settings
-from bot.context import Services
-from bot.framings import PackError, import_pack, write_pack
 from bot.outfile import OutputError, atomic_text_file
-from bot.scan import rescan_percent
 from bot.terminal import clean
-from storage.matches import RescanProgress
-from storage.packs import FramingImport, PackImport
-from storage.rule_changes import TermLimitError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
+    from storage.matches import RescanProgress
+    from storage.packs import FramingImport, PackImport
 
 KEPT_SHOWN = 5
 
@@ -54,6 +54,8 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.framings import PackError, import_pack
+    from storage.rule_changes import TermLimitError
 
     async def work(services: Services) -> int:
         try:
@@ -98,6 +100,7 @@ def _describe_framing(f: FramingImport) -> str:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.framings import write_pack
 
     async def work(services: Services) -> int:
         framings = await services.framings.export_pack()
@@ -135,6 +138,7 @@ def _write_atomically(path: Path, text: str) -> str | None:
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.scan import rescan_percent
 
     async def work(services: Services) -> int:
         stats = await services.framings.list_with_stats()

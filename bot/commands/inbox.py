@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bot.commands.common import fail, with_services
-from bot.config import Settings
-from bot.context import Services
 from bot.quarantine import SELECTION_HELP, SelectionError, line, parse_selection
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
 
 LISTED = 200
 

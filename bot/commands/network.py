@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from bot.commands.common import with_services
 from bot.commands.export import UsageError
 from bot.commands.propagation import add_period_arguments, load_period
-from bot.config import Settings
-from bot.context import Services
-from bot.network import build, write
 from bot.outfile import OutputError, atomic_binary_file
-from storage.propagation import PropagationRepository
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from bot.config import Settings
+    from bot.context import Services
 
 
 def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,11 +35,15 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _save(graph: nx.DiGraph, kind: str, path: str) -> None:
     """Only a regular file, which appears once complete (bot.outfile)."""
+    from bot.network import write
+
     with atomic_binary_file(Path(path)) as file:
         write(graph, kind, file)
 
 
 async def _network(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.network import build  # networkx: only for this command
+    from storage.propagation import PropagationRepository
 
     async def work(services: Services) -> int:
         try:

@@ -15,17 +15,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.commands.common import with_services
 from bot.commands.export import UsageError, parse_since
-from bot.config import Settings
-from bot.context import Services
-from bot.neardup_index import index_queued
 from bot.outfile import OutputError, csv_cell, text_output
-from bot.propagation_report import FramingPropagation, load, window_of
-from storage.neardup import NearDupRepository
-from storage.propagation import PropagationRepository
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
+    from bot.propagation_report import FramingPropagation
 
 COLUMNS = (
     "framing", "cluster", "first_link", "first_channel", "first_seen", "channels", "posts",
@@ -56,6 +55,12 @@ def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def load_period(services: Services, args: argparse.Namespace) -> list[FramingPropagation]:
     """Check --framing/--since/--until (UsageError), index what is queued, then load."""
+    # Imported here: numpy and the MinHash index are for this command and `network` only.
+    from bot.neardup_index import index_queued
+    from bot.propagation_report import load, window_of
+    from storage.neardup import NearDupRepository
+    from storage.propagation import PropagationRepository
+
     since = parse_since(args.since) or _EPOCH
     until = _until(args.until, services)
     if until <= since:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import errno
+from typing import TYPE_CHECKING
 
 from bot.commands.common import Subparsers, fail
-from bot.config import Settings
-from bot.serve import serve
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_to(sub: Subparsers) -> None:
@@ -34,6 +36,8 @@ def _port(text: str) -> int:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.serve import serve  # Datasette: only for this command
+
     if settings.on_postgres:
         return fail(
             "the browser view reads a SQLite file; with PostgreSQL use Metabase/Superset/"

@@ -13,16 +13,17 @@ import sys
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import outfile
 from bot.commands.common import fail, with_services
-from bot.config import Settings
-from bot.context import Services
 from bot.localdays import local_day
 from bot.outfile import atomic_binary_file, text_output
-from bot.trend_data import first_stored_day, load_trends, trend_params
-from bot.trend_status import TrendDay
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.context import Services
+    from bot.trend_status import TrendDay
 
 COLUMNS = (
     "framing", "day", "posts", "channels", "share", "expected", "limit", "p_value", "spike",
@@ -69,6 +70,8 @@ def check_target(path: str, option: str) -> None:
 
 
 async def _range(services: Services, args: argparse.Namespace) -> tuple[date, date]:
+    from bot.trend_data import first_stored_day
+
     tz = services.settings.zone
     until = _day(args.until, "--until") if args.until else local_day(services.clock(), tz)
     if args.since:
@@ -83,6 +86,7 @@ async def _range(services: Services, args: argparse.Namespace) -> tuple[date, da
 
 
 async def _trends(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.trend_data import load_trends, trend_params  # scipy: only for this command
 
     async def work(services: Services) -> int:
         try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bot.commands.common import Subparsers, fail
-from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def add_to(sub: Subparsers) -> None:

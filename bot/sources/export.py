@@ -3,7 +3,7 @@
 Both layouts are read in one pass with ijson, so memory does not grow with the file: the
 export of one chat ({"name", "type", "id", "messages"}) and the full-account export
 ({"chats": {"list": [...]}, "left_chats": {"list": [...]}}). Each message of a channel or
-supergroup becomes an IncomingPost (source "import"); bot.commands.importer stores them.
+supergroup becomes an IncomingPost (source "import"); bot.importing stores them.
 
 Channels and supergroups get their Bot API id (-100<id>), so an import and the bot's own
 posts of one channel land in one channel. Other chats (private, bot, basic group, saved

@@ -40,26 +40,6 @@ def open_client(timeout_seconds: float = 15.0) -> httpx.AsyncClient:
     )
 
 
-class SharedClient:
-    """One t.me client for the whole application, opened on first use and closed with
-    the application (Services.close): polls reuse its connections instead of opening a
-    new client, TLS handshake included, every minute."""
-
-    def __init__(self, timeout_seconds: float = 15.0) -> None:
-        self._timeout = timeout_seconds
-        self._client: httpx.AsyncClient | None = None
-
-    def get(self) -> httpx.AsyncClient:
-        if self._client is None or self._client.is_closed:
-            self._client = open_client(self._timeout)
-        return self._client
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-
 class FetchProblem(Exception):
     """A preview page could not be read; `state` is how the channel is recorded."""
 
