@@ -31,9 +31,10 @@ HEAVY = (
     "scipy",
     "telegram",
 )
-# `framewatch scan` reads its settings (pydantic) and draws progress bars (rich); the rest
-# is for other commands (bot.context imports PTB and httpx only for type hints).
-NOT_FOR_SCAN = tuple(name for name in HEAVY if name not in {"pydantic", "rich"})
+# `framewatch scan` reads its settings (pydantic), draws progress bars (rich) and finds a
+# batch's words with numpy (bot/rules/batch_words.py); the rest is for other commands
+# (bot.context imports PTB and httpx only for type hints).
+NOT_FOR_SCAN = tuple(name for name in HEAVY if name not in {"pydantic", "rich", "numpy"})
 
 
 def _imported(code: str, cwd: Path, *watched: str) -> list[str]:
