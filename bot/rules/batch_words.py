@@ -7,8 +7,8 @@ regex costs about 30 ns a character in sre, and looking each word string up in t
 memo as much again; a scan of a large backlog is mostly that. Here the batch's texts are
 joined into one array of code points, each code point is classified through one table (the
 same classes the regex is built from), and word starts and ends come from a few whole-array
-operations. Each word gets a 64-bit polynomial hash of its code points and a check (their
-sum and the word's length), so the matcher looks up the batch's *distinct* words, not every
+operations. Each word gets a 64-bit polynomial hash of its code points and a check (its
+length, first and last code points), so the matcher looks up the batch's *distinct* words, not every
 occurrence, and tells apart two words whose hashes agree.
 
 tests/test_batch_words.py checks on real posts and on generated hostile text that the words
@@ -98,6 +98,10 @@ class BatchWords:
     def count(self, i: int) -> int:
         """How many words text i has."""
         return int(self.first[i + 1] - self.first[i])
+
+    def counts(self) -> list[int]:
+        """How many words each text has."""
+        return np.diff(self.first).tolist()  # type: ignore[no-any-return]
 
     def bounds(self, i: int) -> list[int]:
         """Where the words of text i are in it: word k is text[bounds[2k]:bounds[2k + 1]]."""
@@ -214,21 +218,19 @@ _KEPT_POWERS = 1 << 22
 def _hashes(points: Array, starts: Array, ends: Array) -> tuple[Array, Array, Array]:
     """Per word: a 64-bit polynomial hash of its code points (the sum of point * base**k
     over its k-th character, from prefix sums of the whole array: no loop per word); a check,
-    its code points' plain sum and its length, which two words of one hash must share too
-    (together ~80 bits); and whether it is too long for the check's length field (such a
-    word's text is left to the per-post path)."""
+    its length and its first and last code points, which two words of one hash must share
+    too; and whether it is too long for the check's length field (such a word's text is left
+    to the per-post path)."""
     size = 1 << max(16, len(points).bit_length())
     up, down = _powers(size)
-    wide = points.astype(np.uint64)
     weighted = np.zeros(len(points) + 1, dtype=np.uint64)
-    plain = np.zeros(len(points) + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        np.cumsum(wide * up[: len(points)], out=weighted[1:])
-        np.cumsum(wide, out=plain[1:])
+        np.cumsum(points * up[: len(points)], out=weighted[1:])
         keys = _mixed((weighted[ends] - weighted[starts]) * down[starts])
         lengths = (ends - starts).astype(np.uint64)
-        checks = _mixed((plain[ends] - plain[starts]) ^ (lengths << np.uint64(40)))
-    return keys, checks, lengths >= (1 << 24)
+        edges = (points[starts].astype(np.uint64) << np.uint64(21)) | points[ends - 1]
+        checks = _mixed(edges ^ (lengths << np.uint64(42)))
+    return keys, checks, lengths >= (1 << 22)
 
 
 def _mixed(hashes: Array) -> Array:

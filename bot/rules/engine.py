@@ -169,6 +169,7 @@ class Engine:
         batch = split_batch(list(texts))
         modes = batch.languages() if self._needs_mode else ["other"] * len(texts)
         tokens = self._batch_tokens(batch, modes)
+        counts = batch.counts()
         found: list[list[RawHit]] = []
         for i, text in enumerate(texts):
             hits: list[RawHit] = []
@@ -177,7 +178,7 @@ class Engine:
                 direct = self._direct_hits(text, hits)
             else:
                 located = functools.partial(located_words, text, batch, i)
-                direct = self._token_hits(joined, batch.count(i), modes[i], hits, located)
+                direct = self._token_hits(joined, counts[i], modes[i], hits, located)
             may_repeat = self._walked(text, hits) if direct is None else direct
             found.append(self._finished(text, hits, may_repeat))
         return found
