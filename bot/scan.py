@@ -78,16 +78,22 @@ class RulesCache:
         if compiled is not None and compiled.version == await framings.rules_version():
             return compiled
         async with self._lock:
-            # The version is read before the terms: if the rules change in between, the
-            # terms are newer than the version says, and the next call compiles again.
-            version = await framings.rules_version()
+            version, rules = await read_rules(framings)
             if self._compiled is None or self._compiled.version != version:
-                terms = await framings.all_terms()
-                rules = tuple(TermRule(t.term_id, t.framing_id, t.text) for t in terms)
                 matcher = await asyncio.to_thread(compile_matcher, rules)
                 self._compiled = CompiledRules(version, rules, matcher)
                 self.compilations += 1
             return self._compiled
+
+
+async def read_rules(framings: FramingRepository) -> tuple[int, tuple[TermRule, ...]]:
+    """The rules version and every term, as the matcher of that version compiles them.
+
+    The version is read before the terms: if the rules change in between, the terms are
+    newer than the version says, and the next reader compiles again."""
+    version = await framings.rules_version()
+    terms = await framings.all_terms()
+    return version, tuple(TermRule(t.term_id, t.framing_id, t.text) for t in terms)
 
 
 @dataclass(slots=True)
@@ -198,8 +204,9 @@ async def _scan_backlog_in_processes(
     path = matches.sqlite_file  # None on PostgreSQL: workers there are issue 12's next step
     if total < MIN_BACKLOG or path is None or path == ":memory:":
         return
-    compiled = await rules.current(framings)
-    pool = MatchPool(path, compiled.rules, compiled.version, workers)
+    # The workers compile the rules; this process needs no matcher unless posts are left.
+    version, terms = await read_rules(framings)
+    pool = MatchPool(path, terms, version, workers)
     in_flight: deque[asyncio.Future[Batch]] = deque()
     try:
         await _drain_with_pool(pool, matches, clock, workers, total, in_flight, report, progress)
@@ -255,8 +262,11 @@ async def rescan_batch(
     None when no rescan is due. Terms newer than the compiled matcher wait for the next
     call (the matcher would not find them, and their cursor must not move).
     """
+    waiting = await matches.pending_terms()
+    if not waiting:  # the usual case: no matcher needed (none compiled for it)
+        return None
     compiled = await rules.current(framings)
-    pending = [t for t in await matches.pending_terms() if t.version <= compiled.version]
+    pending = [t for t in waiting if t.version <= compiled.version]
     if not pending:
         return None
     cursors = {t.term_id: t.rescanned_through for t in pending}

@@ -70,13 +70,19 @@ def word_splitter() -> re.Pattern[str]:
     return re.compile(f"({word_pattern().pattern})")
 
 
+LETTER_CLASS = r"[^\W_\u02bc]"  # ʼ is a letter (Lm) to Unicode but an apostrophe here
+
+
+@functools.cache
+def mark_class() -> str:
+    """The regex class of the combining marks that continue a word: those of the BMP."""
+    return _char_class(cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("M"))
+
+
 @functools.cache
 def word_pattern() -> re.Pattern[str]:
     """The compiled word regex; built on first use (scanning the marks takes ~15 ms)."""
-    marks = _char_class(
-        cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("M")
-    )
-    letter = r"[^\W_\u02bc]"  # ʼ is a letter (Lm) to Unicode but an apostrophe here
+    marks, letter = mark_class(), LETTER_CLASS
     joiners = re.escape("".join(sorted(APOSTROPHES | ZERO_WIDTH)))
     # Letters, then any number of (a mark, or joiners followed by a letter or mark) and more
     # letters; every step consumes a character, so matching stays linear. The quantifiers are
