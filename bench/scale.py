@@ -25,9 +25,9 @@ bench/scan_workers.py on a backlog of the same size).
 
 Run: `nice .venv/bin/python bench/scale.py` (20,000 posts, 200 subscribers, 3 rounds of
 searches: a few minutes here). Issue 9's sizes: `--posts 1000000 --subscribers 10000
---rounds 10` (about 40 minutes per backend, 17 of them the fan-out at Telegram's 30
-messages/s). `--keep DIR` keeps the SQLite database; `--keep DIR --reuse` measures the bot
-part on it again.
+--rounds 10` (about 45 minutes per backend, most of them the fan-out at Telegram's 30
+messages/s: 10,000 digests of several messages each). `--keep DIR` keeps the SQLite
+database; `--keep DIR --reuse` measures the bot part on it again.
 """
 
 from __future__ import annotations
