@@ -59,10 +59,12 @@ async def _queries(db: Database, label: str) -> None:
     await _timed(f"{label}: /framings counts", FramingRepository(db).list_with_stats)
 
 
-def _add_verdicts(path: str, count: int) -> None:
+def _add_verdicts(path: str, count: int) -> int:
+    """Verdicts on `count` random matches (all of them when fewer); returns how many."""
     rng = random.Random(3)
     conn = sqlite3.connect(path)
     rows = conn.execute("SELECT post_id, framing_id, term_id FROM matches").fetchall()
+    count = min(count, len(rows))
     verdicts = ("correct", "wrong_framing", "correct", "debunk")
     conn.executemany(
         "INSERT OR IGNORE INTO verdicts (post_id, framing_id, term_id, verdict, user_id,"
@@ -71,6 +73,7 @@ def _add_verdicts(path: str, count: int) -> None:
     )
     conn.commit()
     conn.close()
+    return count
 
 
 async def report_queries(posts: int) -> None:
@@ -83,8 +86,8 @@ async def report_queries(posts: int) -> None:
         db = await open_database(path)
         try:
             await _queries(db, "no verdicts")
-            _add_verdicts(path, 20_000)
-            await _queries(db, "20,000 verdicts")
+            judged = _add_verdicts(path, 20_000)
+            await _queries(db, f"{judged:,} verdicts")
         finally:
             await db.close()
 

@@ -35,7 +35,8 @@ async def report(posts: int) -> None:
         path = str(Path(tmp) / "bench.db")
         await (await open_database(path)).close()
         _fill(path, posts, 100, 365)
-        _add_verdicts(path, 20_000)
+        judged = _add_verdicts(path, 20_000)
+        print(f"{posts:,} posts, {judged:,} verdicts")
         db = await open_backend(path)
         try:
             await _queries(db, "SQLite")  # type: ignore[arg-type]
