@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1 << 20  # an update is a few kB; Telegram caps a message at 4096 characters
 TELEGRAM_PORTS = frozenset({443, 80, 88, 8443})  # the only ports setWebhook accepts
+REFUSALS_LOGGED_EVERY = timedelta(minutes=1)  # per kind of refusal: see RefusalLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class WebhookListener:
         self._config = config
         self._secret = config.secret.encode()
         self._saver = GroupSaver(inbox, clock)
+        self._refusals = RefusalLog(clock)
         self._runner: web.AppRunner | None = None
         # The leader's dispatcher while this process leads; None: save only.
         self.on_saved: Callable[[int], None] | None = None
@@ -120,15 +124,15 @@ class WebhookListener:
     async def _receive(self, request: web.Request) -> web.Response:
         if not self._authentic(request.headers.get(SECRET_HEADER)):
             # Never log the header: a near miss would leak most of the secret.
-            log.warning(
-                "webhook: refused a request from %s without the right secret token", request.remote
+            self._refusals.refused(
+                "secret", f"a request from {request.remote} without the right secret token"
             )
             return web.Response(status=403, text="wrong or missing secret token\n")
         body = await request.read()  # over client_max_size: aiohttp answers 413
         row = posted_row(body)
         if row is None:
-            log.warning(
-                "webhook: refused a body that is not a Telegram update (%d bytes)", len(body)
+            self._refusals.refused(
+                "body", f"a body that is not a Telegram update ({len(body)} bytes)"
             )
             return web.Response(status=400, text="not a Telegram update\n")
         try:
@@ -144,6 +148,29 @@ class WebhookListener:
         if received is None:
             return False
         return hmac.compare_digest(received.encode("utf-8", "replace"), self._secret)
+
+
+class RefusalLog:
+    """Refused requests, logged at WARNING at most once per `every` for each kind, the next
+    line saying how many went unlogged: whoever floods the listener with bad POSTs (a
+    scanner, a misconfigured proxy) cannot flood the log or fill the disk with it."""
+
+    def __init__(self, clock: Clock, every: timedelta = REFUSALS_LOGGED_EVERY) -> None:
+        self._clock = clock
+        self._every = every
+        self._logged_at: dict[str, datetime] = {}
+        self._unlogged: Counter[str] = Counter()
+
+    def refused(self, kind: str, what: str) -> None:
+        now = self._clock()
+        last = self._logged_at.get(kind)
+        if last is not None and now - last < self._every:
+            self._unlogged[kind] += 1
+            return
+        self._logged_at[kind] = now
+        unlogged = self._unlogged.pop(kind, 0)
+        more = f" ({unlogged} more refused like it since the last such line)" if unlogged else ""
+        log.warning("webhook: refused %s%s", what, more)
 
 
 class GroupSaver:

@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -142,6 +143,25 @@ async def test_a_wrong_or_missing_secret_is_refused_and_nothing_saved(
     assert await listener.stored(900) == 0
     assert "refused a request" in caplog.text
     assert SECRET not in caplog.text and SECRET[:-1] not in caplog.text
+
+
+async def test_a_flood_of_refused_requests_is_logged_once_a_minute_per_kind(
+    listener: Listener, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot")
+    body = update(950, private_message(STRANGER, "/start"))
+    for _ in range(30):
+        assert await listener.post(body, secret="wrong") == 403
+        assert await listener.post(b"{not json") == 400
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 2  # one line per kind, not one per request
+    assert "secret token" in refusals[0] and "not a Telegram update" in refusals[1]
+    listener.harness.clock.now += timedelta(minutes=1)
+    assert await listener.post(body, secret="wrong") == 403
+    last = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()][-1]
+    assert "secret token (29 more refused like it since the last such line)" in last
+    assert await listener.post(body) == 200  # the right secret is never held back
+    assert await listener.stored(950) == 1
 
 
 @pytest.mark.parametrize(
