@@ -70,7 +70,7 @@ class MatchPool:
         marks, rows = await asyncio.get_running_loop().run_in_executor(
             self._pool, _match_between, first, last
         )
-        return [ScanMark(*m) for m in marks], [MatchRow(*r) for r in rows]
+        return list(map(ScanMark._make, marks)), list(map(MatchRow._make, rows))
 
     def close(self) -> None:
         """Stop the workers; batches not yet taken are dropped (their posts stay queued)."""
@@ -89,7 +89,7 @@ def _start_worker(db_path: str, rules: tuple[TermRule, ...]) -> None:
 def _match_between(
     first: int, last: int
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int, int]]]:
-    # Plain tuples back to the scan: cheaper to pickle than dataclasses.
+    # Plain tuples back to the scan: cheaper to pickle than named tuples or dataclasses.
     assert _worker is not None, "the pool's initializer sets it"
     matcher, conn = _worker
     posts = read_queued_between(conn, first, last)

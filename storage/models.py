@@ -1,11 +1,12 @@
-"""Frozen dataclasses returned by the repositories (never raw rows)."""
+"""Frozen dataclasses returned by the repositories (never raw rows), and the named tuples a
+bulk scan makes by the hundred thousand (ScanMark, MatchRow)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 # Whether a channel's posts count (see migration 0006): only 'approved' ones do.
 Approval = Literal["approved", "pending", "rejected"]
@@ -117,9 +118,9 @@ class PostToScan:
     generation: int = 0  # post_scan.generation when read: raised by every edit (0017)
 
 
-@dataclass(frozen=True, slots=True)
-class ScanMark:
-    """A scanned post as its write needs it: which post, and which text (its generation)."""
+class ScanMark(NamedTuple):
+    """A scanned post as its write needs it: which post, and which text (its generation).
+    A named tuple: a bulk scan makes one per post, several times faster than a dataclass."""
 
     post_id: int
     generation: int
@@ -135,8 +136,9 @@ class Scanned(Protocol):
     def generation(self) -> int: ...
 
 
-@dataclass(frozen=True, slots=True)
-class MatchRow:
+class MatchRow(NamedTuple):
+    """A match to store: a named tuple, as ScanMark (one per match of a bulk scan)."""
+
     post_id: int
     term_id: int
     framing_id: int
