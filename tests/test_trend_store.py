@@ -5,6 +5,7 @@ store_rescan), it holds exactly the counted matches' (framing, post) pairs."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
@@ -139,3 +140,44 @@ async def test_adding_them_again_changes_nothing(
         await add_trend_posts(tx, [])
 
     assert await trend_rows(db) == before and before
+
+
+def _inserts_matches(node: ast.AST, constants: set[str]) -> bool:
+    return any(
+        (
+            isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and "INSERT INTO matches" in n.value
+        )
+        or (isinstance(n, ast.Name) and n.id in constants)
+        for n in ast.walk(node)
+    )
+
+
+def test_every_function_inserting_matches_adds_their_trend_posts() -> None:
+    """trend_posts has no insert trigger (migration 0021): a function that inserts matches
+    must call add_trend_posts in it, or trends silently miss its matches."""
+    checked = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "storage").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {
+            target.id
+            for statement in tree.body
+            if isinstance(statement, ast.Assign) and _inserts_matches(statement.value, set())
+            for target in statement.targets
+            if isinstance(target, ast.Name)
+        }
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and _inserts_matches(
+                function, constants
+            ):
+                calls = {
+                    n.func.id
+                    for n in ast.walk(function)
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                }
+                assert "add_trend_posts" in calls, f"{path.name}: {function.name}"
+                checked.append(function.name)
+    # The scan's batch write, the rescans' (insert_many) and the claimed scan's; a new place
+    # that inserts matches is checked the same way.
+    assert {"replace_for_posts", "insert_many", "store_scanned"} <= set(checked), checked
