@@ -41,6 +41,24 @@ async def fresh_matches(
     return _first_of_each(m for m in found if m.post_id in kept and m.term_id in terms)
 
 
+async def insert_fresh(tx: Tx, new: Sequence[MatchRow], now: datetime) -> None:
+    """Insert what fresh_matches() returned (no key of it is stored) and their trend_posts
+    rows: two statements for the batch. One set-wise INSERT, not executemany: on PostgreSQL
+    each execution is its own plan execution, trigger queue and index probes."""
+    if not new:
+        return
+    rows, params = tx.dialect.int_rows(
+        "b", _MATCH_COLUMNS, [(m.post_id, m.term_id, m.framing_id, m.start, m.end) for m in new]
+    )
+    columns = ", ".join(_MATCH_COLUMNS)
+    await tx.execute(
+        f"INSERT INTO matches ({columns}, matched_at)"  # noqa: S608 - fixed names
+        f" SELECT {columns}, CAST(? AS TEXT) FROM {rows} ORDER BY b.n",
+        [iso(now), *params],  # the CAST comes first
+    )
+    await add_trend_posts(tx, (m.post_id for m in new))
+
+
 def _first_of_each(found: Iterable[MatchRow]) -> list[MatchRow]:
     """The first match of each (post, term), in order: what INSERT OR IGNORE would keep."""
     seen: set[tuple[int, int]] = set()

@@ -9,10 +9,9 @@ from datetime import datetime
 
 from storage.backend import Backend
 from storage.db import Database
-from storage.match_store import fresh_matches, insert_many
+from storage.match_store import fresh_matches, insert_fresh, insert_many
 from storage.models import DigestItem, FlaggedPost, MatchRow, PostToScan, Scanned
-from storage.timeutil import from_unix, iso, unix
-from storage.trend_store import add_trend_posts
+from storage.timeutil import from_unix, unix
 
 _ANY_VERSION = 1 << 62
 
@@ -119,14 +118,7 @@ class MatchRepository:
                 )
             }
             new = await fresh_matches(tx, kept, found, guard)
-            stamp = iso(now)
-            await tx.executemany(
-                "INSERT INTO matches"
-                " (post_id, term_id, framing_id, start_pos, end_pos, matched_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(m.post_id, m.term_id, m.framing_id, m.start, m.end, stamp) for m in new],
-            )
-            await add_trend_posts(tx, (m.post_id for m in new))
+            await insert_fresh(tx, new, now)
             return new
 
     async def pending_terms(self) -> list[PendingTerm]:

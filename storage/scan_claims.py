@@ -30,15 +30,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.backend import Backend, Tx
-from storage.match_store import fresh_matches, insert_many
+from storage.match_store import fresh_matches, insert_fresh, insert_many
 from storage.matches import PendingTerm
 from storage.models import MatchRow, PostToScan
 from storage.timeutil import iso
-from storage.trend_store import add_trend_posts
 
 _RULES_VERSION = "SELECT coalesce(max(version), 0) FROM rule_changes"
 _LAPSED = "(claimed_until IS NULL OR claimed_until < ?)"
-_COLUMNS = ("post_id", "term_id", "framing_id", "start_pos", "end_pos")
 
 
 class ScanClaims:
@@ -109,21 +107,7 @@ class ScanClaims:
             )
             kept = {r[0] for r in marked if r[1] == 0}
             new = await fresh_matches(tx, kept, found, rules_version)
-            if new:
-                # One statement, not executemany: on PostgreSQL each execution is its own
-                # plan execution, trigger queue and index probes (storage/dialect.py).
-                rows, params = tx.dialect.int_rows(
-                    "b",
-                    _COLUMNS,
-                    [(m.post_id, m.term_id, m.framing_id, m.start, m.end) for m in new],
-                )
-                await tx.execute(
-                    "INSERT INTO matches (post_id, term_id, framing_id, start_pos, end_pos,"  # noqa: S608
-                    f" matched_at) SELECT {', '.join(_COLUMNS)}, CAST(? AS TEXT) FROM {rows}"
-                    " ORDER BY b.n",
-                    [iso(now), *params],  # the CAST comes first
-                )
-                await add_trend_posts(tx, (m.post_id for m in new))
+            await insert_fresh(tx, new, now)
             return new
 
     async def claim_rescan(

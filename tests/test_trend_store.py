@@ -178,6 +178,6 @@ def test_every_function_inserting_matches_adds_their_trend_posts() -> None:
                 }
                 assert "add_trend_posts" in calls, f"{path.name}: {function.name}"
                 checked.append(function.name)
-    # The scan's batch write, the rescans' (insert_many) and the claimed scan's; a new place
+    # The scans' batch write (insert_fresh) and the rescans' (insert_many); a new place
     # that inserts matches is checked the same way.
-    assert {"replace_for_posts", "insert_many", "store_scanned"} <= set(checked), checked
+    assert {"insert_fresh", "insert_many"} <= set(checked), checked
