@@ -89,6 +89,7 @@ def running_serve(db: Path, cwd: Path, **env: str) -> Iterator[tuple[str, subpro
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--port", "0"],
             cwd=cwd, env=clean, stdout=subprocess.PIPE, stderr=err, text=True,
+            preexec_fn=_sigint_as_in_a_terminal,
         )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     drain = threading.Thread(target=_drain, args=(proc, lines), daemon=True)
@@ -109,6 +110,14 @@ def running_serve(db: Path, cwd: Path, **env: str) -> Iterator[tuple[str, subpro
             drain.join(timeout=60)
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def _sigint_as_in_a_terminal() -> None:
+    """SIGINT back to its default in the child, as a command started from a terminal has it.
+    Tests started in the background by a shell (`make test &`, nohup) inherit it ignored;
+    uvicorn then still stops on it, but its re-raised signal is ignored and the process
+    exits 0, not with Ctrl+C's 130."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _drain(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
