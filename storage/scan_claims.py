@@ -102,10 +102,14 @@ class ScanClaims:
                 f" scanned_version = CASE WHEN {same} THEN ? ELSE scanned_version END,"
                 f" claimed_by = NULL, claimed_until = NULL FROM {rows}"
                 " WHERE post_scan.post_id = b.id AND post_scan.claimed_by = ?"
-                " RETURNING post_scan.post_id, post_scan.needs_scan",
+                " RETURNING post_scan.post_id, post_scan.generation",
                 [rules_version, *params, holder],
             )
-            kept = {r[0] for r in marked if r[1] == 0}
+            # Kept: the posts this statement marked, those read at their current generation.
+            # Not every post whose needs_scan is 0 now: another writer (the plain scan, on
+            # SQLite) may have marked and matched a claimed post before this holder read it
+            # (then it read nothing); its matches must not be replaced by none.
+            kept = {r[0] for r in marked if read.get(r[0]) == r[1]}
             new = await fresh_matches(tx, kept, found, rules_version)
             await insert_fresh(tx, new, now)
             return new

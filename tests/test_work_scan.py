@@ -133,6 +133,28 @@ async def test_a_lapsed_lease_is_taken_over_and_the_old_holder_stores_nothing(
     assert len(await match_keys(db)) == 4 and await waiting(db) == 0
 
 
+async def test_a_claimed_post_another_scan_stored_first_keeps_its_matches(
+    db: Backend, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A plain scan (run_scan, which takes no claims) stores claimed posts before their
+    holder reads them: the holder reads none, and its store must not wipe their matches."""
+    services = services_for(db, tmp_path, clock)
+    await watch(services, "goodwill-gesture", "goodwill gesture")
+    await store_posts(services, 8)
+    claims = ScanClaims(db)
+    now = clock()
+    ids = await claims.claim_posts("w1", now, now + LEASE, 100)
+    await run_scan(services.framings, services.matches, clock)  # marks and matches all 8
+    stored = await match_keys(db)
+    assert len(stored) == 4
+
+    posts = await claims.claimed_posts(ids, "w1")
+    assert posts == []  # scanned meanwhile: nothing left to read for the holder
+    assert await claims.store_scanned(ids, posts, [], clock(), 1, "w1") == []
+    assert await match_keys(db) == stored and await waiting(db) == 0
+    assert await claims.claim_posts("w2", clock(), clock() + LEASE, 100) == []  # let go
+
+
 async def test_a_batch_matched_under_older_rules_is_dropped_and_redone(
     db: Backend, tmp_path: Path, clock: FakeClock
 ) -> None:
