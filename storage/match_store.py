@@ -47,9 +47,7 @@ async def insert_fresh(tx: Tx, new: Sequence[MatchRow], now: datetime) -> None:
     each execution is its own plan execution, trigger queue and index probes."""
     if not new:
         return
-    rows, params = tx.dialect.int_rows(
-        "b", _MATCH_COLUMNS, [(m.post_id, m.term_id, m.framing_id, m.start, m.end) for m in new]
-    )
+    rows, params = tx.dialect.int_rows("b", _MATCH_COLUMNS, new)  # a MatchRow is those 5 ints
     columns = ", ".join(_MATCH_COLUMNS)
     await tx.execute(
         f"INSERT INTO matches ({columns}, matched_at)"  # noqa: S608 - fixed names
@@ -79,9 +77,7 @@ async def insert_many(
     order. Two statements for the batch."""
     if not found:
         return []
-    rows, params = tx.dialect.int_rows(
-        "b", _MATCH_COLUMNS, [(m.post_id, m.term_id, m.framing_id, m.start, m.end) for m in found]
-    )
+    rows, params = tx.dialect.int_rows("b", _MATCH_COLUMNS, found)
     stored = await tx.fetchall(
         _INSERT_MATCHES.format(rows=rows), [iso(now), *params, rules_version]
     )
